@@ -1,0 +1,5 @@
+import sys
+
+from rvmatte.cli import main
+
+sys.exit(main())
