@@ -1,0 +1,170 @@
+"""Atomic frame writers (EXR passes, display-encoded review images) and the completeness check."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Sequence
+
+import numpy as np
+import OpenImageIO as oiio
+
+from ..errors import OutputError
+from .header import apply_attributes
+from .images import one_line, reframe
+
+EXR_COMPRESSIONS = ("zip", "zips", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab", "rle", "none", "htj2k", "htj2k32")
+EXR_BIT_DEPTHS = {"half": oiio.HALF, "float": oiio.FLOAT}
+_INTEGER_DEPTHS = {"uint8": oiio.UINT8, "uint16": oiio.UINT16}
+_DEFAULT_INTEGER_DEPTH = {".png": "uint8", ".jpg": "uint8", ".jpeg": "uint8", ".tif": "uint16", ".tiff": "uint16"}
+_COLOUR_CHANNELS = {"R", "G", "B"}
+
+
+def write_frame(
+    path: str,
+    pixels: np.ndarray,
+    channels: Sequence[str],
+    *,
+    header: dict | None = None,
+    bit_depth: str = "half",
+    compression: str = "zip",
+    colorspace: str | None = None,
+    attributes: dict | None = None,
+) -> None:
+    """Write one frame atomically (temp file in the same folder, then rename).
+
+    ``pixels`` is float32 (H, W, C) covering the display window, C == len(channels).
+    EXR: half/float with the given channel names; windows, pixel aspect and
+    metadata from ``header``; ``attributes`` added (e.g. ``rvmatte/version``);
+    ``colorspace`` recorded as ``oiio:ColorSpace`` and ``colorInteropID``.
+    Other formats (PNG, TIFF, JPEG...): values clipped to 0..1 and quantised
+    (PNG/JPEG 8-bit, TIFF 16-bit unless ``bit_depth`` says uint8/uint16); the
+    caller passes display-encoded values. Raises OutputError naming the path.
+    """
+    pixels = np.asarray(pixels, dtype=np.float32)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, np.newaxis]
+    channels = list(channels)
+    if pixels.ndim != 3 or pixels.shape[2] != len(channels):
+        raise ValueError(f"pixels of shape {pixels.shape} do not match channels {channels}")
+    height, width = pixels.shape[:2]
+    extension = os.path.splitext(path)[1].lower()
+    header = header or {}
+    display = tuple(header.get("display_window") or (0, 0, width, height))
+    if (display[2], display[3]) != (width, height):
+        raise ValueError(f"pixels are {width}x{height}, the display window is {display[2]}x{display[3]}")
+
+    if extension == ".exr":
+        data = tuple(header.get("data_window") or display)
+        spec, pixels = _exr_spec(pixels, channels, display, data, bit_depth, compression)
+        apply_attributes(spec, header.get("attributes") or {})
+        spec.attribute("PixelAspectRatio", float(header.get("pixel_aspect", 1.0) or 1.0))
+    else:
+        depth = bit_depth if bit_depth in _INTEGER_DEPTHS else _DEFAULT_INTEGER_DEPTH.get(extension, "uint8")
+        spec = oiio.ImageSpec(width, height, len(channels), _INTEGER_DEPTHS[depth])
+        spec.channelnames = tuple(channels)
+        if len(channels) in (2, 4) and channels[-1] == "A":
+            spec.alpha_channel = len(channels) - 1
+        pixels = np.clip(np.nan_to_num(pixels, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+        aspect = float(header.get("pixel_aspect", 1.0) or 1.0)
+        if aspect != 1.0:
+            spec.attribute("PixelAspectRatio", aspect)
+    if colorspace:
+        spec.attribute("oiio:ColorSpace", colorspace)
+        interop = _interop_id(colorspace)
+        if interop:
+            spec.attribute("colorInteropID", interop)
+    apply_attributes(spec, attributes or {})
+    _write_atomically(path, spec, np.ascontiguousarray(pixels, dtype=np.float32))
+
+
+def frame_is_complete(path: str, expected_channels: Sequence[str] | None = None) -> bool:
+    """True only if ``path`` exists and all its pixels read back without error
+    (an EXR header is written first, so a header alone proves nothing)."""
+    if not os.path.isfile(path):
+        return False
+    inp = oiio.ImageInput.open(path)
+    if inp is None:
+        oiio.geterror()
+        return False
+    try:
+        spec = inp.spec()
+        if expected_channels is not None and list(spec.channelnames) != list(expected_channels):
+            return False
+        pixels = inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
+        return pixels is not None and not inp.has_error
+    finally:
+        inp.geterror()
+        inp.close()
+
+
+def _exr_spec(pixels, channels, display, data, bit_depth, compression):
+    if bit_depth not in EXR_BIT_DEPTHS:
+        raise ValueError(f"EXR bit depth must be one of {sorted(EXR_BIT_DEPTHS)}, not {bit_depth!r}")
+    name = (compression or "zip").lower()
+    if name.split(":")[0] not in EXR_COMPRESSIONS:
+        raise ValueError(f"unknown EXR compression {compression!r} (one of {', '.join(EXR_COMPRESSIONS)})")
+    if name.startswith("dwa") and not _COLOUR_CHANNELS & set(channels):
+        name = "zip"
+    spec = oiio.ImageSpec(data[2], data[3], len(channels), EXR_BIT_DEPTHS[bit_depth])
+    spec.x, spec.y = data[0], data[1]
+    spec.full_x, spec.full_y, spec.full_width, spec.full_height = display
+    spec.channelnames = tuple(channels)
+    if "A" in channels and len(channels) > 1:
+        spec.alpha_channel = channels.index("A")
+    spec.attribute("compression", name)
+    return spec, reframe(pixels, display, data)
+
+
+def _interop_id(colorspace: str) -> str:
+    try:
+        from .colour import interop_id
+
+        return interop_id(colorspace)
+    except Exception:
+        return ""
+
+
+def _write_atomically(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
+    directory, base = os.path.split(os.path.abspath(path))
+    extension = os.path.splitext(base)[1]
+    temp = os.path.join(directory, f".{base}.tmp-{os.getpid()}-{secrets.token_hex(4)}{extension}")
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create output folder {directory} for {path} ({error.strerror or error})") from None
+    try:
+        out = oiio.ImageOutput.create(temp)
+        if out is None:
+            raise OutputError(f"cannot write {path}: no writer for this file type ({one_line(oiio.geterror())})")
+        try:
+            if not out.open(temp, spec):
+                raise OutputError(f"cannot write {path} ({_oiio_reason(out)})")
+            if not out.write_image(pixels):
+                raise OutputError(f"cannot write {path} ({_oiio_reason(out)})")
+        finally:
+            closed = out.close()
+        if not closed:
+            raise OutputError(f"cannot write {path} ({_oiio_reason(out)})")
+        os.replace(temp, path)
+    except OutputError:
+        _remove_quietly(temp)
+        raise
+    except OSError as error:
+        _remove_quietly(temp)
+        raise OutputError(f"cannot write {path} ({error.strerror or error})") from None
+    except BaseException:
+        _remove_quietly(temp)
+        raise
+
+
+def _oiio_reason(out: oiio.ImageOutput) -> str:
+    reason = out.geterror() or oiio.geterror()
+    return one_line(reason) if reason else "unknown error"
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
