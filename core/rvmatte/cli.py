@@ -1,0 +1,252 @@
+"""``rvmatte …``: the one entry point for people, hosts and farms (see docs/cli.md)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from typing import List, Optional
+
+from rvmatte import __version__
+from rvmatte.errors import RvmatteError
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(RvmatteError):
+    """A parameter with a value that cannot be used."""
+
+
+def _ratio(text: str):
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number in (0, 1], got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"downsample ratio must be in (0, 1], got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    from rvmatte.model import REFINERS, VARIANTS
+
+    p.add_argument("--weights", help="checkpoint file (else $RVMATTE_WEIGHTS, the user cache, or a download)")
+    p.add_argument("--variant", choices=VARIANTS, default="mobilenetv3")
+    p.add_argument("--refiner", choices=REFINERS, default="deep_guided_filter")
+    p.add_argument("--device", default="auto", help="auto (cuda → mps → cpu), cpu, cuda, cuda:N or mps")
+    p.add_argument("--precision", choices=("float32", "float16", "bfloat16"), default="float32")
+    p.add_argument("--downsample-ratio", type=_ratio, default="auto", metavar="auto|RATIO",
+                   help="network resolution relative to the plate; auto = min(512 / longest side, 1)")
+
+
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="image sequence (####, %%04d, $F4, @), one of its files, a folder, or a movie")
+    p.add_argument("--layer", help="multi-layer EXR: the layer to matte (default: RGBA)")
+    p.add_argument("--start-frame", type=int, help="movies: number of the first frame (default 1)")
+    p.add_argument("--input-colorspace", help="OCIO colour space of the input (default: by file type)")
+    p.add_argument("--ocio-config", help="OCIO config (default: $OCIO, else ocio://default)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rvmatte", description="Robust Video Matting for VFX: EXR alpha and premultiplied foreground passes.")
+    parser.add_argument("--version", action="version", version=f"rvmatte {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser("run", help="matte a shot", description="Matte a shot into EXR passes.")
+    _add_input_options(run)
+    run.add_argument("-o", "--output-dir", help="write <name>.alpha.####.exr and <name>.fgr.####.exr here")
+    run.add_argument("--alpha", metavar="PATTERN", help="alpha pass pattern; the extension picks the format")
+    run.add_argument("--foreground", metavar="PATTERN",
+                     help="premultiplied foreground pattern (the words plate/model set --foreground-source)")
+    run.add_argument("--foreground-source", choices=("model", "plate"), default=None,
+                     help="model: RVM's decontaminated colour applied in linear light (default); plate: plate × alpha")
+    run.add_argument("--no-alpha", action="store_true", help="with -o: skip the alpha pass")
+    run.add_argument("--no-foreground", action="store_true", help="with -o: skip the foreground pass")
+    _add_model_options(run)
+    run.add_argument("--seq-chunk", type=_positive, help="frames per forward (default: 1 on CPU, 4 on CUDA)")
+    run.add_argument("--frames", metavar="A-B", help="frames to write (default: all)")
+    run.add_argument("--preroll", type=_non_negative, default=0, metavar="N",
+                     help="warm the recurrent state on the N frames before A (not written)")
+    run.add_argument("--resume", action="store_true", help="keep frames already complete on disk")
+    run.add_argument("--output-colorspace", help="scene-linear space of EXR outputs (default: input's if linear)")
+    depth = run.add_mutually_exclusive_group()
+    depth.add_argument("--half", dest="bit_depth", action="store_const", const="half", help="half-float EXR (default)")
+    depth.add_argument("--float", dest="bit_depth", action="store_const", const="float", help="32-bit float EXR")
+    run.add_argument("--compression", default="zip", help="EXR compression: zip (default), piz, dwaa, dwab, none …")
+    run.add_argument("--threads", type=_positive, help="torch intra-op threads (default: torch's)")
+    run.add_argument("--progress", choices=("tty", "json", "openjd", "none"),
+                     help="tty (a bar on stderr), json (JSON lines on stdout), openjd, none")
+    run.add_argument("--debug", action="store_true", help="show tracebacks")
+    run.set_defaults(func=cmd_run, bit_depth="half")
+
+    info = sub.add_parser("info", help="describe an input and what a run would do")
+    _add_input_options(info)
+    info.add_argument("--device", default="auto")
+    info.add_argument("--downsample-ratio", type=_ratio, default="auto")
+    info.add_argument("--weights")
+    info.add_argument("--variant", default="mobilenetv3")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.add_argument("--debug", action="store_true")
+    info.set_defaults(func=cmd_info)
+
+    for module in ("rvmatte.farm.cli",):
+        try:
+            __import__(module, fromlist=["add_parser"]).add_parser(sub)
+        except ImportError:
+            pass
+    return parser
+
+
+def _options_from(args) -> "RunOptions":
+    from rvmatte.engine import RunOptions, default_outputs, parse_frame_range
+
+    foreground = args.foreground
+    source = args.foreground_source
+    if foreground in ("plate", "model"):
+        if source and source != foreground:
+            raise UsageError(f"--foreground {foreground} contradicts --foreground-source {source}")
+        source, foreground = foreground, None
+    alpha = args.alpha
+    if args.output_dir or not (alpha or foreground):
+        from rvmatte.io import open_input
+
+        name = open_input(args.input, layer=args.layer, start_frame=args.start_frame).name
+        default_alpha, default_fgr = default_outputs(name, args.output_dir or "out")
+        alpha = alpha or (None if args.no_alpha else default_alpha)
+        foreground = foreground or (None if args.no_foreground else default_fgr)
+    return RunOptions(
+        input=args.input, alpha=alpha, foreground=foreground, foreground_source=source or "model",
+        weights=args.weights, variant=args.variant, refiner=args.refiner, device=args.device,
+        precision=args.precision, downsample_ratio=args.downsample_ratio, seq_chunk=args.seq_chunk,
+        frames=parse_frame_range(args.frames) if args.frames else None, preroll=args.preroll,
+        resume=args.resume, start_frame=args.start_frame, layer=args.layer,
+        input_colorspace=args.input_colorspace, output_colorspace=args.output_colorspace,
+        ocio_config=args.ocio_config, bit_depth=args.bit_depth, compression=args.compression,
+        threads=args.threads)
+
+
+def cmd_run(args) -> int:
+    from rvmatte.engine import run
+    from rvmatte.progress import make_reporter
+
+    reporter = make_reporter(args.progress)
+    args._reporter = reporter
+    run(_options_from(args), reporter)
+    return 0
+
+
+def cmd_info(args) -> int:
+    from rvmatte.device import device_name, resolve_device
+    from rvmatte.io import open_input
+    from rvmatte.io.colour import default_input_colorspace
+    from rvmatte.session import auto_downsample_ratio
+
+    source = open_input(args.input, layer=args.layer, start_frame=args.start_frame)
+    colour = args.input_colorspace
+    warning = None
+    if not colour:
+        colour, warning = default_input_colorspace(source, args.ocio_config)
+    ratio = (auto_downsample_ratio(source.height, source.width, source.pixel_aspect)
+             if args.downsample_ratio == "auto" else args.downsample_ratio)
+    device = device_name(resolve_device(args.device))
+    weights = None
+    try:
+        from rvmatte.weights import resolve, sha256_of
+
+        path = resolve(args.variant, args.weights, download=False)
+        weights = {"path": str(path), "sha256": sha256_of(path)}
+    except RvmatteError as exc:
+        weights = {"error": str(exc)}
+    missing = source.missing
+    report = {
+        "version": __version__, "input": source.path, "kind": source.kind, "name": source.name,
+        "frames": len(source.frames), "first": source.first, "last": source.last, "missing": missing,
+        "width": source.width, "height": source.height, "pixel_aspect": source.pixel_aspect, "fps": source.fps,
+        "channels": list(source.channels), "layers": list(source.layers), "is_float": source.is_float,
+        "colorspace": colour, "colorspace_warning": warning, "downsample_ratio": ratio,
+        "network_size": [round(source.width * source.pixel_aspect * ratio), round(source.height * ratio)],
+        "device": device, "weights": weights,
+    }
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    for key, value in report.items():
+        if value not in (None, [], ""):
+            print(f"{key:>18}: {value}")
+    return 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = getattr(args, "debug", False)
+    # A host's cancel (SIGTERM) ends the run like Ctrl-C: writes in flight finish atomically.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return args.func(args)
+    except RvmatteError as exc:
+        return _fail(args, str(exc), EXIT_FAILED, debug)
+    except KeyboardInterrupt:
+        return _fail(args, "interrupted", EXIT_INTERRUPTED, debug)
+    except MemoryError:
+        return _fail(args, "out of memory: lower --downsample-ratio or --seq-chunk", EXIT_FAILED, debug)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against a bare traceback
+        name = type(exc).__name__
+        if "out of memory" in str(exc).lower():
+            return _fail(args, f"out of memory on the device ({name}): lower --downsample-ratio, "
+                         f"--seq-chunk or use --precision float16", EXIT_FAILED, debug)
+        return _fail(args, f"internal error {name}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''} "
+                     f"(run with --debug for details)", EXIT_INTERNAL, debug)
+
+
+def _fail(args, message: str, code: int, debug: bool) -> int:
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    reporter = getattr(args, "_reporter", None)
+    if reporter is None and getattr(args, "progress", None) in ("json", "openjd"):
+        from rvmatte.progress import make_reporter
+
+        reporter = make_reporter(args.progress)
+    if reporter is not None:
+        reporter.close()
+        reporter.error(message)
+    print(f"rvmatte: error: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

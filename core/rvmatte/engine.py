@@ -1,0 +1,419 @@
+"""The streaming pipeline behind ``rvmatte run``.
+
+reader thread → (colour to model space, NaN cleaning) → bounded queue → session
+(model + recurrent state) → writer pool (colour back, premultiply, atomic writes).
+Memory is bounded by the queue and the number of frames in flight, whatever the
+shot length. Frames are reported in order, once their files are on disk.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from rvmatte import __version__
+from rvmatte.errors import InputError, OutputError, RvmatteError
+from rvmatte.progress import Reporter
+
+FOREGROUND_SOURCES = ("model", "plate")
+
+
+@dataclass
+class RunOptions:
+    """Everything ``rvmatte run`` can be told; the CLI and hosts fill it in."""
+
+    input: str
+    alpha: Optional[str] = None
+    foreground: Optional[str] = None
+    foreground_source: str = "model"
+    weights: Optional[str] = None
+    variant: str = "mobilenetv3"
+    refiner: str = "deep_guided_filter"
+    device: str = "auto"
+    precision: str = "float32"
+    downsample_ratio: Union[str, float] = "auto"
+    seq_chunk: Optional[int] = None
+    frames: Optional[Tuple[int, int]] = None
+    preroll: int = 0
+    resume: bool = False
+    start_frame: Optional[int] = None
+    layer: Optional[str] = None
+    input_colorspace: Optional[str] = None
+    output_colorspace: Optional[str] = None
+    ocio_config: Optional[str] = None
+    bit_depth: str = "half"
+    compression: str = "zip"
+    threads: Optional[int] = None
+    writers: Optional[int] = None
+    model: object = None                     # an already loaded network (hosts, tests, the API)
+
+
+@dataclass
+class Plan:
+    """Which frames are computed, and which of them are written."""
+
+    compute: List[int]            # preroll + requested, in order
+    requested: List[int]
+    complete: set = field(default_factory=set)   # requested frames already on disk (--resume)
+
+
+def parse_frame_range(text: str) -> Tuple[int, int]:
+    """``"1001-1100"`` or ``"1001"`` → (first, last)."""
+    text = text.strip()
+    try:
+        if "-" in text[1:]:
+            cut = text.index("-", 1)
+            first, last = int(text[:cut]), int(text[cut + 1:])
+        else:
+            first = last = int(text)
+    except ValueError:
+        raise InputError(f"--frames {text!r}: expected FIRST-LAST, e.g. 1001-1100") from None
+    if first > last:
+        raise InputError(f"--frames {text!r}: the first frame is after the last")
+    return first, last
+
+
+def plan_frames(available: Sequence[int], frames: Optional[Tuple[int, int]], preroll: int,
+                frame_path: Callable[[int], str]) -> Plan:
+    """The frames to run: the requested range (every frame must exist), preceded by up to
+    ``preroll`` contiguous frames before it (fewer at the start of the shot or before a hole)."""
+    if preroll < 0:
+        raise InputError(f"--preroll {preroll}: must be 0 or more")
+    if not available:
+        raise InputError("the input has no frames")
+    present = set(available)
+    first, last = frames if frames else (available[0], available[-1])
+    if first < available[0] or last > available[-1]:
+        raise InputError(f"frames {first}-{last} requested, the input has {available[0]}-{available[-1]}")
+    requested = list(range(first, last + 1))
+    for frame in requested:
+        if frame not in present:
+            raise InputError(f"frame {frame} is missing: {frame_path(frame)}")
+    warm: List[int] = []
+    frame = first - 1
+    while len(warm) < preroll and frame in present:
+        warm.insert(0, frame)
+        frame -= 1
+    return Plan(compute=warm + requested, requested=requested)
+
+
+def default_outputs(source_name: str, output_dir: str) -> Tuple[str, str]:
+    return (os.path.join(output_dir, f"{source_name}.alpha.####.exr"),
+            os.path.join(output_dir, f"{source_name}.fgr.####.exr"))
+
+
+class Outputs:
+    """The output patterns of a run, checked before any work starts."""
+
+    def __init__(self, alpha: Optional[str], foreground: Optional[str], source):
+        from rvmatte.io import output_pattern
+
+        self.alpha = output_pattern(alpha) if alpha else None
+        self.foreground = output_pattern(foreground) if foreground else None
+        if not (self.alpha or self.foreground):
+            raise OutputError("no output requested: give --alpha and/or --foreground (or -o DIR)")
+        if self.alpha and self.foreground and self.alpha.hashes == self.foreground.hashes:
+            raise OutputError(f"--alpha and --foreground are the same pattern: {self.alpha.hashes}")
+        inputs = {os.path.realpath(source.frame_path(f)) for f in source.frames[:1] + source.frames[-1:]}
+        for pattern in self.patterns():
+            for frame in source.frames[:1] + source.frames[-1:]:
+                if os.path.realpath(pattern.path(frame)) in inputs:
+                    raise OutputError(f"output pattern {pattern.hashes} would overwrite the input {source.path}")
+
+    def patterns(self):
+        return [p for p in (self.alpha, self.foreground) if p is not None]
+
+    def prepare_directories(self) -> None:
+        for pattern in self.patterns():
+            directory = os.path.dirname(os.path.abspath(pattern.path(0))) or "."
+            try:
+                os.makedirs(directory, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(f"cannot create output folder {directory}: {exc.strerror or exc}") from None
+            if not os.access(directory, os.W_OK | os.X_OK):
+                raise OutputError(f"output folder {directory} is not writable")
+
+    def describe(self) -> dict:
+        return {name: p.hashes for name, p in (("alpha", self.alpha), ("foreground", self.foreground)) if p}
+
+    def complete(self, frame: int) -> bool:
+        from rvmatte.io import frame_is_complete
+
+        return all(frame_is_complete(p.path(frame), _channels_for(p.path(frame), kind))
+                   for kind, p in (("alpha", self.alpha), ("foreground", self.foreground)) if p)
+
+
+def _channels_for(path: str, kind: str) -> Optional[List[str]]:
+    if not path.lower().endswith(".exr"):
+        return None
+    return ["A"] if kind == "alpha" else ["R", "G", "B", "A"]
+
+
+def clean_nonfinite(rgb: np.ndarray) -> int:
+    """Replace NaN/inf by 0 in place (the recurrent state must stay finite); return how many."""
+    bad = ~np.isfinite(rgb)
+    count = int(bad.sum())
+    if count:
+        rgb[bad] = 0.0
+    return count
+
+
+def default_seq_chunk(device) -> int:
+    return 4 if device.type == "cuda" else 1
+
+
+class Job:
+    """One run of the pipeline over a shot."""
+
+    def __init__(self, options: RunOptions, reporter: Optional[Reporter] = None):
+        from rvmatte.io import open_input
+        from rvmatte.io.colour import ColourPipeline, default_input_colorspace
+
+        self.options = options
+        self.reporter = reporter or Reporter()
+        if options.foreground_source not in FOREGROUND_SOURCES:
+            raise InputError(f"--foreground-source {options.foreground_source!r}: expected plate or model")
+        self.source = open_input(options.input, layer=options.layer, start_frame=options.start_frame)
+        self.plan = plan_frames(self.source.frames, options.frames, options.preroll, self.source.frame_path)
+        self.outputs = Outputs(options.alpha, options.foreground, self.source)
+        input_space = options.input_colorspace
+        self.colour_warning = None
+        if not input_space:
+            input_space, self.colour_warning = default_input_colorspace(self.source, options.ocio_config)
+        self.colour = ColourPipeline(input_space, options.output_colorspace, options.ocio_config)
+
+    # -- set-up -----------------------------------------------------------------------------
+    def _load_model(self):
+        from rvmatte.weights import load_model
+
+        o = self.options
+        if o.model is not None:
+            return o.model
+        return load_model(o.variant, o.weights, device=o.device, precision=o.precision, refiner=o.refiner)
+
+    def _attributes(self, model, ratio: float) -> dict:
+        return {
+            "rvmatte/version": __version__,
+            "rvmatte/variant": getattr(model, "variant", self.options.variant),
+            "rvmatte/refiner": getattr(model, "refiner_name", self.options.refiner),
+            "rvmatte/weights_sha256": getattr(model, "weights_sha256", ""),
+            "rvmatte/downsample_ratio": float(ratio),
+            "rvmatte/input_colorspace": self.colour.input_space,
+            "rvmatte/colorspace": self.colour.output_space,
+            "rvmatte/ocio_config": self.colour.config_name,
+            "rvmatte/foreground_source": self.options.foreground_source,
+        }
+
+    # -- the run ----------------------------------------------------------------------------
+    def run(self) -> dict:
+        import torch
+
+        from rvmatte.device import device_name
+        from rvmatte.session import Session
+
+        o = self.options
+        started = time.perf_counter()
+        if self.colour_warning:
+            self.reporter.warning(self.colour_warning)
+        self.outputs.prepare_directories()
+        if o.resume:
+            self.plan.complete = {f for f in self.plan.requested if self.outputs.complete(f)}
+        if o.threads:
+            torch.set_num_threads(o.threads)
+        model = self._load_model()
+        device = next(model.parameters()).device
+        session = Session(model, downsample_ratio=o.downsample_ratio, pixel_aspect=self.source.pixel_aspect)
+        ratio = session.ratio_for(self.source.height, self.source.width)
+        chunk = o.seq_chunk or default_seq_chunk(device)
+        attributes = self._attributes(model, ratio)
+        total = len(self.plan.requested)
+        self.reporter.start({
+            "version": __version__, "input": self.source.path, "frames": total,
+            "first": self.plan.requested[0], "last": self.plan.requested[-1],
+            "width": self.source.width, "height": self.source.height, "pixel_aspect": self.source.pixel_aspect,
+            "device": device_name(device), "variant": attributes["rvmatte/variant"],
+            "precision": str(next(model.parameters()).dtype).replace("torch.", ""),
+            "downsample_ratio": ratio, "seq_chunk": chunk, "preroll": len(self.plan.compute) - total,
+            "input_colorspace": self.colour.input_space, "output_colorspace": self.colour.output_space,
+            "weights": getattr(model, "weights_path", None), "weights_sha256": attributes["rvmatte/weights_sha256"],
+            "outputs": self.outputs.describe(), "resume_complete": len(self.plan.complete),
+        })
+        if len(self.plan.complete) == total:
+            return self._finish(started, 0, total)
+
+        # With --resume, the state is still rebuilt from the chunk start (preroll included),
+        # so the frames written now match an uninterrupted run exactly.
+        requested = set(self.plan.requested)
+        written = skipped = done = 0
+        pending: collections.deque = collections.deque()
+        writers = o.writers or max(2, min(4, os.cpu_count() or 2))
+        first_frame_time = None
+        with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write") as pool, \
+                _Prefetch(self._read_model_frames(), depth=max(2, chunk * 2)) as frames:
+            for batch in _batches(frames, chunk):
+                src = torch.from_numpy(np.stack([b[2] for b in batch])).permute(0, 3, 1, 2)
+                pha, fgr = session.infer(src)
+                pha = pha[:, 0].cpu().numpy()
+                fgr = fgr.permute(0, 2, 3, 1).cpu().numpy()
+                for i, (frame, plate, model_in) in enumerate(batch):
+                    if frame not in requested:
+                        continue
+                    if frame in self.plan.complete:
+                        future: Future = Future()
+                        future.set_result(False)
+                    else:
+                        future = pool.submit(self._write, frame, plate, model_in, pha[i], fgr[i], attributes)
+                    pending.append((frame, future))
+                # Report finished frames in order, and keep the frames in flight bounded.
+                while pending and (pending[0][1].done() or len(pending) > writers * 2):
+                    frame, future = pending.popleft()
+                    wrote = future.result()
+                    written += int(wrote)
+                    skipped += int(not wrote)
+                    done += 1
+                    if first_frame_time is None:
+                        first_frame_time = time.perf_counter()
+                    self.reporter.frame(frame, done, total, self._fps(started, done), skipped=not wrote)
+            while pending:
+                frame, future = pending.popleft()
+                wrote = future.result()
+                written += int(wrote)
+                skipped += int(not wrote)
+                done += 1
+                self.reporter.frame(frame, done, total, self._fps(started, done), skipped=not wrote)
+        return self._finish(started, written, skipped)
+
+    @staticmethod
+    def _fps(started: float, done: int) -> float:
+        elapsed = time.perf_counter() - started
+        return done / elapsed if elapsed > 0 else 0.0
+
+    def _finish(self, started: float, written: int, skipped: int) -> dict:
+        seconds = time.perf_counter() - started
+        summary = {"frames": len(self.plan.requested), "written": written, "skipped": skipped,
+                   "seconds": round(seconds, 3), "fps": round((written + skipped) / seconds, 3) if seconds else 0.0,
+                   "outputs": self.outputs.describe()}
+        self.reporter.done(summary)
+        return summary
+
+    def _read_model_frames(self) -> Iterator[Tuple[int, object, np.ndarray]]:
+        """(frame, plate, model input) for every frame to compute, read and converted in order."""
+        for plate in self.source.read(self.plan.compute):
+            count = clean_nonfinite(plate.rgb)
+            if count:
+                self.reporter.warning(f"frame {plate.frame}: {count} NaN/inf values replaced by 0 "
+                                      f"({plate.path})", frame=plate.frame)
+            yield plate.frame, plate, self.colour.to_model(plate.rgb)
+
+    def _write(self, frame: int, plate, model_in: np.ndarray, pha: np.ndarray, fgr: np.ndarray,
+               attributes: dict) -> bool:
+        from rvmatte.io import write_frame
+
+        o = self.options
+        alpha = self.outputs.alpha
+        if alpha is not None:
+            path = alpha.path(frame)
+            if path.lower().endswith(".exr"):
+                compression = "zip" if o.compression.lower().startswith("dwa") else o.compression
+                write_frame(path, pha[:, :, None], ["A"], header=plate.header, bit_depth=o.bit_depth,
+                            compression=compression, colorspace=self.colour.output_space, attributes=attributes)
+            else:
+                write_frame(path, pha[:, :, None], ["Y"], header=plate.header)
+        fg = self.outputs.foreground
+        if fg is not None:
+            path = fg.path(frame)
+            linear = self.foreground_linear(plate.rgb, model_in, fgr)
+            if path.lower().endswith(".exr"):
+                rgba = np.concatenate([linear * pha[:, :, None], pha[:, :, None]], axis=2)
+                write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header, bit_depth=o.bit_depth,
+                            compression=o.compression, colorspace=self.colour.output_space, attributes=attributes)
+            else:
+                # Review images: display-encoded, straight (unpremultiplied) colour, as PNG expects.
+                display = np.clip(self.colour.output_to_model(linear), 0.0, 1.0)
+                write_frame(path, np.concatenate([display, pha[:, :, None]], axis=2), ["R", "G", "B", "A"],
+                            header=plate.header)
+        return True
+
+    def foreground_linear(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray) -> np.ndarray:
+        """The unpremultiplied foreground colour in the output space.
+
+        ``model`` source: the network's change to each pixel is applied in linear light,
+        ``plate + (lin(fgr) - lin(model input))``, so a pixel the network leaves alone keeps
+        the plate's value exactly, HDR highlights included.
+        """
+        plate = self.colour.to_output(plate_rgb)
+        if self.options.foreground_source == "plate":
+            return plate
+        delta = self.colour.model_to_output(model_fgr) - self.colour.model_to_output(model_in)
+        return plate + delta
+
+
+def _batches(items: Iterator, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _Prefetch:
+    """Runs an iterator in a background thread with a bounded queue (reading overlaps inference)."""
+
+    _END = object()
+
+    def __init__(self, iterator: Iterator, depth: int):
+        self._iterator = iterator
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._fill, name="rvmatte-read", daemon=True)
+
+    def _fill(self) -> None:
+        try:
+            for item in self._iterator:
+                if not self._put(item):
+                    return
+            self._put(self._END)
+        except BaseException as exc:   # handed to the consumer, which re-raises it
+            self._put(exc)
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __iter__(self):
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=10)
+        return False
+
+
+def run(options: RunOptions, reporter: Optional[Reporter] = None) -> dict:
+    """Run a whole job; raises RvmatteError subclasses for user mistakes."""
+    return Job(options, reporter).run()

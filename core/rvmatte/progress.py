@@ -1,0 +1,131 @@
+"""Progress reporters: tqdm for people, JSON lines for hosts, OpenJD lines for farms.
+
+The JSON and OpenJD forms are a protocol (docs/cli.md): stdout carries only
+protocol lines, everything else goes to stderr.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from typing import Optional
+
+MODES = ("tty", "json", "openjd", "none")
+
+
+class Reporter:
+    """Silent reporter; the base of the others. Warnings still reach stderr."""
+
+    def start(self, info: dict) -> None:
+        pass
+
+    def frame(self, frame: int, done: int, total: int, fps: float, skipped: bool = False) -> None:
+        pass
+
+    def warning(self, message: str, frame: Optional[int] = None) -> None:
+        print(f"rvmatte: warning: {message}", file=sys.stderr, flush=True)
+
+    def done(self, summary: dict) -> None:
+        pass
+
+    def error(self, message: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class TtyReporter(Reporter):
+    def __init__(self):
+        self._bar = None
+
+    def start(self, info: dict) -> None:
+        from tqdm import tqdm
+
+        print(f"rvmatte {info['version']}: {info['input']} → {info['frames']} frames "
+              f"{info['width']}x{info['height']} on {info['device']}, ratio {info['downsample_ratio']:.3g}",
+              file=sys.stderr, flush=True)
+        self._bar = tqdm(total=info["frames"], unit="frame", file=sys.stderr, dynamic_ncols=True)
+
+    def frame(self, frame: int, done: int, total: int, fps: float, skipped: bool = False) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"frame {frame}" + (" (kept)" if skipped else ""), refresh=False)
+            self._bar.update(1)
+
+    def warning(self, message: str, frame: Optional[int] = None) -> None:
+        text = f"rvmatte: warning: {message}"
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def done(self, summary: dict) -> None:
+        self.close()
+        print(f"rvmatte: {summary['written']} frames written, {summary['skipped']} kept, "
+              f"{summary['seconds']:.1f} s ({summary['fps']:.2f} frames/s)", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class JsonReporter(Reporter):
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+        self._lock = threading.Lock()   # warnings come from the reader thread
+
+    def _emit(self, event: str, **fields) -> None:
+        line = json.dumps({"event": event, **fields}) + "\n"
+        with self._lock:
+            self.stream.write(line)
+            self.stream.flush()
+
+    def start(self, info: dict) -> None:
+        self._emit("start", **info)
+
+    def frame(self, frame: int, done: int, total: int, fps: float, skipped: bool = False) -> None:
+        self._emit("frame", frame=frame, done=done, total=total, fps=round(fps, 3), skipped=skipped)
+
+    def warning(self, message: str, frame: Optional[int] = None) -> None:
+        self._emit("warning", message=message, **({} if frame is None else {"frame": frame}))
+
+    def done(self, summary: dict) -> None:
+        self._emit("done", **summary)
+
+    def error(self, message: str) -> None:
+        self._emit("error", message=message)
+
+
+class OpenJDReporter(Reporter):
+    """Open Job Description's stdout conventions (openjd_status / openjd_progress / openjd_fail)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+
+    def _line(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def start(self, info: dict) -> None:
+        print(f"rvmatte {info['version']} | weights {info.get('weights', '?')} sha256 {info.get('weights_sha256', '?')} "
+              f"| device {info['device']}", file=sys.stderr, flush=True)
+        self._line(f"openjd_status: rvmatte {info['version']} matting frames {info['first']}-{info['last']} "
+                   f"on {info['device']}")
+
+    def frame(self, frame: int, done: int, total: int, fps: float, skipped: bool = False) -> None:
+        self._line(f"openjd_progress: {100.0 * done / max(total, 1):.1f}")
+        self._line(f"openjd_status: frame {frame} {'kept' if skipped else 'written'} ({done}/{total}, {fps:.2f} fps)")
+
+    def done(self, summary: dict) -> None:
+        self._line(f"openjd_status: done: {summary['written']} written, {summary['skipped']} kept "
+                   f"in {summary['seconds']:.1f} s")
+
+    def error(self, message: str) -> None:
+        self._line(f"openjd_fail: {message}")
+
+
+def make_reporter(mode: Optional[str]) -> Reporter:
+    if mode is None:
+        mode = "tty" if sys.stderr.isatty() else "none"
+    return {"tty": TtyReporter, "json": JsonReporter, "openjd": OpenJDReporter, "none": Reporter}[mode]()

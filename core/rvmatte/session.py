@@ -1,0 +1,83 @@
+"""A streaming matting session: frames in order, recurrent state carried.
+
+The session is the piece every front end shares (the CLI pipeline, hosts running
+in-process, notebooks): give it sRGB-encoded frames in shot order and it returns
+alpha and the model's foreground, remembering r1..r4 between calls.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+AUTO_RESOLUTION = 512
+
+
+def auto_downsample_ratio(height: int, width: int, pixel_aspect: float = 1.0) -> float:
+    """RVM's rule of thumb: bring the longer side to about 512 px (never upscale)."""
+    return min(AUTO_RESOLUTION / max(height, width * pixel_aspect), 1.0)
+
+
+class Session:
+    """Frame-by-frame RVM inference.
+
+    ``downsample_ratio`` is ``"auto"`` or a float. ``pixel_aspect`` > 1 (anamorphic)
+    widens the downsampled image so the network sees square pixels.
+    """
+
+    def __init__(self, model, *, downsample_ratio: Union[str, float] = "auto", pixel_aspect: float = 1.0):
+        self.model = model
+        param = next(model.parameters())
+        self.device, self.dtype = param.device, param.dtype
+        self.downsample_ratio = downsample_ratio
+        self.pixel_aspect = float(pixel_aspect)
+        self.state: List[Optional[torch.Tensor]] = [None] * 4
+
+    def reset(self) -> None:
+        self.state = [None] * 4
+
+    def ratio_for(self, height: int, width: int) -> float:
+        if self.downsample_ratio == "auto":
+            return auto_downsample_ratio(height, width, self.pixel_aspect)
+        return float(self.downsample_ratio)
+
+    @torch.inference_mode()
+    def infer(self, src: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """src [T,3,H,W] (any float dtype/device) → pha [T,1,H,W], fgr [T,3,H,W] as float32 on the model's device."""
+        src = src.to(self.device, self.dtype, non_blocking=True).unsqueeze(0)      # [1,T,3,H,W]
+        height, width = src.shape[-2:]
+        ratio = self.ratio_for(height, width)
+        if self.pixel_aspect == 1.0:
+            fgr, pha, *self.state = self.model(src, *self.state, downsample_ratio=ratio)
+        else:
+            fgr, pha = self._infer_anamorphic(src, ratio)
+        return pha[0].float(), fgr[0].float()
+
+    def _infer_anamorphic(self, src: torch.Tensor, ratio: float) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The network's forward with separate x/y scales (the model's own forward takes one ratio)."""
+        model = self.model
+        frames = src.shape[1]
+        x = src.flatten(0, 1)
+        height, width = x.shape[-2:]
+        size = (max(1, round(height * ratio)), max(1, round(width * ratio * self.pixel_aspect)))
+        x_sm = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+        f1, f2, f3, f4 = model.backbone(x_sm)
+        hid, *self.state = model.decoder(x_sm, f1, f2, f3, model.aspp(f4),
+                                         *self.state, frames)
+        fgr_residual, pha = model.project_mat(hid).split([3, 1], dim=1)
+        fgr_residual, pha = model.refiner(x, x_sm, fgr_residual, pha, hid)
+        fgr = (fgr_residual + x).clamp(0.0, 1.0).unflatten(0, (1, frames))
+        return fgr, pha.clamp(0.0, 1.0).unflatten(0, (1, frames))
+
+    def step(self, rgb: Union[np.ndarray, torch.Tensor]) -> Tuple[np.ndarray, np.ndarray]:
+        """One frame, HxWx3 sRGB-encoded in 0..1 → (alpha HxW, foreground HxWx3), float32 numpy."""
+        pha, fgr = self.run(rgb[None])
+        return pha[0], fgr[0]
+
+    def run(self, frames: Union[np.ndarray, torch.Tensor]) -> Tuple[np.ndarray, np.ndarray]:
+        """Several consecutive frames TxHxWx3 → (alpha TxHxW, foreground TxHxWx3)."""
+        src = torch.as_tensor(frames).permute(0, 3, 1, 2)
+        pha, fgr = self.infer(src)
+        return pha[:, 0].cpu().numpy(), fgr.permute(0, 2, 3, 1).cpu().numpy()
