@@ -74,6 +74,7 @@ def find_layers(inp: oiio.ImageInput) -> tuple[dict[str, Layer], tuple[str, ...]
     while inp.seek_subimage(subimage, 0):
         specs.append(inp.spec())
         subimage += 1
+    inp.geterror()  # seeking past the last subimage is how the count is found, not a failure
     inp.seek_subimage(0, 0)
     layers: dict[str, Layer] = {}
     channels: list[str] = []

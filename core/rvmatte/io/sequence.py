@@ -46,7 +46,7 @@ class SequencePattern:
 
     @property
     def extension(self) -> str:
-        return os.path.splitext(self.suffix)[1].lower()
+        return _split_extension(self.suffix)[1].lower()
 
     @property
     def hashes(self) -> str:
@@ -68,7 +68,7 @@ class SequencePattern:
         """Base name without frame number, separators and extension (``plate.####.exr`` → ``plate``)."""
         if self.padding is None:
             return self.prefix
-        stem = self.prefix.rstrip(_SEPARATORS) or os.path.splitext(self.suffix)[0].strip(_SEPARATORS)
+        stem = self.prefix.rstrip(_SEPARATORS) or _split_extension(self.suffix)[0].strip(_SEPARATORS)
         if not stem:
             stem = os.path.basename(os.path.abspath(self.directory or "."))
         return stem
@@ -214,6 +214,12 @@ def output_pattern(spec: str) -> SequencePattern:
     if not pattern.extension:
         raise OutputError(f"output pattern {spec} has no file extension (e.g. {pattern.hashes}.exr)")
     return pattern
+
+
+def _split_extension(suffix: str) -> tuple[str, str]:
+    """Like os.path.splitext, but ``.exr`` alone is an extension, not a hidden file's name."""
+    stem, ext = os.path.splitext("_" + suffix)
+    return stem[1:], ext
 
 
 def _list_dir(directory: str) -> list[str]:
