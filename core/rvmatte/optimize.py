@@ -1,0 +1,55 @@
+"""Inference-time rewrites of a loaded network that keep its numbers (within float round-off).
+
+``fold_batchnorm`` merges every eval-mode BatchNorm into the convolution before it
+(``w' = w·γ/σ``, ``b' = (b − μ)·γ/σ + β``), which removes one full pass over each
+feature map. The network keeps its forward and its module tree (a folded BN
+becomes ``nn.Identity``), so it is no longer a source of official state_dicts:
+fold a copy (``inplace=False``, the default) when the original must survive.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Iterator, Tuple
+
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+
+def _conv_bn_pairs(module: nn.Module) -> Iterator[Tuple[nn.Module, str, str]]:
+    """(parent, conv name, bn name) for every BatchNorm that directly follows a plain Conv2d.
+
+    Two layouts occur: ``nn.Sequential(conv, bn, ...)`` and siblings named ``convN`` / ``bnN``
+    (torchvision's ResNet, which the ResNet-50 encoder mirrors).
+    """
+    for parent in module.modules():
+        children = list(parent.named_children())
+        if isinstance(parent, nn.Sequential):
+            for (conv_name, conv), (bn_name, bn) in zip(children, children[1:]):
+                if type(conv) is nn.Conv2d and type(bn) is nn.BatchNorm2d:
+                    yield parent, conv_name, bn_name
+        else:
+            named = dict(children)
+            for name, conv in children:
+                if type(conv) is nn.Conv2d and name.startswith("conv"):
+                    bn_name = "bn" + name[len("conv"):]
+                    if type(named.get(bn_name)) is nn.BatchNorm2d:
+                        yield parent, name, bn_name
+
+
+def fold_batchnorm(model: nn.Module, inplace: bool = False) -> nn.Module:
+    """The model with each Conv2d→BatchNorm2d pair replaced by one biased Conv2d (eval mode only)."""
+    if model.training:
+        raise ValueError("fold_batchnorm needs a model in eval mode (BatchNorm statistics are frozen there)")
+    if not inplace:
+        model = copy.deepcopy(model)
+    for parent, conv_name, bn_name in list(_conv_bn_pairs(model)):
+        conv, bn = getattr(parent, conv_name), getattr(parent, bn_name)
+        if not bn.track_running_stats or bn.running_mean is None:
+            continue
+        setattr(parent, conv_name, fuse_conv_bn_eval(conv, bn))
+        setattr(parent, bn_name, nn.Identity())
+    return model
+
+
+def count_batchnorms(model: nn.Module) -> int:
+    return sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
