@@ -38,8 +38,9 @@ def write_frame(
     metadata from ``header``; ``attributes`` added (e.g. ``rvmatte/version``);
     ``colorspace`` recorded as ``oiio:ColorSpace`` and ``colorInteropID``.
     Other formats (PNG, TIFF, JPEG...): values clipped to 0..1 and quantised
-    (PNG/JPEG 8-bit, TIFF 16-bit unless ``bit_depth`` says uint8/uint16); the
-    caller passes display-encoded values. Raises OutputError naming the path.
+    (PNG/JPEG 8-bit, TIFF 16-bit unless ``bit_depth`` says uint8/uint16), stored
+    as given: the caller passes display-encoded, straight (unpremultiplied)
+    colour, as these formats expect. Raises OutputError naming the path.
     """
     pixels = np.asarray(pixels, dtype=np.float32)
     if pixels.ndim == 2:
@@ -65,6 +66,7 @@ def write_frame(
         spec.channelnames = tuple(channels)
         if len(channels) in (2, 4) and channels[-1] == "A":
             spec.alpha_channel = len(channels) - 1
+            spec.attribute("oiio:UnassociatedAlpha", 1)
         pixels = np.clip(np.nan_to_num(pixels, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
         aspect = float(header.get("pixel_aspect", 1.0) or 1.0)
         if aspect != 1.0:

@@ -239,3 +239,13 @@ def test_a_failed_rename_is_an_error_naming_the_path_and_leaves_no_temp_file(tmp
     with pytest.raises(OutputError, match=f"cannot write {tmp_path / 'a.exr'}"):
         write_frame(str(tmp_path / "a.exr"), ramp(channels=1), ["A"])
     assert os.listdir(tmp_path) == ["a.exr"]
+
+
+def test_png_colour_with_alpha_is_stored_straight_as_given(tmp_path):
+    write_frame(str(tmp_path / "s.png"), np.full((2, 2, 4), 0.5, np.float32), ["R", "G", "B", "A"])
+    config = oiio.ImageSpec()
+    config.attribute("oiio:UnassociatedAlpha", 1)
+    inp = oiio.ImageInput.open(str(tmp_path / "s.png"), config)
+    stored = inp.read_image(oiio.UINT8)
+    inp.close()
+    assert stored[0, 0].tolist() == [128, 128, 128, 128]
