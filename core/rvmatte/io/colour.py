@@ -206,10 +206,11 @@ class ColourPipeline:
     def ocio_convert(self, rgb: np.ndarray, source: str, target: str) -> np.ndarray:
         """The conversion done by OCIO itself (reference for the fast path)."""
         buf = oiio.ImageBuf(np.ascontiguousarray(rgb, dtype=np.float32))
-        out = oiio.ImageBufAlgo.colorconvert(buf, source, target, False, "", "", self.config_name)
-        if out.has_error:
-            raise InputError(f"colour conversion '{source}' → '{target}' failed: {' '.join(out.geterror().split())}")
-        return out.get_pixels(oiio.FLOAT).reshape(rgb.shape)
+        ok = oiio.ImageBufAlgo.colorconvert(buf, buf, source, target, False, "", "", self.config_name)
+        if not ok or buf.has_error:
+            reason = " ".join((buf.geterror() or oiio.geterror() or "unknown error").split())
+            raise InputError(f"colour conversion '{source}' → '{target}' failed: {reason}")
+        return buf.get_pixels(oiio.FLOAT).reshape(rgb.shape)
 
     def _pick_converter(self, source: str, target: str):
         probe = _probe_colours()
