@@ -389,6 +389,7 @@ class PyScript_Knob(Knob):
     def __init__(self, name, label=None, command=""):
         Knob.__init__(self, name, label)
         self._command = command
+        self._presses = 0
 
     def command(self):
         _require_main("PyScript_Knob.command")
@@ -399,6 +400,7 @@ class PyScript_Knob(Knob):
         self._command = command
 
     def execute(self):
+        self._presses += 1
         _fake.press(self)
 
 
@@ -514,7 +516,7 @@ class Node(object):
 
     def setName(self, name, uncollide=True, updateExpressions=False):
         self._access("setName")
-        taken = set(n._knobs["name"]._value for n in self._parent._children if n is not self)
+        taken = set(n._knobs["name"]._value for n in self._parent._children if n is not self and n._alive)
         if name in taken:
             if not uncollide:
                 raise ValueError("name %s is already in use" % name)
