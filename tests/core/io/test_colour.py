@@ -182,6 +182,17 @@ def test_a_colour_space_tag_in_the_file_wins(tmp_path):
     assert default_input_colorspace(open_input(str(tmp_path / "c.0001.exr"))) == ("ACEScg", None)
 
 
+def test_an_aces_container_flag_means_aces2065_1(tmp_path):
+    write_image(tmp_path / "a.0001.exr", ramp(), attributes={"acesImageContainerFlag": 1, "compression": "none"})
+    assert default_input_colorspace(open_input(str(tmp_path / "a.0001.exr"))) == ("ACES2065-1", None)
+
+
+def test_ap1_chromaticities_mean_acescg(tmp_path):
+    ap1 = (oiio.TypeDesc("float[8]"), (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767))
+    write_image(tmp_path / "c.0001.exr", ramp(), attributes={"chromaticities": ap1})
+    assert default_input_colorspace(open_input(str(tmp_path / "c.0001.exr"))) == ("ACEScg", None)
+
+
 def test_a_png_gamma_tag_is_honoured(tmp_path):
     write_image(tmp_path / "g.0001.png", ramp(), pixel_type="uint8", attributes={"oiio:ColorSpace": "g22_rec709"})
     assert default_input_colorspace(open_input(str(tmp_path / "g.0001.png"))) == ("Gamma 2.2 Encoded Rec.709", None)

@@ -95,6 +95,13 @@ def test_header_windows_pixel_aspect_timecode_and_custom_attributes_are_kept(tmp
     assert pixels.shape == (4, 5, 1) and np.all(pixels == 1)
 
 
+def test_an_aces_container_input_gives_compressed_passes(tmp_path):
+    write_image(tmp_path / "aces.1001.exr", ramp(), attributes={"acesImageContainerFlag": 1, "compression": "none"})
+    plate = next(open_input(str(tmp_path / "aces.1001.exr")).read([1001]))
+    write_frame(str(tmp_path / "a.1001.exr"), ramp(channels=1), ["A"], header=plate.header, compression="zip")
+    assert read_image(tmp_path / "a.1001.exr")[1].get_string_attribute("compression") == "zip"
+
+
 def test_colour_space_is_recorded(tmp_path):
     write_frame(str(tmp_path / "c.exr"), ramp(), ["R", "G", "B"], colorspace="Linear Rec.709 (sRGB)")
     spec = read_image(tmp_path / "c.exr")[1]
