@@ -113,3 +113,26 @@ def test_a_movie_that_cannot_be_decoded_is_an_error_naming_it(tmp_path):
 def test_a_missing_movie_is_an_error_naming_it(tmp_path):
     with pytest.raises(InputError, match=r"does not exist: .*gone\.mov"):
         open_input(str(tmp_path / "gone.mov"))
+
+
+def test_a_movie_start_timecode_advances_with_each_frame(tmp_path):
+    container = av.open(str(tmp_path / "tc.mov"), "w")
+    stream = container.add_stream("mpeg4", rate=24)
+    stream.width, stream.height, stream.pix_fmt = 16, 8, "yuv420p"
+    stream.metadata["timecode"] = "01:00:10:22"
+    for _ in range(3):
+        for packet in stream.encode(av.VideoFrame.from_ndarray(np.zeros((8, 16, 3), np.uint8), format="rgb24")):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    source = open_input(str(tmp_path / "tc.mov"), start_frame=1001)
+    assert source.describe()["timecode"] == "01:00:10:22"
+    codes = [p.header["attributes"]["smpte:TimeCode"] for p in source.read([1001, 1003])]
+    assert codes == [("timecode", (0x01001022, 0)), ("timecode", (0x01001100, 0))]
+
+
+def test_a_movie_without_timecode_has_none(person_clip):
+    source = open_input(str(person_clip / "nuke_person_short.mp4"))
+    assert source.describe()["timecode"] is None
+    assert "smpte:TimeCode" not in next(source.read([1])).header["attributes"]
