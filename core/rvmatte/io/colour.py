@@ -16,7 +16,7 @@ import os
 import numpy as np
 import OpenImageIO as oiio
 
-from ..errors import InputError
+from ..errors import InputError, one_line
 
 DEFAULT_CONFIG = "ocio://default"
 LINEAR_REC709 = "Linear Rec.709 (sRGB)"
@@ -39,7 +39,7 @@ def load_config(name: str) -> oiio.ColorConfig:
     config = oiio.ColorConfig(name)
     error = config.geterror()
     if error:
-        raise InputError(f"cannot load OCIO config {name}: {' '.join(error.split())}")
+        raise InputError(f"cannot load OCIO config {name}: {one_line(error)}")
     return config
 
 
@@ -208,7 +208,7 @@ class ColourPipeline:
         buf = oiio.ImageBuf(np.ascontiguousarray(rgb, dtype=np.float32))
         ok = oiio.ImageBufAlgo.colorconvert(buf, buf, source, target, False, "", "", self.config_name)
         if not ok or buf.has_error:
-            reason = " ".join((buf.geterror() or oiio.geterror() or "unknown error").split())
+            reason = one_line(buf.geterror() or oiio.geterror())
             raise InputError(f"colour conversion '{source}' → '{target}' failed: {reason}")
         return buf.get_pixels(oiio.FLOAT).reshape(rgb.shape)
 

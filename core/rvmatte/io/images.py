@@ -9,7 +9,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import OpenImageIO as oiio
 
-from ..errors import InputError
+from ..errors import InputError, one_line
 from .header import header_from_spec
 from .sequence import SequencePattern
 from .source import Plate, Source
@@ -32,10 +32,6 @@ class Layer:
     name: str
     subimage: int
     indices: tuple[int, ...]
-
-
-def one_line(text: str) -> str:
-    return " ".join(str(text).split()) or "unknown error"
 
 
 def _layer_name_of(channel: str, part_name: str) -> tuple[str, str]:

@@ -9,9 +9,8 @@ from typing import Iterable, Iterator
 import av
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, one_line
 from .header import plain_header
-from .images import one_line
 from .source import Plate, Source
 from .timecode import Timecode
 

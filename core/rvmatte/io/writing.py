@@ -9,9 +9,9 @@ from typing import Sequence
 import numpy as np
 import OpenImageIO as oiio
 
-from ..errors import OutputError
+from ..errors import OutputError, one_line
 from .header import apply_attributes
-from .images import one_line, reframe
+from .images import reframe
 
 EXR_COMPRESSIONS = ("zip", "zips", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab", "rle", "none", "htj2k", "htj2k32")
 EXR_BIT_DEPTHS = {"half": oiio.HALF, "float": oiio.FLOAT}
