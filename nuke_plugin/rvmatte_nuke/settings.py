@@ -4,6 +4,7 @@ named by RVMATTE_NUKE_PREFS); RVMATTE_PYTHON overrides the interpreter, e.g. on 
 render node."""
 import json
 import os
+import subprocess
 
 PREFS_ENV = "RVMATTE_NUKE_PREFS"
 PYTHON_ENV = "RVMATTE_PYTHON"
@@ -76,3 +77,20 @@ def worker_python(prefs):
     if os.path.isabs(python) and not os.path.isfile(python):
         raise SettingsError("worker interpreter not found: %s (RVMatte > Preferences)" % python)
     return python
+
+
+def check_worker(python, timeout=60):
+    """(True, "rvmatte 0.1.0") when `python -m rvmatte` runs, else (False, why)."""
+    if not python:
+        return False, "no interpreter given"
+    try:
+        done = subprocess.run([python, "-m", "rvmatte", "--version"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout)
+    except OSError as exc:
+        return False, "cannot run %s: %s" % (python, exc.strerror or exc)
+    except subprocess.TimeoutExpired:
+        return False, "%s -m rvmatte did not answer in %d s" % (python, timeout)
+    if done.returncode != 0:
+        lines = [l for l in done.stderr.splitlines() if l.strip()]
+        return False, lines[-1].strip() if lines else "exit code %d" % done.returncode
+    return True, done.stdout.strip()
