@@ -256,3 +256,10 @@ def test_png_colour_with_alpha_is_stored_straight_as_given(tmp_path):
     stored = inp.read_image(oiio.UINT8)
     inp.close()
     assert stored[0, 0].tolist() == [128, 128, 128, 128]
+
+
+def test_an_output_the_system_refuses_to_create_is_an_error_naming_it(tmp_path):
+    target = tmp_path / ("x" * 300 + ".exr")
+    with pytest.raises(OutputError, match=f"cannot write {target}"):
+        write_frame(str(target), ramp(channels=1), ["A"])
+    assert os.listdir(tmp_path) == []
