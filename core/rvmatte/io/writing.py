@@ -93,7 +93,7 @@ def frame_is_complete(path: str, expected_channels: Sequence[str] | None = None)
         spec = inp.spec()
         if expected_channels is not None and list(spec.channelnames) != list(expected_channels):
             return False
-        pixels = inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
+        pixels = inp.read_image(0, 0, 0, spec.nchannels, oiio.UNKNOWN)  # native type: no conversion cost
         return pixels is not None and not inp.has_error
     finally:
         inp.geterror()
