@@ -126,16 +126,20 @@ def _stored_path(path):
     return path
 
 
+def _sequence_key(path):
+    seq = split_sequence_path(os.path.normpath(path))
+    return seq.pattern() if seq else None
+
+
 def pass_image(path, name, *, colorspace=None, alpha_mode="STRAIGHT"):
     """An Image sequence data-block on the pass file `path`, reused and reloaded on a re-run."""
-    stored = _stored_path(path)
-    target = os.path.normpath(path)
-    image = next((im for im in bpy.data.images
-                  if im.source == "SEQUENCE" and os.path.normpath(bpy.path.abspath(im.filepath)) == target), None)
+    key = _sequence_key(path)
+    image = next((im for im in bpy.data.images if im.source == "SEQUENCE"
+                  and _sequence_key(bpy.path.abspath(im.filepath, library=im.library)) == key), None)
     if image is None:
         image = bpy.data.images.load(path, check_existing=False)
         image.name = name
-    image.filepath = stored
+    image.filepath = _stored_path(path)
     image.source = "SEQUENCE"
     if colorspace:
         image.colorspace_settings.name = colorspace

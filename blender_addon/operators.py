@@ -5,13 +5,12 @@ import os
 import struct
 import tempfile
 import zlib
+from dataclasses import dataclass
 
 import bpy
 
 from . import command, compositor, jobs, sources
 from .preferences import absolute, preferences
-
-PASS_SUFFIXES = ("alpha", "fgr")
 
 # scene name → its latest matte job (running or finished), for the panel and the status bar
 scene_jobs = {}
@@ -95,46 +94,62 @@ def build_request(scene, source, first, last, folder):
     )
 
 
+@dataclass(frozen=True)
+class MattePlan:
+    """Everything a matte job needs, decided before the worker starts."""
+
+    source: sources.Source
+    first: int
+    last: int
+    folder: str
+    request: command.MatteRequest
+    argv: list
+
+
+def plan_matte(scene):
+    """The worker command for the scene's panel settings. Raises SourceError/WorkerSetupError for artist mistakes."""
+    settings = scene.rvmatte
+    source = sources.resolve(scene, settings)
+    first, last = sources.source_frames(source, scene, settings)
+    folder = output_folder(settings, source.name)
+    request = build_request(scene, source, first, last, folder)
+    argv = command.worker_prefix(absolute(preferences().worker)) + command.run_arguments(request)
+    return MattePlan(source, first, last, folder, request, argv)
+
+
 def start_matte(scene):
     """Start the worker for the scene's panel settings; returns the job. Raises for artist mistakes."""
     running = scene_jobs.get(scene.name)
     if running is not None and running.running:
         raise sources.SourceError("a matte is already being generated for this scene")
-    settings = scene.rvmatte
-    source = sources.resolve(scene, settings)
-    first, last = sources.source_frames(source, scene, settings)
-    folder = output_folder(settings, source.name)
-    prefs = preferences()
-    argv = command.worker_prefix(absolute(prefs.worker)) + command.run_arguments(
-        build_request(scene, source, first, last, folder))
-    env = command.worker_environment(os.environ, online=bpy.app.online_access)
+    plan = plan_matte(scene)
     try:
-        os.makedirs(folder, exist_ok=True)
+        os.makedirs(plan.folder, exist_ok=True)
     except OSError as exc:
-        raise sources.SourceError(f"cannot create the output folder {folder}: {exc.strerror}") from exc
-    request_paths = (argv[argv.index("--alpha") + 1], argv[argv.index("--foreground") + 1])
+        raise sources.SourceError(f"cannot create the output folder {plan.folder}: {exc.strerror}") from exc
+    env = command.worker_environment(os.environ, online=bpy.app.online_access)
     scene_name = scene.name
 
     def finished(job):
-        _matte_finished(job, scene_name, source, request_paths, first, last)
+        _matte_finished(job, scene_name, plan)
 
-    job = jobs.start(argv, env=env, cwd=folder, label=source.name, on_finish=finished)
-    job.scene_name = scene_name
+    job = jobs.start(plan.argv, env=env, cwd=plan.folder, label=plan.source.name, on_finish=finished)
     scene_jobs[scene_name] = job
     ensure_timer()
     return job
 
 
-def _matte_finished(job, scene_name, source, patterns, first, last):
+def _matte_finished(job, scene_name, plan):
     if job.state is jobs.JobState.DONE:
         scene = bpy.data.scenes.get(scene_name)
         if scene is None:
-            report("WARNING", f"scene '{scene_name}' is gone; the passes are in {os.path.dirname(patterns[0])}")
+            report("WARNING", f"RVMatte: scene '{scene_name}' is gone; the passes are in {plan.folder}")
             return
-        alpha, fgr = (p.replace("####", f"{first:04d}") for p in patterns)
-        job.nodes = compositor.wire_matte(scene, source, alpha, fgr, first, last,
-                                          foreground_colorspace=working_space())
-        report("INFO", f"RVMatte: {job.message} for '{source.name}'")
+        alpha, fgr = (pattern.replace("####", f"{plan.first:04d}")
+                      for pattern in (plan.request.alpha_pattern, plan.request.foreground_pattern))
+        job.nodes = compositor.wire_matte(scene, plan.source, alpha, fgr, plan.first, plan.last,
+                                          foreground_colorspace=plan.request.output_colorspace or None)
+        report("INFO", f"RVMatte: {job.message} for '{plan.source.name}'")
     elif job.state is jobs.JobState.CANCELLED:
         report("WARNING", f"RVMatte: {job.message}")
     else:

@@ -58,13 +58,17 @@ def built_zip(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def installed(built_zip):
-    """Install the built zip as a user extension and enable it; yields the add-on package."""
+def _install(built_zip):
     result = bpy.ops.extensions.package_install_files(
         filepath=str(built_zip), repo="user_default", enable_on_install=True)
     assert result == {"FINISHED"}
+
+
+@pytest.fixture
+def installed(_install):
+    """The add-on package, installed from the built zip and enabled (re-read: a re-enable reimports it)."""
     assert PACKAGE in bpy.context.preferences.addons
-    yield sys.modules[PACKAGE]
+    return sys.modules[PACKAGE]
 
 
 @pytest.fixture
@@ -95,6 +99,7 @@ def core_worker(prefs):
 
 def save_blend(tmp_path, name="shot.blend"):
     path = tmp_path / name
+    tmp_path.mkdir(parents=True, exist_ok=True)
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
     return path
 
@@ -110,3 +115,38 @@ def finish(job, timeout=240):
         time.sleep(0.05)
     assert not job.running, f"worker still running after {timeout}s: {job.message}"
     return job
+
+
+def write_image(path, pixels):
+    """Write an RGBA float array (H, W, 4; row 0 at the bottom) as a 32-bit EXR, values as given.
+
+    Our own test media, written by bpy itself: `save_render` with a 32-bit EXR
+    keeps the values (Image.save() display-encodes generated images, and half
+    EXRs get premultiplied).
+    """
+    import numpy as np
+
+    height, width = pixels.shape[:2]
+    image = bpy.data.images.new(Path(path).name, width, height, alpha=True, float_buffer=True)
+    image.pixels.foreach_set(np.ascontiguousarray(pixels, dtype=np.float32).ravel())
+    settings = bpy.context.scene.render.image_settings
+    settings.file_format = "OPEN_EXR"
+    settings.color_mode = "RGBA"
+    settings.color_depth = "32"
+    image.save_render(str(path), scene=bpy.context.scene)
+    bpy.data.images.remove(image)
+    return Path(path)
+
+
+def write_sequence(folder, stem, frames, *, width=32, height=18):
+    """`stem.####.ext` files whose red channel holds the frame number / 10000 (to tell frames apart)."""
+    import numpy as np
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame in frames:
+        pixels = np.zeros((height, width, 4), np.float32)
+        pixels[..., 0] = frame / 10000
+        pixels[..., 3] = 1
+        write_image(folder / f"{stem}.{frame:04d}.exr", pixels)
+    return folder / f"{stem}.{frames[0]:04d}.exr"
