@@ -10,6 +10,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 from ..errors import OutputError, one_line
+from .colour import interop_id
 from .header import apply_attributes
 from .images import reframe
 
@@ -30,13 +31,15 @@ def write_frame(
     compression: str = "zip",
     colorspace: str | None = None,
     attributes: dict | None = None,
+    ocio_config: str | None = None,
 ) -> None:
     """Write one frame atomically (temp file in the same folder, then rename).
 
     ``pixels`` is float32 (H, W, C) covering the display window, C == len(channels).
     EXR: half/float with the given channel names; windows, pixel aspect and
     metadata from ``header``; ``attributes`` added (e.g. ``rvmatte/version``);
-    ``colorspace`` recorded as ``oiio:ColorSpace`` and ``colorInteropID``.
+    ``colorspace`` recorded as ``oiio:ColorSpace`` and, when ``ocio_config``
+    (default: ``$OCIO`` or the built-in config) gives one, ``colorInteropID``.
     Other formats (PNG, TIFF, JPEG...): values clipped to 0..1 and quantised
     (PNG/JPEG 8-bit, TIFF 16-bit unless ``bit_depth`` says uint8/uint16), stored
     as given: the caller passes display-encoded, straight (unpremultiplied)
@@ -73,7 +76,7 @@ def write_frame(
             spec.attribute("PixelAspectRatio", aspect)
     if colorspace:
         spec.attribute("oiio:ColorSpace", colorspace)
-        interop = _interop_id(colorspace)
+        interop = interop_id(colorspace, ocio_config)
         if interop:
             spec.attribute("colorInteropID", interop)
     apply_attributes(spec, attributes or {})
@@ -116,15 +119,6 @@ def _exr_spec(pixels, channels, display, data, bit_depth, compression):
         spec.alpha_channel = channels.index("A")
     spec.attribute("compression", name)
     return spec, reframe(pixels, display, data)
-
-
-def _interop_id(colorspace: str) -> str:
-    try:
-        from .colour import interop_id
-
-        return interop_id(colorspace)
-    except Exception:
-        return ""
 
 
 def _write_atomically(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:

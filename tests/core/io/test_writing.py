@@ -109,6 +109,17 @@ def test_colour_space_is_recorded(tmp_path):
     assert spec.get_string_attribute("colorInteropID") == "lin_rec709_scene"
 
 
+def test_the_interop_id_comes_from_the_config_given(tmp_path):
+    config = tmp_path / "studio.ocio"
+    config.write_text(
+        "ocio_profile_version: 2.1\nroles:\n  default: plates\n  scene_linear: plates\n"
+        "displays:\n  sRGB:\n    - !<View> {name: Raw, colorspace: plates}\n"
+        "colorspaces:\n  - !<ColorSpace>\n    name: plates\n    interop_id: lin_ap1_scene\n"
+    )
+    write_frame(str(tmp_path / "c.exr"), ramp(), ["R", "G", "B"], colorspace="plates", ocio_config=str(config))
+    assert read_image(tmp_path / "c.exr")[1].get_string_attribute("colorInteropID") == "lin_ap1_scene"
+
+
 def test_overscan_output_is_zero_outside_the_display_window(tmp_path):
     header = {"display_window": (0, 0, 4, 3), "data_window": (-1, -1, 6, 5)}
     write_frame(str(tmp_path / "o.exr"), np.ones((3, 4, 1), np.float32), ["A"], header=header)
