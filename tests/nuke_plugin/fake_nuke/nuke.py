@@ -59,6 +59,7 @@ class _FakeState(object):
         self.this_node = None
         self.this_knob = None
         self.main_errors = []
+        self.saves = []
         self.root = _make_root()
         self.context = [self.root]
 
@@ -882,6 +883,20 @@ def addView(name, color=None):
 def message(prompt):
     _require_main("nuke.message")
     _fake.messages.append(prompt)
+
+
+def scriptSave(filename=None):
+    _require_main("nuke.scriptSave")
+    name = filename or _fake.root["name"].value()
+    if not name:
+        raise RuntimeError("Cannot save an untitled script without a file name")
+    _fake.saves.append(name)
+    return True
+
+
+def scriptOpen(filename):
+    """The fake cannot parse .nk files: a test builds the script and patches this."""
+    raise NotImplementedError("fake nuke cannot open %s" % filename)
 
 
 def tprint(*args, **kwargs):
