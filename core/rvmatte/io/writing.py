@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import OpenImageIO as oiio
@@ -101,6 +101,34 @@ def frame_is_complete(path: str, expected_channels: Sequence[str] | None = None)
     finally:
         inp.geterror()
         inp.close()
+
+
+def temp_file_owner(name: str) -> str | None:
+    """The frame file a leftover temp file (``.<name>.tmp-<pid>-<hex><ext>``) was meant to become."""
+    if not name.startswith(".") or ".tmp-" not in name:
+        return None
+    return name[1:].rpartition(".tmp-")[0] or None
+
+
+def remove_temp_files(paths: Iterable[str]) -> list[str]:
+    """Delete temp files left by killed writers of these frame files (a killed process cannot
+    clean up after itself); returns what was removed. Call it only for frames this run owns."""
+    wanted: dict[str, set[str]] = {}
+    for path in paths:
+        directory, base = os.path.split(os.path.abspath(path))
+        wanted.setdefault(directory, set()).add(base)
+    removed = []
+    for directory, bases in wanted.items():
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            if temp_file_owner(name) in bases:
+                leftover = os.path.join(directory, name)
+                _remove_quietly(leftover)
+                removed.append(leftover)
+    return removed
 
 
 def _exr_spec(pixels, channels, display, data, bit_depth, compression):

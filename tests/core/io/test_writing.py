@@ -9,7 +9,7 @@ import pytest
 from io_files import ramp, read_image, write_image
 
 from rvmatte.errors import OutputError
-from rvmatte.io import frame_is_complete, open_input, write_frame
+from rvmatte.io import frame_is_complete, open_input, remove_temp_files, write_frame
 
 running_as_root = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -273,4 +273,25 @@ def test_an_output_the_system_refuses_to_create_is_an_error_naming_it(tmp_path):
     target = tmp_path / ("x" * 300 + ".exr")
     with pytest.raises(OutputError, match=f"cannot write {target}"):
         write_frame(str(target), ramp(channels=1), ["A"])
+    assert os.listdir(tmp_path) == []
+
+
+def test_temp_files_left_by_a_killed_writer_are_removed_for_the_frames_asked(tmp_path):
+    for name in (".a.0001.exr.tmp-123-ab12cd34.exr", ".a.0002.exr.tmp-9-00ff00ff.exr", "a.0001.exr", ".b.0001.exr.tmp-1-aa.exr"):
+        (tmp_path / name).write_bytes(b"partial")
+    removed = remove_temp_files([str(tmp_path / "a.0001.exr"), str(tmp_path / "a.0003.exr")])
+    assert removed == [str(tmp_path / ".a.0001.exr.tmp-123-ab12cd34.exr")]
+    assert sorted(os.listdir(tmp_path)) == [".a.0002.exr.tmp-9-00ff00ff.exr", ".b.0001.exr.tmp-1-aa.exr", "a.0001.exr"]
+
+
+def test_the_temp_file_of_a_writer_killed_mid_write_is_recognised(tmp_path, monkeypatch):
+    import rvmatte.io.writing as writing
+
+    monkeypatch.setattr(writing, "_remove_quietly", lambda path: None)  # as if killed: no clean-up
+    monkeypatch.setattr(oiio.ImageOutput, "write_image", lambda self, *args: False)
+    with pytest.raises(OutputError):
+        write_frame(str(tmp_path / "a.0001.exr"), ramp(channels=1), ["A"])
+    (leftover,) = os.listdir(tmp_path)
+    assert leftover.startswith(".a.0001.exr.tmp-") and leftover.endswith(".exr")
+    assert remove_temp_files([str(tmp_path / "a.0001.exr")]) == [str(tmp_path / leftover)]
     assert os.listdir(tmp_path) == []
