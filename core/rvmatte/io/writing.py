@@ -126,7 +126,10 @@ def remove_temp_files(paths: Iterable[str]) -> list[str]:
         for name in names:
             if temp_file_owner(name) in bases:
                 leftover = os.path.join(directory, name)
-                _remove_quietly(leftover)
+                try:
+                    os.remove(leftover)
+                except OSError:
+                    continue
                 removed.append(leftover)
     return removed
 
