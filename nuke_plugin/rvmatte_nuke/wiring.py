@@ -30,7 +30,8 @@ def set_status(group, text):
 
 def finish(job, outcomes):
     """The end of a Generate (called in the main thread)."""
-    group = nuke.toNode(job.node_name)
+    with nuke.root():
+        group = nuke.toNode(job.node_name)
     if not rvnode.is_rvmatte(group):
         return
     last = outcomes[-1] if outcomes else None

@@ -119,3 +119,13 @@ def test_file_knob_evaluates_tcl_and_sequence_notation():
     read = nuke.nodes.Read()
     read["file"].setValue("[file dirname [value root.name]]/out/[value name].####.exr")
     assert read["file"].getEvaluatedValue() == "/shots/a/out/Read1.%04d.exr"
+
+
+def test_to_node_resolves_names_in_the_current_group():
+    group = nuke.nodes.Group()
+    with group:
+        inner = nuke.nodes.NoOp()
+        assert nuke.toNode("NoOp1") is inner
+        assert nuke.toNode("Group1.NoOp1") is None
+        assert nuke.toNode("root.Group1.NoOp1") is inner
+    assert nuke.toNode("Group1.NoOp1") is inner

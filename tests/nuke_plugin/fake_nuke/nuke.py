@@ -808,7 +808,9 @@ def toNode(name):
     _require_main("nuke.toNode")
     if name == "root":
         return _fake.root
-    return _lookup(_fake.context[-1], name) or _lookup(_fake.root, name)
+    if name.startswith("root."):
+        return _lookup(_fake.root, name[len("root."):])
+    return _lookup(_fake.context[-1], name)
 
 
 def root():
