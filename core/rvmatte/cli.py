@@ -101,7 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     depth.add_argument("--half", dest="bit_depth", action="store_const", const="half", help="half-float EXR (default)")
     depth.add_argument("--float", dest="bit_depth", action="store_const", const="float", help="32-bit float EXR")
     run.add_argument("--compression", default="zip", help="EXR compression: zip (default), piz, dwaa, dwab, none …")
-    run.add_argument("--threads", type=_positive, help="torch intra-op threads (default: torch's)")
+    run.add_argument("--threads", type=_positive,
+                     help="torch intra-op threads (default: CPU cores - 1 on CPU, leaving one to the writers)")
+    run.add_argument("--writers", type=_positive, help="frame-writing threads (default: per device)")
+    run.add_argument("--no-fold-batchnorm", dest="fold_batchnorm", action="store_false", default=None,
+                     help="run the network's BatchNorm layers as they are instead of folding them into the convs")
     run.add_argument("--progress", choices=("tty", "json", "openjd", "none"),
                      help="tty (a bar on stderr), json (JSON lines on stdout), openjd, none")
     run.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -150,7 +154,7 @@ def _options_from(args) -> "RunOptions":
         resume=args.resume, start_frame=args.start_frame, layer=args.layer,
         input_colorspace=args.input_colorspace, output_colorspace=args.output_colorspace,
         ocio_config=args.ocio_config, bit_depth=args.bit_depth, compression=args.compression,
-        threads=args.threads)
+        threads=args.threads, writers=args.writers, fold_batchnorm=args.fold_batchnorm)
 
 
 def cmd_run(args) -> int:
@@ -209,6 +213,9 @@ def _interrupt(signum, frame):
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from rvmatte.tuning import prepare_process
+
+    prepare_process()
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)

@@ -21,6 +21,7 @@ import numpy as np
 from rvmatte import __version__
 from rvmatte.errors import InputError, OutputError, RvmatteError
 from rvmatte.progress import Reporter
+from rvmatte.tuning import defaults_for
 
 FOREGROUND_SOURCES = ("model", "plate")
 
@@ -50,8 +51,9 @@ class RunOptions:
     ocio_config: Optional[str] = None
     bit_depth: str = "half"
     compression: str = "zip"
-    threads: Optional[int] = None
+    threads: Optional[int] = None            # None: the device default (rvmatte.tuning)
     writers: Optional[int] = None
+    fold_batchnorm: Optional[bool] = None
     model: object = None                     # an already loaded network (hosts, tests, the API)
 
 
@@ -174,10 +176,6 @@ def clean_nonfinite(rgb: np.ndarray) -> int:
     return count
 
 
-def default_seq_chunk(device) -> int:
-    return 4 if device.type == "cuda" else 1
-
-
 class Job:
     """One run of the pipeline over a shot."""
 
@@ -224,8 +222,7 @@ class Job:
     def run(self) -> dict:
         import torch
 
-        from rvmatte.device import device_name
-        from rvmatte.session import Session
+        from rvmatte.optimize import prepare_model
 
         o = self.options
         started = time.perf_counter()
@@ -238,13 +235,27 @@ class Job:
                 passes = self.outputs.complete_passes(frame)
                 if passes:
                     self.plan.complete[frame] = passes
-        if o.threads:
-            torch.set_num_threads(o.threads)
         model = self._load_model()
+        param = next(model.parameters())
+        tuning = defaults_for(param.device.type, str(param.dtype).replace("torch.", ""))
+        torch_threads = torch.get_num_threads()
+        torch.set_num_threads(o.threads or tuning.threads)
+        try:
+            return self._run(prepare_model(model, tuning, o.fold_batchnorm), tuning, started)
+        finally:
+            torch.set_num_threads(torch_threads)
+
+    def _run(self, model, tuning, started: float) -> dict:
+        import torch
+
+        from rvmatte.device import device_name
+        from rvmatte.session import Session
+
+        o = self.options
         device = next(model.parameters()).device
         session = Session(model, downsample_ratio=o.downsample_ratio, pixel_aspect=self.source.pixel_aspect)
         ratio = session.ratio_for(self.source.height, self.source.width)
-        chunk = o.seq_chunk or default_seq_chunk(device)
+        chunk = o.seq_chunk or tuning.seq_chunk
         attributes = self._attributes(model, ratio)
         total = len(self.plan.requested)
         self.reporter.start({
@@ -266,12 +277,15 @@ class Job:
         requested = set(self.plan.requested)
         written = skipped = done = 0
         pending: collections.deque = collections.deque()
-        writers = o.writers or max(2, min(4, os.cpu_count() or 2))
+        writers = o.writers or tuning.writers
         first_frame_time = None
         with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write") as pool, \
-                _Prefetch(self._read_model_frames(), depth=max(2, chunk * 2)) as frames:
+                _Prefetch(self._read_model_frames(), depth=max(tuning.prefetch, chunk * 2)) as frames:
             for batch in _batches(frames, chunk):
-                src = torch.from_numpy(np.stack([b[2] for b in batch])).permute(0, 3, 1, 2)
+                src = torch.from_numpy(np.stack([b[2] for b in batch]))
+                if tuning.pin_memory:
+                    src = src.pin_memory()
+                src = src.permute(0, 3, 1, 2)
                 pha, fgr = session.infer(src)
                 pha = pha[:, 0].cpu().numpy()
                 fgr = fgr.permute(0, 2, 3, 1).cpu().numpy()
@@ -286,7 +300,7 @@ class Job:
                         future = pool.submit(self._write, frame, plate, model_in, pha[i], fgr[i], attributes, todo)
                     pending.append((frame, future))
                 # Report finished frames in order, and keep the frames in flight bounded.
-                while pending and (pending[0][1].done() or len(pending) > writers * 2):
+                while pending and (pending[0][1].done() or len(pending) > writers + chunk):
                     frame, future = pending.popleft()
                     wrote = future.result()
                     written += int(wrote)
@@ -349,15 +363,15 @@ class Job:
         fg = self.outputs.foreground
         if fg is not None and "foreground" in passes:
             path = fg.path(frame)
-            linear = self.foreground_linear(plate.rgb, model_in, fgr)
             if path.lower().endswith(".exr"):
+                linear = self.foreground_linear(plate.rgb, model_in, fgr)
                 rgba = np.concatenate([linear * pha[:, :, None], pha[:, :, None]], axis=2)
                 write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header, bit_depth=o.bit_depth,
                             compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
                             ocio_config=config)
             else:
                 # Review images: display-encoded, straight (unpremultiplied) colour, as PNG expects.
-                display = np.clip(self.colour.output_to_model(linear), 0.0, 1.0)
+                display = self.foreground_display(plate.rgb, model_in, fgr)
                 write_frame(path, np.concatenate([display, pha[:, :, None]], axis=2), ["R", "G", "B", "A"],
                             header=plate.header)
         return True
@@ -369,11 +383,29 @@ class Job:
         ``plate + (lin(fgr) - lin(model input))``, so a pixel the network leaves alone keeps
         the plate's value exactly, HDR highlights included.
         """
+        if self.options.foreground_source == "model" and self._plate_is_model_input():
+            return self.colour.model_to_output(model_fgr)      # plate + (fgr - plate), one conversion
         plate = self.colour.to_output(plate_rgb)
         if self.options.foreground_source == "plate":
             return plate
         delta = self.colour.model_to_output(model_fgr) - self.colour.model_to_output(model_in)
         return plate + delta
+
+    def foreground_display(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray) -> np.ndarray:
+        """The straight foreground colour, display-encoded (sRGB) in 0..1, for review images.
+
+        When the plate reached the network unchanged (see ``_plate_is_model_input``) the round
+        trip through linear light gives back the network's own values (within float round-off),
+        so they are used directly.
+        """
+        if self._plate_is_model_input():
+            return model_fgr if self.options.foreground_source == "model" else plate_rgb
+        return np.clip(self.colour.output_to_model(self.foreground_linear(plate_rgb, model_in, model_fgr)), 0.0, 1.0)
+
+    def _plate_is_model_input(self) -> bool:
+        """Integer plates already in the network's sRGB space: the model input is the plate itself
+        (integers are in 0..1, so nothing is clipped), which makes its linear-light delta trivial."""
+        return not self.source.is_float and self.colour.input_space == self.colour.model_space
 
 
 def _batches(items: Iterator, size: int) -> Iterator[list]:

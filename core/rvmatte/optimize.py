@@ -53,3 +53,22 @@ def fold_batchnorm(model: nn.Module, inplace: bool = False) -> nn.Module:
 
 def count_batchnorms(model: nn.Module) -> int:
     return sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+
+
+def prepare_model(model: nn.Module, tuning, fold: bool | None = None) -> nn.Module:
+    """The network as the pipeline runs it: BatchNorm folded (``fold``, default per device) and
+    channels_last where the device's tuning asks for it. The model given is never modified;
+    a folded copy is made (in float32, then cast back, so half precision loses nothing more)."""
+    import torch
+
+    fold = tuning.fold_batchnorm if fold is None else fold
+    fold = fold and not model.training and count_batchnorms(model) > 0
+    if not (fold or tuning.channels_last):
+        return model
+    dtype = next(model.parameters()).dtype
+    prepared = copy.deepcopy(model)
+    if fold:
+        prepared = fold_batchnorm(prepared.float(), inplace=True).to(dtype)
+    if tuning.channels_last:
+        prepared = prepared.to(memory_format=torch.channels_last)
+    return prepared

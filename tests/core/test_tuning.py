@@ -1,0 +1,52 @@
+"""Speed defaults per device, and the process settings the command line applies first."""
+import os
+import subprocess
+import sys
+
+from rvmatte.tuning import available_cores, defaults_for
+
+
+def test_cpu_network_leaves_one_core_to_the_writers():
+    tuning = defaults_for("cpu", cores=2)
+    assert (tuning.threads, tuning.writers, tuning.seq_chunk) == (1, 2, 1)
+
+
+def test_a_single_core_still_gets_one_network_thread():
+    assert defaults_for("cpu", cores=1).threads == 1
+
+
+def test_cpu_folds_batchnorm_and_keeps_the_default_memory_layout():
+    tuning = defaults_for("cpu", cores=8)
+    assert tuning.fold_batchnorm and not tuning.channels_last and not tuning.pin_memory
+
+
+def test_cuda_batches_frames_and_pins_host_memory():
+    tuning = defaults_for("cuda", cores=8)
+    assert tuning.seq_chunk == 4 and tuning.pin_memory and tuning.writers >= 2
+
+
+def test_cuda_half_precision_runs_channels_last():
+    assert defaults_for("cuda", "float16", cores=8).channels_last
+    assert not defaults_for("cuda", "float32", cores=8).channels_last
+
+
+def test_available_cores_is_within_the_machine():
+    assert 1 <= available_cores() <= (os.cpu_count() or 1)
+
+
+def _omp_policy_seen_by_the_cli(env_value):
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if env_value is not None:
+        env["OMP_WAIT_POLICY"] = env_value
+    code = ("import os, rvmatte.cli as c, sys; sys.argv = ['rvmatte', '--version']\n"
+            "try:\n    c.main()\nexcept SystemExit:\n    pass\nprint(os.environ.get('OMP_WAIT_POLICY'))")
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.split()[-1]
+
+
+def test_the_command_line_stops_openmp_from_spinning():
+    assert _omp_policy_seen_by_the_cli(None) == "PASSIVE"
+
+
+def test_a_wait_policy_the_user_exported_is_kept():
+    assert _omp_policy_seen_by_the_cli("ACTIVE") == "ACTIVE"
