@@ -218,6 +218,22 @@ def fmt(value: tuple, unit: str = "", digits: int = 2) -> str:
     return f"{mid:.{digits}f}{unit} ({low:.{digits}f}-{high:.{digits}f})"
 
 
+def _env_for(core: Path) -> dict:
+    """The environment of a child process that imports rvmatte from ``core``."""
+    return dict(os.environ, RVMATTE_WEIGHTS=str(WEIGHTS), PYTHONPATH=os.pathsep.join(
+        [str(core)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+
+
+def paired(job, runs: int, env: dict, base_env) -> tuple:
+    """``runs`` results of ``job(env, i)`` and, with a baseline, as many baseline results, interleaved."""
+    ours, base = [], []
+    for i in range(runs):
+        ours.append(job(env, i))
+        if base_env is not None:
+            base.append(job(base_env, i))
+    return ours, base
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", default="model,png,exr,steady,4k,flat",
@@ -227,7 +243,10 @@ def main() -> int:
     parser.add_argument("--steady-frames", type=int, default=120, help="frames of the steady-state job")
     parser.add_argument("--flat-frames", default="100,300", help="RSS compared at these frame counts")
     parser.add_argument("--model-configs", default=",".join(MODEL_CONFIGS), help="model-only configurations")
+    parser.add_argument("--baseline-core", help="also run the whole-process jobs with rvmatte from this core/ "
+                        "folder (e.g. an older commit), interleaved with ours, for a side-by-side ratio")
     parser.add_argument("--keep", help="generate inputs here and keep them (default: a temporary folder)")
+    parser.add_argument("--job-frames", type=int, default=20, help="frames of the PNG and EXR jobs")
     parser.add_argument("--model-worker", help=argparse.SUPPRESS)
     parser.add_argument("--size", default="1920x1080", help=argparse.SUPPRESS)
     parser.add_argument("--ratio", type=float, default=0.25, help=argparse.SUPPRESS)
@@ -238,8 +257,8 @@ def main() -> int:
         return 0
 
     wanted = set(args.only.split(","))
-    env = dict(os.environ, RVMATTE_WEIGHTS=str(WEIGHTS), PYTHONPATH=os.pathsep.join(
-        [str(REPO / "core")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    env = _env_for(REPO / "core")
+    base_env = _env_for(Path(args.baseline_core)) if args.baseline_core else None
     rows = []
     load = os.getloadavg()[0]
     started = time.perf_counter()
@@ -259,35 +278,50 @@ def main() -> int:
         if wanted & {"png", "exr", "steady", "flat"}:
             hd = make_inputs(root, 1920, 1080, with_exr="exr" in wanted)
         if "png" in wanted:
-            src = shot(hd, "png", 20)
-            results = [run_job([src, "--alpha", str(out / f"png{i}" / "a.####.png"), "--foreground",
-                                str(out / f"png{i}" / "f.####.png"), "--downsample-ratio", "0.25"], env)
-                       for i in range(args.runs)]
+            src = shot(hd, "png", args.job_frames)
+            results, base = paired(lambda e, i: run_job(
+                [src, "--alpha", str(out / f"png{i}-{id(e)}" / "a.####.png"), "--foreground",
+                 str(out / f"png{i}-{id(e)}" / "f.####.png"), "--downsample-ratio", "0.25"], e),
+                args.runs, env, base_env)
             wall = median_of(results, lambda r: r["wall"])
-            rows.append(("PNG job: 20 frames 1080p PNG -> alpha + fg PNG, wall s", fmt(wall, " s"),
+            rows.append((f"PNG job: {args.job_frames} frames 1080p PNG -> alpha + fg PNG, wall s", fmt(wall, " s"),
                          f"{ORIGINAL['png_wall_s']} s", f"{ORIGINAL['png_wall_s'] / wall[0]:.2f}x faster", ">= 3x"))
+            if base:
+                rows.append(("  same job, baseline core, wall s", fmt(median_of(base, lambda r: r["wall"]), " s"),
+                             "", f"{median_of(base, lambda r: r['wall'])[0] / wall[0]:.2f}x faster", ""))
+                rows.append(("  same job, baseline core, peak RSS", fmt(median_of(
+                    base, lambda r: r["peak_mb"] / 1024), " GB"), "", "", ""))
+                rows.append(("  same job, baseline core, CPU time", fmt(median_of(base, lambda r: r["cpu"]), " s"),
+                             "", "", ""))
             rows.append(("PNG job: start-up (spawn -> start event)", fmt(median_of(results, lambda r: r["startup"]), " s"),
                          "", "", ""))
             rows.append(("PNG job: frames/s after start-up", fmt(median_of(
-                results, lambda r: 20 / (r["wall"] - r["startup"]))), "", "", ""))
+                results, lambda r: args.job_frames / (r["wall"] - r["startup"]))), "", "", ""))
             peak = median_of(results, lambda r: r["peak_mb"] / 1024)
             rows.append(("PNG job: peak RSS", fmt(peak, " GB"), f"{ORIGINAL['png_peak_gb']} GB",
                          f"{peak[0] / ORIGINAL['png_peak_gb']:.2f}x", "< original"))
             rows.append(("PNG job: CPU time (user+sys)", fmt(median_of(results, lambda r: r["cpu"]), " s"), "", "", ""))
-            for row in rows[-5:]:
+            for row in rows[-(8 if base else 5):]:
                 print(row, flush=True)
         if "exr" in wanted:
-            src = shot(hd, "exr", 20)
-            results = [run_job([src, "-o", str(out / f"exr{i}"), "--downsample-ratio", "0.25"], env)
-                       for i in range(args.runs)]
+            src = shot(hd, "exr", args.job_frames)
+            results, base = paired(lambda e, i: run_job(
+                [src, "-o", str(out / f"exr{i}-{id(e)}"), "--downsample-ratio", "0.25"], e), args.runs, env, base_env)
             wall = median_of(results, lambda r: r["wall"])
-            rows.append(("EXR job: 20 frames 1080p linear EXR -> alpha + premult fg EXR, wall s", fmt(wall, " s"),
+            rows.append((f"EXR job: {args.job_frames} frames 1080p linear EXR -> alpha + premult fg EXR, wall s", fmt(wall, " s"),
                          f"({ORIGINAL['png_wall_s']} s PNG job)", f"{ORIGINAL['png_wall_s'] / wall[0]:.2f}x",
                          "<= PNG job"))
             rows.append(("EXR job: start-up", fmt(median_of(results, lambda r: r["startup"]), " s"), "", "", ""))
             rows.append(("EXR job: peak RSS", fmt(median_of(results, lambda r: r["peak_mb"] / 1024), " GB"),
                          "", "", "< 1.14 GB"))
-            for row in rows[-3:]:
+            rows.append(("EXR job: CPU time (user+sys)", fmt(median_of(results, lambda r: r["cpu"]), " s"), "", "", ""))
+            if base:
+                rows.append(("  same job, baseline core, wall s", fmt(median_of(base, lambda r: r["wall"]), " s"),
+                             "", f"{median_of(base, lambda r: r['wall'])[0] / wall[0]:.2f}x faster", ""))
+                rows.append(("  same job, baseline core, peak RSS / CPU time", fmt(median_of(
+                    base, lambda r: r["peak_mb"] / 1024), " GB") + " / " + fmt(median_of(
+                    base, lambda r: r["cpu"]), " s"), "", "", ""))
+            for row in rows[-(6 if base else 4):]:
                 print(row, flush=True)
         if "steady" in wanted:
             for ext, extra in (("png", ["--alpha", "{o}/a.####.png", "--foreground", "{o}/f.####.png"]),
