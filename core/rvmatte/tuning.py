@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _MMAP_THRESHOLD = 1 << 20   # bytes; frame-sized buffers above this go straight back to the OS when freed
 _M_MMAP_THRESHOLD = -3      # glibc mallopt parameter
@@ -41,29 +41,30 @@ class Tuning:
 
 
 def available_cores() -> int:
-    """CPU cores this process may run on (affinity and cgroup-limited containers included)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, _cgroup_cpu_limit() or cores))
+    """CPU cores this process may run on (affinity, capped by a cgroup CPU quota)."""
+    from rvmatte.farm.worker import usable_cores
+
+    return usable_cores()
 
 
-def _cgroup_cpu_limit() -> int:
-    """The cgroup v2 CPU quota in whole cores (0 when unlimited or unknown)."""
+def _threads_from_environment() -> int:
+    """``OMP_NUM_THREADS`` when the user or a farm task set it (0 otherwise)."""
     try:
-        with open("/sys/fs/cgroup/cpu.max") as f:
-            quota, period = f.read().split()[:2]
-    except (OSError, ValueError):
+        return max(0, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:
         return 0
-    if quota == "max":
-        return 0
-    return max(1, int(int(quota) / int(period) + 0.5))
 
 
 def defaults_for(device_type: str, precision: str = "float32", cores: int | None = None) -> Tuning:
-    """The speed settings for a device type (``cpu``, ``cuda``, ``mps``)."""
+    """The speed settings for a device type (``cpu``, ``cuda``, ``mps``); ``OMP_NUM_THREADS``, when set
+    (a farm task's share of the machine), is the network's thread count."""
     cores = cores or available_cores()
+    tuning = _device_defaults(device_type, precision, cores)
+    threads = _threads_from_environment()
+    return replace(tuning, threads=threads) if threads else tuning
+
+
+def _device_defaults(device_type: str, precision: str, cores: int) -> Tuning:
     if device_type == "cuda":
         return Tuning(threads=min(4, cores), writers=max(2, min(8, cores)), seq_chunk=4, fold_batchnorm=True,
                       channels_last=precision != "float32", pin_memory=True, prefetch=8)

@@ -6,12 +6,14 @@ import sys
 from rvmatte.tuning import available_cores, defaults_for
 
 
-def test_cpu_network_leaves_one_core_to_the_writers():
+def test_cpu_network_leaves_one_core_to_the_writers(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     tuning = defaults_for("cpu", cores=2)
     assert (tuning.threads, tuning.writers, tuning.seq_chunk) == (1, 2, 1)
 
 
-def test_a_single_core_still_gets_one_network_thread():
+def test_a_single_core_still_gets_one_network_thread(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert defaults_for("cpu", cores=1).threads == 1
 
 
@@ -50,3 +52,8 @@ def test_the_command_line_stops_openmp_from_spinning():
 
 def test_a_wait_policy_the_user_exported_is_kept():
     assert _omp_policy_seen_by_the_cli("ACTIVE") == "ACTIVE"
+
+
+def test_a_thread_count_given_by_the_farm_is_kept(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert defaults_for("cpu", cores=8).threads == 3
