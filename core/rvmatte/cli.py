@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--debug", action="store_true")
     info.set_defaults(func=cmd_info)
 
-    for module in ("rvmatte.farm.cli",):
+    for module in ("rvmatte.farm.cli", "rvmatte.export"):
         try:
             __import__(module, fromlist=["add_parser"]).add_parser(sub)
         except ImportError:
