@@ -53,6 +53,12 @@ class RunOptions:
     threads: Optional[int] = None
     writers: Optional[int] = None
     model: object = None                     # an already loaded network (hosts, tests, the API)
+    composite: Optional[str] = None          # review: foreground over a colour or a background plate
+    background: Optional[str] = None         # background input for the composite (else a colour)
+    background_colour: Optional[Tuple[float, float, float]] = None   # sRGB 0..255; default RVM's green
+    fps: Optional[float] = None              # movie outputs (default: the input movie's rate, else 24)
+    bitrate: Optional[float] = None          # H.264 outputs, Mbit/s (default: constant quality)
+    contact_sheet: Optional[str] = None      # PNG: plate | alpha | composite for a few frames
 
 
 @dataclass
@@ -110,17 +116,23 @@ def default_outputs(source_name: str, output_dir: str) -> Tuple[str, str]:
 
 
 class Outputs:
-    """The output patterns of a run, checked before any work starts."""
+    """The output patterns of a run, checked before any work starts. A movie file
+    (``.mp4``, ``.mov``…) stands where a pattern would: every frame goes into it."""
 
-    def __init__(self, alpha: Optional[str], foreground: Optional[str], source):
-        from rvmatte.io import output_pattern
-
-        self.alpha = output_pattern(alpha) if alpha else None
-        self.foreground = output_pattern(foreground) if foreground else None
-        if not (self.alpha or self.foreground):
-            raise OutputError("no output requested: give --alpha and/or --foreground (or -o DIR)")
-        if self.alpha and self.foreground and self.alpha.hashes == self.foreground.hashes:
-            raise OutputError(f"--alpha and --foreground are the same pattern: {self.alpha.hashes}")
+    def __init__(self, alpha: Optional[str], foreground: Optional[str], source,
+                 composite: Optional[str] = None, contact_sheet: Optional[str] = None):
+        self.alpha = _output_target(alpha) if alpha else None
+        self.foreground = _output_target(foreground) if foreground else None
+        self.composite = _output_target(composite) if composite else None
+        self.contact_sheet = contact_sheet
+        if not (self.alpha or self.foreground or self.composite or contact_sheet):
+            raise OutputError("no output requested: give --alpha, --foreground and/or --composite (or -o DIR)")
+        named = [(n, p.hashes) for n, p in (("--alpha", self.alpha), ("--foreground", self.foreground),
+                                            ("--composite", self.composite)) if p]
+        for i, (name, hashes) in enumerate(named):
+            for other, other_hashes in named[i + 1:]:
+                if hashes == other_hashes:
+                    raise OutputError(f"{name} and {other} are the same pattern: {hashes}")
         inputs = {os.path.realpath(source.frame_path(f)) for f in source.frames[:1] + source.frames[-1:]}
         for pattern in self.patterns():
             for frame in source.frames[:1] + source.frames[-1:]:
@@ -128,11 +140,15 @@ class Outputs:
                     raise OutputError(f"output pattern {pattern.hashes} would overwrite the input {source.path}")
 
     def patterns(self):
-        return [p for p in (self.alpha, self.foreground) if p is not None]
+        return [p for p in (self.alpha, self.foreground, self.composite) if p is not None]
+
+    def movies(self):
+        return [p for p in self.patterns() if getattr(p, "is_movie", False)]
 
     def prepare_directories(self) -> None:
-        for pattern in self.patterns():
-            directory = os.path.dirname(os.path.abspath(pattern.path(0))) or "."
+        paths = [p.path(0) for p in self.patterns()] + ([self.contact_sheet] if self.contact_sheet else [])
+        for path in paths:
+            directory = os.path.dirname(os.path.abspath(path)) or "."
             try:
                 os.makedirs(directory, exist_ok=True)
             except OSError as exc:
@@ -141,19 +157,36 @@ class Outputs:
                 raise OutputError(f"output folder {directory} is not writable")
 
     def describe(self) -> dict:
-        return {name: p.hashes for name, p in (("alpha", self.alpha), ("foreground", self.foreground)) if p}
+        described = {name: p.hashes for name, p in (("alpha", self.alpha), ("foreground", self.foreground),
+                                                    ("composite", self.composite)) if p}
+        if self.contact_sheet:
+            described["contact_sheet"] = self.contact_sheet
+        return described
 
     def complete(self, frame: int) -> bool:
         from rvmatte.io import frame_is_complete
 
         return all(frame_is_complete(p.path(frame), _channels_for(p.path(frame), kind))
-                   for kind, p in (("alpha", self.alpha), ("foreground", self.foreground)) if p)
+                   for kind, p in (("alpha", self.alpha), ("foreground", self.foreground),
+                                   ("composite", self.composite)) if p)
+
+
+def _output_target(spec: str):
+    """A frame pattern, or a MovieTarget for a movie file name."""
+    from rvmatte.io import is_movie, output_pattern
+    from rvmatte.io.movie_out import MovieTarget, is_movie_output
+
+    if is_movie_output(spec):
+        return MovieTarget(spec)
+    if is_movie(spec):
+        raise OutputError(f"{spec}: movie outputs are .mp4/.m4v/.mkv (H.264) or .mov (ProRes 4444)")
+    return output_pattern(spec)
 
 
 def _channels_for(path: str, kind: str) -> Optional[List[str]]:
     if not path.lower().endswith(".exr"):
         return None
-    return ["A"] if kind == "alpha" else ["R", "G", "B", "A"]
+    return {"alpha": ["A"], "composite": ["R", "G", "B"]}.get(kind, ["R", "G", "B", "A"])
 
 
 def clean_nonfinite(rgb: np.ndarray) -> int:
@@ -182,7 +215,12 @@ class Job:
             raise InputError(f"--foreground-source {options.foreground_source!r}: expected plate or model")
         self.source = open_input(options.input, layer=options.layer, start_frame=options.start_frame)
         self.plan = plan_frames(self.source.frames, options.frames, options.preroll, self.source.frame_path)
-        self.outputs = Outputs(options.alpha, options.foreground, self.source)
+        self.outputs = Outputs(options.alpha, options.foreground, self.source, options.composite,
+                               options.contact_sheet)
+        if options.resume and self.outputs.movies():
+            raise OutputError(f"--resume cannot keep frames of a movie output ({self.outputs.movies()[0].hashes}): "
+                              f"run without --resume")
+        self.review = None
         input_space = options.input_colorspace
         self.colour_warning = None
         if not input_space:
@@ -255,7 +293,8 @@ class Job:
         pending: collections.deque = collections.deque()
         writers = o.writers or max(2, min(4, os.cpu_count() or 2))
         first_frame_time = None
-        with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write") as pool, \
+        self.review = self._open_review()
+        with self.review, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write") as pool, \
                 _Prefetch(self._read_model_frames(), depth=max(2, chunk * 2)) as frames:
             for batch in _batches(frames, chunk):
                 src = torch.from_numpy(np.stack([b[2] for b in batch])).permute(0, 3, 1, 2)
@@ -290,6 +329,12 @@ class Job:
                 self.reporter.frame(frame, done, total, self._fps(started, done), skipped=not wrote)
         return self._finish(started, written, skipped)
 
+    def _open_review(self):
+        from rvmatte.review import Review
+
+        to_write = [f for f in self.plan.requested if f not in self.plan.complete]
+        return Review(self.options, self.source, self.colour, self.outputs, to_write, self.reporter)
+
     @staticmethod
     def _fps(started: float, done: int) -> float:
         elapsed = time.perf_counter() - started
@@ -317,19 +362,24 @@ class Job:
         from rvmatte.io import write_frame
 
         o = self.options
+        review = self.review
         alpha = self.outputs.alpha
         if alpha is not None:
             path = alpha.path(frame)
-            if path.lower().endswith(".exr"):
+            if getattr(alpha, "is_movie", False):
+                review.movie_frame("alpha", frame, pha)
+            elif path.lower().endswith(".exr"):
                 compression = "zip" if o.compression.lower().startswith("dwa") else o.compression
                 write_frame(path, pha[:, :, None], ["A"], header=plate.header, bit_depth=o.bit_depth,
                             compression=compression, colorspace=self.colour.output_space, attributes=attributes)
             else:
                 write_frame(path, pha[:, :, None], ["Y"], header=plate.header)
         fg = self.outputs.foreground
+        linear = None
+        if fg is not None or review.needs_foreground:
+            linear = self.foreground_linear(plate.rgb, model_in, fgr)
         if fg is not None:
             path = fg.path(frame)
-            linear = self.foreground_linear(plate.rgb, model_in, fgr)
             if path.lower().endswith(".exr"):
                 rgba = np.concatenate([linear * pha[:, :, None], pha[:, :, None]], axis=2)
                 write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header, bit_depth=o.bit_depth,
@@ -337,8 +387,12 @@ class Job:
             else:
                 # Review images: display-encoded, straight (unpremultiplied) colour, as PNG expects.
                 display = np.clip(self.colour.output_to_model(linear), 0.0, 1.0)
-                write_frame(path, np.concatenate([display, pha[:, :, None]], axis=2), ["R", "G", "B", "A"],
-                            header=plate.header)
+                rgba = np.concatenate([display, pha[:, :, None]], axis=2)
+                if getattr(fg, "is_movie", False):
+                    review.movie_frame("foreground", frame, rgba)
+                else:
+                    write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header)
+        review.frame(frame, plate, model_in, pha, linear, attributes)
         return True
 
     def foreground_linear(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray) -> np.ndarray:
