@@ -27,9 +27,13 @@ DEFAULT_OPSET = 17
 
 def export_torchscript(model, path: str) -> str:
     """Script ``model`` (a MattingNetwork) and save it to ``path``."""
+    import warnings
+
     import torch
 
-    scripted = torch.jit.script(model.eval())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)   # TorchScript is what Nuke and libtorch load
+        scripted = torch.jit.script(model.eval())
     _save(path, lambda temp: scripted.save(temp))
     return path
 

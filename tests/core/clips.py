@@ -8,7 +8,10 @@ DEV02 = "synthetic/dev02_p3m-514ca06a_on_bgm1-bg0002_512x288"
 
 
 def read_image(path) -> np.ndarray:
-    buf = oiio.ImageBuf(str(path))
+    """Pixels as stored (an RGBA PNG's colour is not premultiplied on the way in)."""
+    config = oiio.ImageSpec()
+    config.attribute("oiio:UnassociatedAlpha", 1)
+    buf = oiio.ImageBuf(str(path), 0, 0, config)
     return buf.get_pixels(oiio.FLOAT).reshape(buf.spec().height, buf.spec().width, buf.spec().nchannels)
 
 
