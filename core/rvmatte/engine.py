@@ -259,12 +259,14 @@ class Job:
         if options.resume and self.outputs.movies():
             raise OutputError(f"--resume cannot keep frames of a movie output ({self.outputs.movies()[0].hashes}): "
                               f"run without --resume")
-        self.review = None
         input_space = options.input_colorspace
         self.colour_warning = None
         if not input_space:
             input_space, self.colour_warning = default_input_colorspace(self.source, options.ocio_config)
         self.colour = ColourPipeline(input_space, options.output_colorspace, options.ocio_config)
+        from rvmatte.review import Review
+
+        self.review = Review(options, self.source, self.colour, self.outputs, self.plan.requested, self.reporter)
 
     # -- set-up -----------------------------------------------------------------------------
     def _load_model(self):
@@ -333,7 +335,6 @@ class Job:
         pending: collections.deque = collections.deque()
         writers = o.writers or max(2, min(4, os.cpu_count() or 2))
         first_frame_time = None
-        self.review = self._open_review()
         with self.review, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write") as pool, \
                 _Prefetch(self._read_model_frames(), depth=max(2, chunk * 2)) as frames:
             for batch in _batches(frames, chunk):
@@ -368,12 +369,6 @@ class Job:
                 done += 1
                 self.reporter.frame(frame, done, total, self._fps(started, done), skipped=not wrote)
         return self._finish(started, written, skipped)
-
-    def _open_review(self):
-        from rvmatte.review import Review
-
-        to_write = [f for f in self.plan.requested if f not in self.plan.complete]
-        return Review(self.options, self.source, self.colour, self.outputs, to_write, self.reporter)
 
     @staticmethod
     def _fps(started: float, done: int) -> float:

@@ -179,37 +179,48 @@ class ContactSheet:
 
 
 class Review:
-    """The review outputs of one run; a context manager that finishes them at the end
-    (movies moved into place, contact sheet written) or discards movies on failure."""
+    """The review outputs of one run. Checked when made (a bad background fails before any
+    work); as a context manager it opens the movies, and at the end finishes them (moved
+    into place, contact sheet written) or, on failure, discards them."""
 
     def __init__(self, options, source, colour, outputs, frames: Sequence[int], reporter=None):
-        from rvmatte.io.movie_out import DEFAULT_FPS, InOrder, MovieWriter
+        from rvmatte.io.movie_out import DEFAULT_FPS
 
         self.options = options
         self.colour = colour
         self.outputs = outputs
-        self.movies: Dict[str, InOrder] = {}
+        self.frames = list(frames)
+        self.movies: Dict[str, object] = {}
         self.backgrounds = None
         self.sheet = None
-        if outputs.composite is not None or options.contact_sheet:
-            self.backgrounds = Backgrounds(colour, source.width, source.height, frames,
+        if outputs.composite is not None or outputs.contact_sheet:
+            self.backgrounds = Backgrounds(colour, source.width, source.height, self.frames,
                                            rgb=options.background_colour, path=options.background,
                                            reporter=reporter)
-        if options.contact_sheet:
-            self.sheet = ContactSheet(options.contact_sheet, frames, source.width, source.height,
+        elif options.background or options.background_colour:
+            raise InputError("--background/--background-colour need --composite or --contact-sheet")
+        if outputs.contact_sheet:
+            self.sheet = ContactSheet(outputs.contact_sheet, self.frames, source.width, source.height,
                                       source.pixel_aspect)
-        fps = options.fps or source.fps or DEFAULT_FPS
-        bitrate = int(options.bitrate * 1_000_000) if options.bitrate else None
+        self._movie_size = (source.width, source.height, source.pixel_aspect)
+        self._fps = options.fps or source.fps or DEFAULT_FPS
+        self._bitrate = int(options.bitrate * 1_000_000) if options.bitrate else None
+
+    def __enter__(self):
+        from rvmatte.io.movie_out import InOrder, MovieWriter
+
+        width, height, aspect = self._movie_size
         try:
             for kind in ("alpha", "foreground", "composite"):
-                target = getattr(outputs, kind)
+                target = getattr(self.outputs, kind)
                 if is_movie(target):
-                    writer = MovieWriter(target.hashes, source.width, source.height, fps, bitrate=bitrate,
-                                         pixel_aspect=source.pixel_aspect)
-                    self.movies[kind] = InOrder(writer, frames)
+                    writer = MovieWriter(target.hashes, width, height, self._fps, bitrate=self._bitrate,
+                                         pixel_aspect=aspect)
+                    self.movies[kind] = InOrder(writer, self.frames)
         except BaseException:
             self._abort()
             raise
+        return self
 
     @property
     def needs_foreground(self) -> bool:
@@ -252,9 +263,6 @@ class Review:
                 display = self.colour.output_to_model(composite)
             self.sheet.add(frame, model_in, pha, display)
 
-    def __enter__(self):
-        return self
-
     def __exit__(self, kind, value, traceback):
         if kind is not None:
             self._abort()
@@ -272,6 +280,7 @@ class Review:
     def _abort(self) -> None:
         for movie in self.movies.values():
             movie.writer.abort()
+        self.movies = {}
 
 
 def is_movie(target) -> bool:

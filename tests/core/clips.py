@@ -1,10 +1,10 @@
-"""Small clips made from ../shared/data for tests (written under a temporary folder)."""
+"""Folders of ``0000.png`` … as the original RVM reads and writes them, made from dev02 (see shots)."""
 from pathlib import Path
 
 import numpy as np
 import OpenImageIO as oiio
 
-DEV02 = "synthetic/dev02_p3m-514ca06a_on_bgm1-bg0002_512x288"
+from shots import DEV02, SIZE, composite_frame
 
 
 def read_image(path) -> np.ndarray:
@@ -12,31 +12,20 @@ def read_image(path) -> np.ndarray:
     config = oiio.ImageSpec()
     config.attribute("oiio:UnassociatedAlpha", 1)
     buf = oiio.ImageBuf(str(path), 0, 0, config)
-    return buf.get_pixels(oiio.FLOAT).reshape(buf.spec().height, buf.spec().width, buf.spec().nchannels)
+    spec = buf.spec()
+    return buf.get_pixels(oiio.FLOAT).reshape(spec.height, spec.width, spec.nchannels)
 
 
-def resized(path, width: int, height: int) -> np.ndarray:
-    out = oiio.ImageBufAlgo.resize(oiio.ImageBuf(str(path)), roi=oiio.ROI(0, width, 0, height, 0, 1, 0, 3))
-    return out.get_pixels(oiio.FLOAT).reshape(height, width, -1)
-
-
-def write_png(path, pixels: np.ndarray) -> None:
-    pixels = np.ascontiguousarray(pixels, dtype=np.float32)
-    spec = oiio.ImageSpec(pixels.shape[1], pixels.shape[0], pixels.shape[2], oiio.UINT8)
-    buf = oiio.ImageBuf(spec)
-    buf.set_pixels(oiio.ROI(), pixels)
-    assert buf.write(str(path)), oiio.geterror()
-
-
-def small_clip(data_dir: Path, folder: Path, frames: int = 8, width: int = 256, height: int = 144,
-               first: int = 0) -> Path:
-    """The first ``frames`` frames of dev02, resized, as ``folder/NNNN.png`` numbered from ``first``
-    (8-bit, so they are exactly what the matting reads back)."""
+def small_clip(folder: Path, frames: int = 8, size=SIZE) -> Path:
+    """The first ``frames`` frames of dev02 at ``size`` as 8-bit ``folder/NNNN.png``."""
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(frames):
-        write_png(folder / f"{first + i:04d}.png", resized(data_dir / DEV02 / "com" / f"{i:04d}.png", width, height))
+        buf = oiio.ImageBuf(np.ascontiguousarray(composite_frame(i, size)))
+        assert buf.write(str(folder / f"{i:04d}.png"), "uint8"), buf.geterror()
     return folder
 
 
-def ground_truth_alpha(data_dir: Path, index: int, width: int, height: int) -> np.ndarray:
-    return resized(data_dir / DEV02 / "pha" / f"{index:04d}.png", width, height)[..., 0]
+def ground_truth_alpha(index: int, size=SIZE) -> np.ndarray:
+    buf = oiio.ImageBuf(str(DEV02 / "pha" / f"{index:04d}.png"))
+    small = oiio.ImageBufAlgo.resize(buf, roi=oiio.ROI(0, size[0], 0, size[1], 0, 1, 0, 1))
+    return small.get_pixels(oiio.FLOAT).reshape(size[1], size[0])

@@ -20,15 +20,8 @@ GREEN = np.array([120, 255, 155], dtype=np.float32) / 255
 
 
 @pytest.fixture(scope="module")
-def model(weights_path):
-    net = MattingNetwork("mobilenetv3").eval()
-    net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
-    return net
-
-
-@pytest.fixture(scope="module")
-def clip(shared_dir, tmp_path_factory):
-    return small_clip(shared_dir / "data", tmp_path_factory.mktemp("convert") / "clip", FRAMES, WIDTH, HEIGHT)
+def clip(tmp_path_factory):
+    return small_clip(tmp_path_factory.mktemp("convert") / "clip", FRAMES, (WIDTH, HEIGHT))
 
 
 @pytest.fixture(scope="module")
@@ -123,9 +116,9 @@ def test_png_composition_is_rgba_with_colour_cleared_outside_the_matte(script_ou
     assert np.abs(com[..., :3][inside] - reference[1][inside]).max() <= 1.01 / 255
 
 
-def test_the_matte_is_close_to_the_ground_truth(script_output, shared_dir):
+def test_the_matte_is_close_to_the_ground_truth(script_output):
     _, alpha = png_folder(script_output / "pha")
-    truth = np.stack([ground_truth_alpha(shared_dir / "data", i, WIDTH, HEIGHT) for i in range(FRAMES)])
+    truth = np.stack([ground_truth_alpha(i, (WIDTH, HEIGHT)) for i in range(FRAMES)])
     assert np.abs(alpha[..., 0] - truth).mean() < 0.05
 
 
@@ -141,8 +134,8 @@ def test_movie_input_keeps_its_frame_rate_and_input_resize_sets_the_size(model, 
     assert rate == 25 and frames.shape == (2, 72, 128, 3)
 
 
-def test_a_frozen_torchscript_model_runs_with_device_and_dtype_given(model, shared_dir, tmp_path):
-    clip = small_clip(shared_dir / "data", tmp_path / "tiny", frames=2, width=64, height=36)
+def test_a_frozen_torchscript_model_runs_with_device_and_dtype_given(tmp_path):
+    clip = small_clip(tmp_path / "tiny", frames=2, size=(64, 36))
     frozen = torch.jit.freeze(torch.jit.script(MattingNetwork("mobilenetv3").eval()))
     with pytest.raises(ValueError, match="give its device and dtype"):
         convert_video(frozen, str(clip), output_alpha=str(tmp_path / "a"), output_type="png_sequence",

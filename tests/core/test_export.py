@@ -5,24 +5,17 @@ import onnxruntime
 import pytest
 import torch
 
-from clips import DEV02, resized
 from rvmatte.cli import main
-from rvmatte.weights import load_model
+from shots import composite_frame
 
 TOLERANCE = 1e-4
 FRAMES = 4
 
 
 @pytest.fixture(scope="module")
-def model(weights_path):
-    return load_model("mobilenetv3", weights_path, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def frames(shared_dir):
+def frames():
     """Four consecutive real frames at two sizes (the exports must not be tied to one)."""
-    com = shared_dir / "data" / DEV02 / "com"
-    return {size: [torch.from_numpy(resized(com / f"{i:04d}.png", *size)).permute(2, 0, 1)[None].contiguous()
+    return {size: [torch.from_numpy(composite_frame(i, size)).permute(2, 0, 1)[None].contiguous()
                    for i in range(FRAMES)] for size in ((256, 144), (160, 120))}
 
 
