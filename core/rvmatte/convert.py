@@ -52,6 +52,8 @@ def convert_video(model,
     ``num_workers`` is accepted for compatibility: frames are always read in a
     background thread. ``device``/``dtype`` are needed only for a frozen TorchScript model.
     """
+    from tqdm.auto import tqdm
+
     from rvmatte.engine import _Prefetch, clean_nonfinite
     from rvmatte.io import open_input
     from rvmatte.io.colour import ColourPipeline, default_input_colorspace
@@ -75,8 +77,6 @@ def convert_video(model,
         for plate in source.read(source.frames):
             clean_nonfinite(plate.rgb)
             yield colour.to_model(plate.rgb)
-
-    from tqdm.auto import tqdm
 
     ok = False
     try:
