@@ -15,11 +15,21 @@ main.addCommand("Write farm job for selected nodes...", _FARM)
 main.addCommand("Upgrade RVMatte nodes", _UPGRADE)
 
 
+_last_checked = {}
+
+
 def _refresh_stale_flag():
+    """updateUI runs often: each node's upstream is hashed at most once a second."""
+    import time
     import rvmatte_nuke.node
     import rvmatte_nuke.wiring
     group = nuke.thisNode()
-    if rvmatte_nuke.node.is_rvmatte(group) and group["rvm_state"].value():
+    if not rvmatte_nuke.node.is_rvmatte(group) or not group["rvm_state"].value():
+        return
+    now = time.time()
+    name = group.fullName()
+    if now - _last_checked.get(name, 0.0) >= 1.0:
+        _last_checked[name] = now
         rvmatte_nuke.wiring.refresh_stale(group)
 
 

@@ -67,7 +67,7 @@ class Plan:
 
     compute: List[int]            # preroll + requested, in order
     requested: List[int]
-    complete: set = field(default_factory=set)   # requested frames already on disk (--resume)
+    complete: dict = field(default_factory=dict)   # frame → passes already on disk (--resume)
 
 
 def parse_frame_range(text: str) -> Tuple[int, int]:
@@ -156,46 +156,32 @@ class Outputs:
             if not os.access(directory, os.W_OK | os.X_OK):
                 raise OutputError(f"output folder {directory} is not writable")
 
-    def remove_stale_temps(self, frames: Sequence[int]) -> int:
-        """Delete temp files that a killed run left for these frames (never a live process's)."""
-        wanted = {}
-        for pattern in self.patterns():
-            for frame in frames:
-                directory, base = os.path.split(os.path.abspath(pattern.path(frame)))
-                wanted.setdefault(directory, set()).add(f".{base}.tmp-")
-        removed = 0
-        for directory, prefixes in wanted.items():
-            try:
-                names = os.listdir(directory)
-            except OSError:
-                continue
-            for name in names:
-                cut = name.find(".tmp-")
-                if cut < 0 or name[:cut + 5] not in prefixes:
-                    continue
-                pid = name[cut + 5:].split("-", 1)[0]
-                if pid.isdigit() and _process_alive(int(pid)):
-                    continue
-                try:
-                    os.remove(os.path.join(directory, name))
-                    removed += 1
-                except OSError:
-                    pass
-        return removed
+    def remove_stale_temps(self, frames: Sequence[int]) -> None:
+        from rvmatte.io import remove_temp_files
+
+        remove_temp_files(p.path(f) for p in self.patterns() for f in frames)
+
+    def _named(self):
+        return [(k, p) for k, p in (("alpha", self.alpha), ("foreground", self.foreground),
+                                    ("composite", self.composite)) if p]
 
     def describe(self) -> dict:
-        described = {name: p.hashes for name, p in (("alpha", self.alpha), ("foreground", self.foreground),
-                                                    ("composite", self.composite)) if p}
+        described = {name: p.hashes for name, p in self._named()}
         if self.contact_sheet:
             described["contact_sheet"] = self.contact_sheet
         return described
 
-    def complete(self, frame: int) -> bool:
+    def complete_passes(self, frame: int) -> frozenset:
+        """The passes ("alpha", "foreground", "composite") of this frame whose files read back completely."""
         from rvmatte.io import frame_is_complete
 
-        return all(frame_is_complete(p.path(frame), _channels_for(p.path(frame), kind))
-                   for kind, p in (("alpha", self.alpha), ("foreground", self.foreground),
-                                   ("composite", self.composite)) if p)
+        return frozenset(kind for kind, p in self._named()
+                         if frame_is_complete(p.path(frame), _channels_for(p.path(frame), kind)))
+
+    def kinds(self) -> frozenset:
+        """What each frame contributes to; the contact sheet is never complete on disk, so a
+        run with one computes every frame (files already complete are still kept)."""
+        return frozenset([k for k, _ in self._named()] + (["contact_sheet"] if self.contact_sheet else []))
 
 
 def _output_target(spec: str):
@@ -208,18 +194,6 @@ def _output_target(spec: str):
     if is_movie(spec):
         raise OutputError(f"{spec}: movie outputs are .mp4/.m4v/.mkv (H.264) or .mov (ProRes 4444)")
     return output_pattern(spec)
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _channels_for(path: str, kind: str) -> Optional[List[str]]:
@@ -304,7 +278,10 @@ class Job:
         self.outputs.prepare_directories()
         self.outputs.remove_stale_temps(self.plan.requested)
         if o.resume:
-            self.plan.complete = {f for f in self.plan.requested if self.outputs.complete(f)}
+            for frame in self.plan.requested:
+                passes = self.outputs.complete_passes(frame)
+                if passes:
+                    self.plan.complete[frame] = passes
         if o.threads:
             torch.set_num_threads(o.threads)
         model = self._load_model()
@@ -323,9 +300,9 @@ class Job:
             "downsample_ratio": ratio, "seq_chunk": chunk, "preroll": len(self.plan.compute) - total,
             "input_colorspace": self.colour.input_space, "output_colorspace": self.colour.output_space,
             "weights": getattr(model, "weights_path", None), "weights_sha256": attributes["rvmatte/weights_sha256"],
-            "outputs": self.outputs.describe(), "resume_complete": len(self.plan.complete),
+            "outputs": self.outputs.describe(), "resume_complete": len(self._finished_frames()),
         })
-        if len(self.plan.complete) == total:
+        if len(self._finished_frames()) == total:
             return self._finish(started, 0, total)
 
         # With --resume, the state is still rebuilt from the chunk start (preroll included),
@@ -345,11 +322,12 @@ class Job:
                 for i, (frame, plate, model_in) in enumerate(batch):
                     if frame not in requested:
                         continue
-                    if frame in self.plan.complete:
+                    todo = self.outputs.kinds() - self.plan.complete.get(frame, frozenset())
+                    if not todo:
                         future: Future = Future()
                         future.set_result(False)
                     else:
-                        future = pool.submit(self._write, frame, plate, model_in, pha[i], fgr[i], attributes)
+                        future = pool.submit(self._write, frame, plate, model_in, pha[i], fgr[i], attributes, todo)
                     pending.append((frame, future))
                 # Report finished frames in order, and keep the frames in flight bounded.
                 while pending and (pending[0][1].done() or len(pending) > writers * 2):
@@ -392,33 +370,40 @@ class Job:
                                       f"({plate.path})", frame=plate.frame)
             yield plate.frame, plate, self.colour.to_model(plate.rgb)
 
+    def _finished_frames(self) -> List[int]:
+        kinds = self.outputs.kinds()
+        return [f for f, passes in self.plan.complete.items() if passes >= kinds]
+
     def _write(self, frame: int, plate, model_in: np.ndarray, pha: np.ndarray, fgr: np.ndarray,
-               attributes: dict) -> bool:
+               attributes: dict, passes: frozenset) -> bool:
         from rvmatte.io import write_frame
 
         o = self.options
+        config = self.colour.config_name
         review = self.review
         alpha = self.outputs.alpha
-        if alpha is not None:
+        if alpha is not None and "alpha" in passes:
             path = alpha.path(frame)
             if getattr(alpha, "is_movie", False):
                 review.movie_frame("alpha", frame, pha)
             elif path.lower().endswith(".exr"):
                 compression = "zip" if o.compression.lower().startswith("dwa") else o.compression
                 write_frame(path, pha[:, :, None], ["A"], header=plate.header, bit_depth=o.bit_depth,
-                            compression=compression, colorspace=self.colour.output_space, attributes=attributes)
+                            compression=compression, colorspace=self.colour.output_space, attributes=attributes,
+                            ocio_config=config)
             else:
                 write_frame(path, pha[:, :, None], ["Y"], header=plate.header)
         fg = self.outputs.foreground
         linear = None
-        if fg is not None or review.needs_foreground:
+        if (fg is not None and "foreground" in passes) or review.needs_foreground:
             linear = self.foreground_linear(plate.rgb, model_in, fgr)
-        if fg is not None:
+        if fg is not None and "foreground" in passes:
             path = fg.path(frame)
             if path.lower().endswith(".exr"):
                 rgba = np.concatenate([linear * pha[:, :, None], pha[:, :, None]], axis=2)
                 write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header, bit_depth=o.bit_depth,
-                            compression=o.compression, colorspace=self.colour.output_space, attributes=attributes)
+                            compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
+                            ocio_config=config)
             else:
                 # Review images: display-encoded, straight (unpremultiplied) colour, as PNG expects.
                 display = np.clip(self.colour.output_to_model(linear), 0.0, 1.0)
@@ -427,8 +412,8 @@ class Job:
                     review.movie_frame("foreground", frame, rgba)
                 else:
                     write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header)
-        review.frame(frame, plate, model_in, pha, linear, attributes)
-        return True
+        review.frame(frame, plate, model_in, pha, linear, attributes, write_composite="composite" in passes)
+        return bool(passes - {"contact_sheet"})
 
     def foreground_linear(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray) -> np.ndarray:
         """The unpremultiplied foreground colour in the output space.

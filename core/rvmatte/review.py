@@ -230,12 +230,12 @@ class Review:
         self.movies[kind].put(frame, pixels)
 
     def frame(self, frame: int, plate, model_in: np.ndarray, pha: np.ndarray, linear: Optional[np.ndarray],
-              attributes: dict) -> None:
+              attributes: dict, write_composite: bool = True) -> None:
         """Composite and contact-sheet work for one written frame (``linear``: the
         unpremultiplied foreground in the output space)."""
         if self.backgrounds is None:
             return
-        target = self.outputs.composite
+        target = self.outputs.composite if write_composite else None
         want_sheet = self.sheet is not None and self.sheet.wants(frame)
         if target is None and not want_sheet:
             return
@@ -249,7 +249,8 @@ class Review:
 
                 o = self.options
                 write_frame(path, composite, ["R", "G", "B"], header=plate.header, bit_depth=o.bit_depth,
-                            compression=o.compression, colorspace=self.colour.output_space, attributes=attributes)
+                            compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
+                            ocio_config=self.colour.config_name)
             else:
                 display = np.clip(self.colour.output_to_model(composite), 0.0, 1.0)
                 if is_movie(target):

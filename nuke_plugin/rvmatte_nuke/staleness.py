@@ -1,6 +1,11 @@
 """The stale flag: a hash of everything upstream plus the node's matte settings,
 stored on the node when a matte is made and compared later."""
 import hashlib
+import os
+
+import nuke
+
+from . import sequences
 
 COSMETIC_KNOBS = frozenset((
     "name", "label", "xpos", "ypos", "selected", "tile_color", "gl_color", "note_font", "note_font_size",
@@ -22,6 +27,8 @@ def _node_signature(node, digest, seen):
         if name in COSMETIC_KNOBS:
             continue
         digest.update(("\0%s=%s" % (name, knob.toScript())).encode("utf-8"))
+    if node.Class() == "Read":
+        digest.update(_files_signature(node).encode("utf-8"))
     if node.Class() == "Group":
         for child in sorted(node.nodes(), key=lambda n: n.name()):
             _node_signature(child, digest, seen)
@@ -30,6 +37,27 @@ def _node_signature(node, digest, seen):
         digest.update(("\0input%d" % i).encode("utf-8"))
         if upstream is not None:
             _node_signature(upstream, digest, seen)
+
+
+def _files_signature(read):
+    """Sizes and modification times of a Read's first and last frames, so a
+    re-rendered plate counts as a change even when no knob moved."""
+    try:
+        pattern = read["file"].getEvaluatedValue()
+        frames = (read["first"].value(), read["last"].value())
+    except (RuntimeError, ValueError, NameError):
+        return ""
+    if "%V" in pattern or "%v" in pattern:
+        pattern = sequences.for_view(pattern, nuke.views()[0])
+    parts = []
+    for frame in frames:
+        path = sequences.frame_file(pattern, frame) if sequences.has_frame_token(pattern) else pattern
+        try:
+            info = os.stat(path)
+            parts.append("%s:%d:%d" % (frame, info.st_size, int(info.st_mtime)))
+        except OSError:
+            parts.append("%s:missing" % frame)
+    return "\0files=" + ",".join(parts)
 
 
 def state_hash(node):

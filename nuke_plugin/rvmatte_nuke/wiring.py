@@ -30,7 +30,8 @@ def set_status(group, text):
 
 def finish(job, outcomes):
     """The end of a Generate (called in the main thread)."""
-    group = nuke.toNode(job.node_name)
+    with nuke.root():
+        group = nuke.toNode(job.node_name)
     if not rvnode.is_rvmatte(group):
         return
     last = outcomes[-1] if outcomes else None
@@ -83,14 +84,17 @@ def refresh_stale(group):
 
 def load_results(group):
     """Points the node at complete EXRs found in its output directory (a farm
-    render, or a run from another session). Returns a line saying what happened."""
+    render, or a run from another session): the patterns its sidecar names,
+    else the node's own naming. Returns the new status line."""
     first, last = jobs.frame_range(group)
     folder = jobs.output_dir(group)
-    stereo = len(nuke.views()) > 1
-    tag = ".%V" if stereo else ""
     name = group.name()
-    alpha = os.path.join(folder, "%s%s.alpha.####.exr" % (name, tag))
-    fgr = os.path.join(folder, "%s%s.fgr.####.exr" % (name, tag))
+    tag = ".%V" if len(nuke.views()) > 1 else ""
+    sidecar = _read_sidecar(os.path.join(folder, SIDECAR % name))
+    alpha = sidecar.get("alpha") or os.path.join(folder, "%s%s.alpha.####.exr" % (name, tag))
+    fgr = sidecar.get("foreground") or os.path.join(folder, "%s%s.fgr.####.exr" % (name, tag))
+    if "first" in sidecar and "last" in sidecar:
+        first, last = int(sidecar["first"]), int(sidecar["last"])
     for view in jobs.chosen_views(group):
         for pattern in (alpha, fgr):
             wanted = sequences.for_view(pattern, view)
@@ -100,14 +104,18 @@ def load_results(group):
                 raise jobs.JobError("%d frame(s) missing, first %s" % (
                     len(missing), sequences.frame_file(wanted, missing[0])))
     wire(group, alpha, fgr, first, last)
-    sidecar = os.path.join(folder, SIDECAR % name)
-    try:
-        with open(sidecar) as handle:
-            group["rvm_state"].setValue(json.load(handle).get("state", ""))
-    except (IOError, OSError, ValueError):
-        group["rvm_state"].setValue(staleness.state_hash(group))
+    group["rvm_state"].setValue(sidecar.get("state") or staleness.state_hash(group))
     set_status(group, "matte %d-%d loaded from %s" % (first, last, folder))
     return group["status"].value()
+
+
+def _read_sidecar(path):
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (IOError, OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def load_results_button(group):

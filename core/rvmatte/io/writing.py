@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import OpenImageIO as oiio
@@ -101,6 +101,52 @@ def frame_is_complete(path: str, expected_channels: Sequence[str] | None = None)
     finally:
         inp.geterror()
         inp.close()
+
+
+def temp_file_owner(name: str) -> str | None:
+    """The frame file a leftover temp file (``.<name>.tmp-<pid>-<hex><ext>``) was meant to become."""
+    if not name.startswith(".") or ".tmp-" not in name:
+        return None
+    return name[1:].rpartition(".tmp-")[0] or None
+
+
+def _writer_alive(temp_name: str) -> bool:
+    """Whether the process that named this temp file (``…tmp-<pid>-…``) is another live process."""
+    pid = temp_name.rpartition(".tmp-")[2].split("-", 1)[0]
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_temp_files(paths: Iterable[str]) -> list[str]:
+    """Delete temp files left by killed writers of these frame files (a killed process cannot
+    clean up after itself); returns what was removed. A temp file of another process that is
+    still running is left alone, so two tasks writing the same shot never break each other."""
+    wanted: dict[str, set[str]] = {}
+    for path in paths:
+        directory, base = os.path.split(os.path.abspath(path))
+        wanted.setdefault(directory, set()).add(base)
+    removed = []
+    for directory, bases in wanted.items():
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            if temp_file_owner(name) in bases and not _writer_alive(name):
+                leftover = os.path.join(directory, name)
+                try:
+                    os.remove(leftover)
+                except OSError:
+                    continue
+                removed.append(leftover)
+    return removed
 
 
 def _exr_spec(pixels, channels, display, data, bit_depth, compression):

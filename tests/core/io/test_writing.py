@@ -1,6 +1,8 @@
 """Frame writers: channels, bit depth, windows and metadata, atomic replace, completeness."""
 
 import os
+import subprocess
+import sys
 import stat
 
 import numpy as np
@@ -9,7 +11,7 @@ import pytest
 from io_files import ramp, read_image, write_image
 
 from rvmatte.errors import OutputError
-from rvmatte.io import frame_is_complete, open_input, write_frame
+from rvmatte.io import frame_is_complete, open_input, remove_temp_files, write_frame
 
 running_as_root = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -273,4 +275,47 @@ def test_an_output_the_system_refuses_to_create_is_an_error_naming_it(tmp_path):
     target = tmp_path / ("x" * 300 + ".exr")
     with pytest.raises(OutputError, match=f"cannot write {target}"):
         write_frame(str(target), ramp(channels=1), ["A"])
+    assert os.listdir(tmp_path) == []
+
+
+def test_temp_files_left_by_a_killed_writer_are_removed_for_the_frames_asked(tmp_path):
+    dead = _dead_pid()
+    for name in (f".a.0001.exr.tmp-{dead}-ab12cd34.exr", f".a.0002.exr.tmp-{dead}-00ff00ff.exr", "a.0001.exr",
+                 f".b.0001.exr.tmp-{dead}-aa.exr"):
+        (tmp_path / name).write_bytes(b"partial")
+    removed = remove_temp_files([str(tmp_path / "a.0001.exr"), str(tmp_path / "a.0003.exr")])
+    assert removed == [str(tmp_path / f".a.0001.exr.tmp-{dead}-ab12cd34.exr")]
+    assert sorted(os.listdir(tmp_path)) == [f".a.0002.exr.tmp-{dead}-00ff00ff.exr", f".b.0001.exr.tmp-{dead}-aa.exr",
+                                            "a.0001.exr"]
+
+
+def test_a_temp_file_of_another_running_writer_is_left_alone(tmp_path):
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        busy = tmp_path / f".a.0001.exr.tmp-{other.pid}-ab12cd34.exr"
+        busy.write_bytes(b"being written")
+        assert remove_temp_files([str(tmp_path / "a.0001.exr")]) == []
+        assert busy.exists()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def _dead_pid() -> int:
+    """A process id that no running process has."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_the_temp_file_of_a_writer_killed_mid_write_is_recognised(tmp_path, monkeypatch):
+    import rvmatte.io.writing as writing
+
+    monkeypatch.setattr(writing, "_remove_quietly", lambda path: None)  # as if killed: no clean-up
+    monkeypatch.setattr(oiio.ImageOutput, "write_image", lambda self, *args: False)
+    with pytest.raises(OutputError):
+        write_frame(str(tmp_path / "a.0001.exr"), ramp(channels=1), ["A"])
+    (leftover,) = os.listdir(tmp_path)
+    assert leftover.startswith(".a.0001.exr.tmp-") and leftover.endswith(".exr")
+    assert remove_temp_files([str(tmp_path / "a.0001.exr")]) == [str(tmp_path / leftover)]
     assert os.listdir(tmp_path) == []

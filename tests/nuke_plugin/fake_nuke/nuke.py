@@ -59,6 +59,7 @@ class _FakeState(object):
         self.this_node = None
         self.this_knob = None
         self.main_errors = []
+        self.saves = []
         self.root = _make_root()
         self.context = [self.root]
 
@@ -807,7 +808,9 @@ def toNode(name):
     _require_main("nuke.toNode")
     if name == "root":
         return _fake.root
-    return _lookup(_fake.context[-1], name) or _lookup(_fake.root, name)
+    if name.startswith("root."):
+        return _lookup(_fake.root, name[len("root."):])
+    return _lookup(_fake.context[-1], name)
 
 
 def root():
@@ -882,6 +885,20 @@ def addView(name, color=None):
 def message(prompt):
     _require_main("nuke.message")
     _fake.messages.append(prompt)
+
+
+def scriptSave(filename=None):
+    _require_main("nuke.scriptSave")
+    name = filename or _fake.root["name"].value()
+    if not name:
+        raise RuntimeError("Cannot save an untitled script without a file name")
+    _fake.saves.append(name)
+    return True
+
+
+def scriptOpen(filename):
+    """The fake cannot parse .nk files: a test builds the script and patches this."""
+    raise NotImplementedError("fake nuke cannot open %s" % filename)
 
 
 def tprint(*args, **kwargs):

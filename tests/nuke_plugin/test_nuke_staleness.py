@@ -74,3 +74,13 @@ def test_refresh_marks_the_status_and_colour_and_clears_them_again():
     assert wiring.refresh_stale(group) is False
     assert group["status"].value() == "matte 1-10"
     assert group["tile_color"].value() == 0
+
+
+def test_a_re_rendered_plate_makes_it_stale(tmp_path):
+    for frame in (1, 2, 3):
+        (tmp_path / ("plate.%04d.exr" % frame)).write_bytes(b"v1")
+    group = make_rvmatte(make_read(str(tmp_path / "plate.####.exr"), 1, 3))
+    group["rvm_state"].setValue(staleness.state_hash(group))
+    assert staleness.is_stale(group) is False
+    (tmp_path / "plate.0003.exr").write_bytes(b"version 2")
+    assert staleness.is_stale(group) is True

@@ -202,3 +202,15 @@ def test_loading_incomplete_results_names_the_first_missing_frame(saved_script, 
     os.remove(sequences.frame_file(group.node("fgr_read")["file"].value(), 2))
     with pytest.raises(jobs.JobError, match=r"1 frame\(s\) missing, first .*RVMatte1.fgr.0002.exr"):
         wiring.load_results(group)
+
+
+def test_a_node_inside_a_group_is_found_again_when_the_worker_ends(saved_script, fake_worker):
+    outer = nuke.nodes.Group()
+    with outer:
+        nuke.nodes.Input()
+        group = rvnode.create_node()
+    group.setInput(0, make_read("/p/plate.####.exr", 1, 2))
+    run = generate.generate(group)
+    with outer:
+        wait_for(run)
+    assert group.node("switch")["which"].value() == 1
