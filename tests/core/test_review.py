@@ -149,3 +149,22 @@ def test_bad_background_colour_is_a_usage_error(shot, text, capsys):
 
 def test_background_colour_is_srgb_0_to_255():
     assert parse_background_colour(" 120, 255,155.5") == (120.0, 255.0, 155.5)
+
+
+def test_resume_writes_only_the_missing_composite_frames(shot, over_blue, tmp_path):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(over_blue, out)
+    os.remove(out / "comp.1002.exr")
+    kept = {name: os.stat(out / name).st_mtime_ns for name in os.listdir(out)}
+    assert main(["run", shot, "--alpha", str(out / "pha.####.exr"), "--foreground", str(out / "fg.####.exr"),
+                 "--composite", str(out / "comp.####.exr"), "--background-colour", "0,0,255", "--resume",
+                 *FAST]) == 0
+    assert {name: os.stat(out / name).st_mtime_ns for name in kept} == kept
+    assert np.abs(read_image(out / "comp.1002.exr") - read_image(over_blue / "comp.1002.exr")).max() < 1e-3
+
+
+def test_a_contact_sheet_alone_writes_only_the_sheet(shot, tmp_path):
+    assert main(["run", shot, "--contact-sheet", str(tmp_path / "review" / "sheet.png"), *FAST]) == 0
+    assert os.listdir(tmp_path) == ["review"] and os.listdir(tmp_path / "review") == ["sheet.png"]
