@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from rvmatte.cli import main
+from rvmatte.weights import load_model
 from shots import composite_frame
 
 TOLERANCE = 1e-4
@@ -37,11 +38,11 @@ def eager(model, clip, ratio):
     return outputs
 
 
-def assert_close(actual, expected):
+def assert_close(actual, expected, tolerance=TOLERANCE):
     for a, e, name in zip(actual, expected, ["fgr", "pha", "r1", "r2", "r3", "r4"]):
         a = a.numpy() if isinstance(a, torch.Tensor) else a
         assert a.shape == tuple(e.shape), name
-        assert np.abs(a - e.numpy()).max() < TOLERANCE, name
+        assert np.abs(a - e.numpy()).max() < tolerance, name
 
 
 @pytest.mark.parametrize("size,ratio", [((256, 144), 0.5), ((160, 120), 0.25)])
@@ -88,3 +89,19 @@ def test_export_without_weights_is_a_one_line_error(tmp_path, capsys, monkeypatc
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and err == [f"rvmatte: error: weights file not found: {tmp_path / 'missing.pth'}"]
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_onnx_export_of_the_fast_guided_filter_refiner_matches_eager(weights_path, frames, tmp_path):
+    """The closed-form filter divides by a local variance (+1e-5), which magnifies float
+    rounding differences between runtimes: 1e-3 here."""
+    from rvmatte.export import export_onnx
+
+    model = load_model("mobilenetv3", weights_path, device="cpu", refiner="fast_guided_filter")
+    export_onnx(model, str(tmp_path / "fast.onnx"), example_size=(72, 128))
+    session = onnxruntime.InferenceSession(str(tmp_path / "fast.onnx"), providers=["CPUExecutionProvider"])
+    rec = [np.zeros((1, 1, 1, 1), dtype=np.float32)] * 4
+    for src, expected in zip(frames[(160, 120)], eager(model, frames[(160, 120)], 0.5)):
+        feed = {"src": src.numpy(), "downsample_ratio": np.array([0.5], dtype=np.float32)}
+        feed.update({f"r{i + 1}i": r for i, r in enumerate(rec)})
+        fgr, pha, *rec = session.run(None, feed)
+        assert_close([fgr, pha, *rec], expected, tolerance=1e-3)
