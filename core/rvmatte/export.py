@@ -15,7 +15,6 @@ This module stays light at import: torch is loaded only when an export runs.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from rvmatte.errors import OutputError, RvmatteError
 

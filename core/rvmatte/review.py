@@ -9,13 +9,12 @@ composite for a few frames spread over the shot.
 """
 from __future__ import annotations
 
-import os
 import threading
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from rvmatte.errors import InputError, OutputError
+from rvmatte.errors import InputError
 
 DEFAULT_BACKGROUND = (120.0, 255.0, 155.0)   # the original RVM's green, sRGB 0..255
 CONTACT_SHEET_ROWS = 4
@@ -243,10 +242,10 @@ class Review:
         composite = linear * a + self.backgrounds.for_frame(frame) * (1.0 - a)
         display = None
         if target is not None:
+            from rvmatte.io import write_frame
+
             path = target.path(frame)
             if path.lower().endswith(".exr"):
-                from rvmatte.io import write_frame
-
                 o = self.options
                 write_frame(path, composite, ["R", "G", "B"], header=plate.header, bit_depth=o.bit_depth,
                             compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
@@ -256,8 +255,6 @@ class Review:
                 if is_movie(target):
                     self.movie_frame("composite", frame, display)
                 else:
-                    from rvmatte.io import write_frame
-
                     write_frame(path, display, ["R", "G", "B"], header=plate.header)
         if want_sheet:
             if display is None:
