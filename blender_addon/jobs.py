@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 
 from . import protocol
@@ -167,7 +168,12 @@ class WorkerJob:
             _signal_group(self.process, signal.SIGTERM if os.name == "posix" else None)
 
     def stop(self, timeout=5.0):
-        """Stop the worker now and wait for it (file load, quit, unregister). Blocks up to `timeout`."""
+        """Stop the worker now and wait for it (file load, quit, unregister). Blocks up to `timeout`.
+
+        `on_finish` is not called: the file or the add-on it would report to is going away,
+        and a load handler must not run operators.
+        """
+        self.on_finish = None
         self.cancel()
         try:
             self.process.wait(timeout)
@@ -180,7 +186,6 @@ class WorkerJob:
 
     def wait(self, timeout):
         """Poll until the job ends or `timeout` seconds pass (tests and scripts, never the UI)."""
-        import time
         deadline = time.monotonic() + timeout
         while self.running and time.monotonic() < deadline:
             self.poll()

@@ -55,6 +55,12 @@ class RunOptions:
     writers: Optional[int] = None
     fold_batchnorm: Optional[bool] = None
     model: object = None                     # an already loaded network (hosts, tests, the API)
+    composite: Optional[str] = None          # review: foreground over a colour or a background plate
+    background: Optional[str] = None         # background input for the composite (else a colour)
+    background_colour: Optional[Tuple[float, float, float]] = None   # sRGB 0..255; default RVM's green
+    fps: Optional[float] = None              # movie outputs (default: the input movie's rate, else 24)
+    bitrate: Optional[float] = None          # H.264 outputs, Mbit/s (default: constant quality)
+    contact_sheet: Optional[str] = None      # PNG: plate | alpha | composite for a few frames
 
 
 @dataclass
@@ -112,17 +118,23 @@ def default_outputs(source_name: str, output_dir: str) -> Tuple[str, str]:
 
 
 class Outputs:
-    """The output patterns of a run, checked before any work starts."""
+    """The output patterns of a run, checked before any work starts. A movie file
+    (``.mp4``, ``.mov``…) stands where a pattern would: every frame goes into it."""
 
-    def __init__(self, alpha: Optional[str], foreground: Optional[str], source):
-        from rvmatte.io import output_pattern
-
-        self.alpha = output_pattern(alpha) if alpha else None
-        self.foreground = output_pattern(foreground) if foreground else None
-        if not (self.alpha or self.foreground):
-            raise OutputError("no output requested: give --alpha and/or --foreground (or -o DIR)")
-        if self.alpha and self.foreground and self.alpha.hashes == self.foreground.hashes:
-            raise OutputError(f"--alpha and --foreground are the same pattern: {self.alpha.hashes}")
+    def __init__(self, alpha: Optional[str], foreground: Optional[str], source,
+                 composite: Optional[str] = None, contact_sheet: Optional[str] = None):
+        self.alpha = _output_target(alpha) if alpha else None
+        self.foreground = _output_target(foreground) if foreground else None
+        self.composite = _output_target(composite) if composite else None
+        self.contact_sheet = contact_sheet
+        if not (self.alpha or self.foreground or self.composite or contact_sheet):
+            raise OutputError("no output requested: give --alpha, --foreground and/or --composite (or -o DIR)")
+        named = [(n, p.hashes) for n, p in (("--alpha", self.alpha), ("--foreground", self.foreground),
+                                            ("--composite", self.composite)) if p]
+        for i, (name, hashes) in enumerate(named):
+            for other, other_hashes in named[i + 1:]:
+                if hashes == other_hashes:
+                    raise OutputError(f"{name} and {other} are the same pattern: {hashes}")
         inputs = {os.path.realpath(source.frame_path(f)) for f in source.frames[:1] + source.frames[-1:]}
         for pattern in self.patterns():
             for frame in source.frames[:1] + source.frames[-1:]:
@@ -130,11 +142,15 @@ class Outputs:
                     raise OutputError(f"output pattern {pattern.hashes} would overwrite the input {source.path}")
 
     def patterns(self):
-        return [p for p in (self.alpha, self.foreground) if p is not None]
+        return [p for p in (self.alpha, self.foreground, self.composite) if p is not None]
+
+    def movies(self):
+        return [p for p in self.patterns() if getattr(p, "is_movie", False)]
 
     def prepare_directories(self) -> None:
-        for pattern in self.patterns():
-            directory = os.path.dirname(os.path.abspath(pattern.path(0))) or "."
+        paths = [p.path(0) for p in self.patterns()] + ([self.contact_sheet] if self.contact_sheet else [])
+        for path in paths:
+            directory = os.path.dirname(os.path.abspath(path)) or "."
             try:
                 os.makedirs(directory, exist_ok=True)
             except OSError as exc:
@@ -147,24 +163,45 @@ class Outputs:
 
         remove_temp_files(p.path(f) for p in self.patterns() for f in frames)
 
+    def _named(self):
+        return [(k, p) for k, p in (("alpha", self.alpha), ("foreground", self.foreground),
+                                    ("composite", self.composite)) if p]
+
     def describe(self) -> dict:
-        return {name: p.hashes for name, p in (("alpha", self.alpha), ("foreground", self.foreground)) if p}
+        described = {name: p.hashes for name, p in self._named()}
+        if self.contact_sheet:
+            described["contact_sheet"] = self.contact_sheet
+        return described
 
     def complete_passes(self, frame: int) -> frozenset:
-        """The passes ("alpha", "foreground") of this frame whose files read back completely."""
+        """The passes ("alpha", "foreground", "composite") of this frame whose files read back completely."""
         from rvmatte.io import frame_is_complete
 
-        return frozenset(kind for kind, p in (("alpha", self.alpha), ("foreground", self.foreground))
-                         if p and frame_is_complete(p.path(frame), _channels_for(p.path(frame), kind)))
+        return frozenset(kind for kind, p in self._named()
+                         if frame_is_complete(p.path(frame), _channels_for(p.path(frame), kind)))
 
     def kinds(self) -> frozenset:
-        return frozenset(k for k, p in (("alpha", self.alpha), ("foreground", self.foreground)) if p)
+        """What each frame contributes to; the contact sheet is never complete on disk, so a
+        run with one computes every frame (files already complete are still kept)."""
+        return frozenset([k for k, _ in self._named()] + (["contact_sheet"] if self.contact_sheet else []))
+
+
+def _output_target(spec: str):
+    """A frame pattern, or a MovieTarget for a movie file name."""
+    from rvmatte.io import is_movie, output_pattern
+    from rvmatte.io.movie_out import MovieTarget, is_movie_output
+
+    if is_movie_output(spec):
+        return MovieTarget(spec)
+    if is_movie(spec):
+        raise OutputError(f"{spec}: movie outputs are .mp4/.m4v/.mkv (H.264) or .mov (ProRes 4444)")
+    return output_pattern(spec)
 
 
 def _channels_for(path: str, kind: str) -> Optional[List[str]]:
     if not path.lower().endswith(".exr"):
         return None
-    return ["A"] if kind == "alpha" else ["R", "G", "B", "A"]
+    return {"alpha": ["A"], "composite": ["R", "G", "B"]}.get(kind, ["R", "G", "B", "A"])
 
 
 def clean_nonfinite(rgb: np.ndarray) -> int:
@@ -189,12 +226,19 @@ class Job:
             raise InputError(f"--foreground-source {options.foreground_source!r}: expected plate or model")
         self.source = open_input(options.input, layer=options.layer, start_frame=options.start_frame)
         self.plan = plan_frames(self.source.frames, options.frames, options.preroll, self.source.frame_path)
-        self.outputs = Outputs(options.alpha, options.foreground, self.source)
+        self.outputs = Outputs(options.alpha, options.foreground, self.source, options.composite,
+                               options.contact_sheet)
+        if options.resume and self.outputs.movies():
+            raise OutputError(f"--resume cannot keep frames of a movie output ({self.outputs.movies()[0].hashes}): "
+                              f"run without --resume")
         input_space = options.input_colorspace
         self.colour_warning = None
         if not input_space:
             input_space, self.colour_warning = default_input_colorspace(self.source, options.ocio_config)
         self.colour = ColourPipeline(input_space, options.output_colorspace, options.ocio_config)
+        from rvmatte.review import Review
+
+        self.review = Review(options, self.source, self.colour, self.outputs, self.plan.requested, self.reporter)
 
     # -- set-up -----------------------------------------------------------------------------
     def _load_model(self):
@@ -279,7 +323,7 @@ class Job:
         pending: collections.deque = collections.deque()
         writers = o.writers or tuning.writers
         first_frame_time = None
-        with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write") as pool, \
+        with self.review, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write") as pool, \
                 _Prefetch(self._read_model_frames(), depth=max(tuning.prefetch, chunk * 2)) as frames:
             for batch in _batches(frames, chunk):
                 src = torch.from_numpy(np.stack([b[2] for b in batch]))
@@ -350,10 +394,13 @@ class Job:
 
         o = self.options
         config = self.colour.config_name
+        review = self.review
         alpha = self.outputs.alpha
         if alpha is not None and "alpha" in passes:
             path = alpha.path(frame)
-            if path.lower().endswith(".exr"):
+            if getattr(alpha, "is_movie", False):
+                review.movie_frame("alpha", frame, pha)
+            elif path.lower().endswith(".exr"):
                 compression = "zip" if o.compression.lower().startswith("dwa") else o.compression
                 write_frame(path, pha[:, :, None], ["A"], header=plate.header, bit_depth=o.bit_depth,
                             compression=compression, colorspace=self.colour.output_space, attributes=attributes,
@@ -361,10 +408,13 @@ class Job:
             else:
                 write_frame(path, pha[:, :, None], ["Y"], header=plate.header)
         fg = self.outputs.foreground
-        if fg is not None and "foreground" in passes:
+        writes_fg = fg is not None and "foreground" in passes
+        linear = None
+        if review.needs_foreground or (writes_fg and fg.path(frame).lower().endswith(".exr")):
+            linear = self.foreground_linear(plate.rgb, model_in, fgr)
+        if writes_fg:
             path = fg.path(frame)
             if path.lower().endswith(".exr"):
-                linear = self.foreground_linear(plate.rgb, model_in, fgr)
                 rgba = np.concatenate([linear * pha[:, :, None], pha[:, :, None]], axis=2)
                 write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header, bit_depth=o.bit_depth,
                             compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
@@ -372,9 +422,13 @@ class Job:
             else:
                 # Review images: display-encoded, straight (unpremultiplied) colour, as PNG expects.
                 display = self.foreground_display(plate.rgb, model_in, fgr)
-                write_frame(path, np.concatenate([display, pha[:, :, None]], axis=2), ["R", "G", "B", "A"],
-                            header=plate.header)
-        return True
+                rgba = np.concatenate([display, pha[:, :, None]], axis=2)
+                if getattr(fg, "is_movie", False):
+                    review.movie_frame("foreground", frame, rgba)
+                else:
+                    write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header)
+        review.frame(frame, plate, model_in, pha, linear, attributes, write_composite="composite" in passes)
+        return bool(passes - {"contact_sheet"})
 
     def foreground_linear(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray) -> np.ndarray:
         """The unpremultiplied foreground colour in the output space.

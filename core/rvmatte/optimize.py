@@ -61,6 +61,8 @@ def prepare_model(model: nn.Module, tuning, fold: bool | None = None) -> nn.Modu
     a folded copy is made (in float32, then cast back, so half precision loses nothing more)."""
     import torch
 
+    if isinstance(model, torch.jit.ScriptModule):
+        return model                     # TorchScript: its graph is fixed, leave it as it came
     fold = tuning.fold_batchnorm if fold is None else fold
     fold = fold and not model.training and count_batchnorms(model) > 0
     if not (fold or tuning.channels_last):
