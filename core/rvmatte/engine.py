@@ -344,7 +344,7 @@ class Job:
                         future = pool.submit(self._write, frame, plate, model_in, pha[i], fgr[i], attributes, todo)
                     pending.append((frame, future))
                 # Report finished frames in order, and keep the frames in flight bounded.
-                while pending and (pending[0][1].done() or len(pending) > writers + chunk):
+                while pending and (pending[0][1].done() or len(pending) > writers):
                     frame, future = pending.popleft()
                     wrote = future.result()
                     written += int(wrote)
