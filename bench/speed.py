@@ -44,10 +44,10 @@ ORIGINAL = {"model_fps": 11.6, "png_wall_s": 14.1, "png_peak_gb": 1.14}
 
 MODEL_CONFIGS = {
     # name: (fold BatchNorm, intra-op threads (0 = torch's default), OpenMP passive wait, precision)
-    "as loaded, torch defaults": (False, 0, False, "float32"),
+    "as loaded + torch default threads": (False, 0, False, "float32"),
     "rvmatte CPU default": (True, None, True, "float32"),
-    "folded, 2 threads passive": (True, 2, True, "float32"),
-    "folded, bf16": (True, None, True, "bfloat16"),
+    "folded + 2 threads passive": (True, 2, True, "float32"),
+    "folded + bf16": (True, None, True, "bfloat16"),
 }
 
 
