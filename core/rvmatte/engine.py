@@ -19,8 +19,11 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from rvmatte import __version__
+from rvmatte.cuts import Cut, detect_cuts
 from rvmatte.errors import InputError, OutputError, RvmatteError
+from rvmatte.masks import Masks
 from rvmatte.progress import Reporter
+from rvmatte.schedule import Step, build_schedule, clip_preroll
 
 FOREGROUND_SOURCES = ("model", "plate")
 
@@ -53,6 +56,12 @@ class RunOptions:
     threads: Optional[int] = None
     writers: Optional[int] = None
     model: object = None                     # an already loaded network (hosts, tests, the API)
+    warmup: int = 0                          # reverse warm-up frames where the state starts empty
+    reset_at: List[int] = field(default_factory=list)   # first frames of new shots (state cleared)
+    detect_cuts: bool = False
+    holdout: Optional[str] = None            # matte sequence: what must not be matted
+    garbage: Optional[str] = None            # matte sequence: outside it nothing is kept
+    segmentation: Optional[str] = None       # pattern for the segmentation probability pass
 
 
 @dataclass
@@ -112,23 +121,30 @@ def default_outputs(source_name: str, output_dir: str) -> Tuple[str, str]:
 class Outputs:
     """The output patterns of a run, checked before any work starts."""
 
-    def __init__(self, alpha: Optional[str], foreground: Optional[str], source):
+    def __init__(self, alpha: Optional[str], foreground: Optional[str], source, segmentation: Optional[str] = None):
         from rvmatte.io import output_pattern
 
         self.alpha = output_pattern(alpha) if alpha else None
         self.foreground = output_pattern(foreground) if foreground else None
-        if not (self.alpha or self.foreground):
+        self.segmentation = output_pattern(segmentation) if segmentation else None
+        if not (self.alpha or self.foreground or self.segmentation):
             raise OutputError("no output requested: give --alpha and/or --foreground (or -o DIR)")
-        if self.alpha and self.foreground and self.alpha.hashes == self.foreground.hashes:
-            raise OutputError(f"--alpha and --foreground are the same pattern: {self.alpha.hashes}")
+        named = [(n, p) for n, p in self._named() if p is not None]
+        for i, (name, pattern) in enumerate(named):
+            for other, other_pattern in named[i + 1:]:
+                if pattern.hashes == other_pattern.hashes:
+                    raise OutputError(f"--{name} and --{other} are the same pattern: {pattern.hashes}")
         inputs = {os.path.realpath(source.frame_path(f)) for f in source.frames[:1] + source.frames[-1:]}
         for pattern in self.patterns():
             for frame in source.frames[:1] + source.frames[-1:]:
                 if os.path.realpath(pattern.path(frame)) in inputs:
                     raise OutputError(f"output pattern {pattern.hashes} would overwrite the input {source.path}")
 
+    def _named(self):
+        return (("alpha", self.alpha), ("foreground", self.foreground), ("segmentation", self.segmentation))
+
     def patterns(self):
-        return [p for p in (self.alpha, self.foreground) if p is not None]
+        return [p for _, p in self._named() if p is not None]
 
     def prepare_directories(self) -> None:
         for pattern in self.patterns():
@@ -141,19 +157,22 @@ class Outputs:
                 raise OutputError(f"output folder {directory} is not writable")
 
     def describe(self) -> dict:
-        return {name: p.hashes for name, p in (("alpha", self.alpha), ("foreground", self.foreground)) if p}
+        return {name: p.hashes for name, p in self._named() if p}
 
     def complete(self, frame: int) -> bool:
         from rvmatte.io import frame_is_complete
 
         return all(frame_is_complete(p.path(frame), _channels_for(p.path(frame), kind))
-                   for kind, p in (("alpha", self.alpha), ("foreground", self.foreground)) if p)
+                   for kind, p in self._named() if p)
+
+
+SEGMENTATION_CHANNEL = "segmentation"
 
 
 def _channels_for(path: str, kind: str) -> Optional[List[str]]:
     if not path.lower().endswith(".exr"):
         return None
-    return ["A"] if kind == "alpha" else ["R", "G", "B", "A"]
+    return {"alpha": ["A"], "segmentation": [SEGMENTATION_CHANNEL]}.get(kind, ["R", "G", "B", "A"])
 
 
 def clean_nonfinite(rgb: np.ndarray) -> int:
@@ -182,7 +201,12 @@ class Job:
             raise InputError(f"--foreground-source {options.foreground_source!r}: expected plate or model")
         self.source = open_input(options.input, layer=options.layer, start_frame=options.start_frame)
         self.plan = plan_frames(self.source.frames, options.frames, options.preroll, self.source.frame_path)
-        self.outputs = Outputs(options.alpha, options.foreground, self.source)
+        self.outputs = Outputs(options.alpha, options.foreground, self.source, options.segmentation)
+        if options.warmup < 0:
+            raise InputError(f"--warmup {options.warmup}: must be 0 or more")
+        self.masks = Masks(options.holdout, options.garbage)
+        self.masks.check(self.plan.requested, self.source.width, self.source.height)
+        self.cuts: List[Cut] = []
         input_space = options.input_colorspace
         self.colour_warning = None
         if not input_space:
@@ -209,7 +233,28 @@ class Job:
             "rvmatte/colorspace": self.colour.output_space,
             "rvmatte/ocio_config": self.colour.config_name,
             "rvmatte/foreground_source": self.options.foreground_source,
+            "rvmatte/warmup": int(self.options.warmup),
+            "rvmatte/cuts": ",".join(str(c.frame) for c in self.cuts),
         }
+
+    def _find_cuts(self) -> List[Cut]:
+        """Given (--reset-at) and detected (--detect-cuts) cuts inside the frames this run computes,
+        warm-up reach included."""
+        o = self.options
+        first = self.plan.compute[0]
+        reach = self.plan.requested[-1] + max(o.warmup, 0)
+        span = [f for f in self.source.frames if first <= f <= reach]
+        cuts = {}
+        for frame in o.reset_at:
+            if frame not in self.source.frames:
+                self.reporter.warning(f"--reset-at {frame}: the input has no frame {frame}", frame=frame)
+            elif first < frame <= reach:
+                cuts[frame] = Cut(frame, "given")
+        if o.detect_cuts and len(span) > 1:
+            images = (self.colour.to_model(_finite(p.rgb)) for p in self.source.read(span))
+            for cut in detect_cuts(span, images):
+                cuts.setdefault(cut.frame, cut)
+        return [cuts[f] for f in sorted(cuts)]
 
     # -- the run ----------------------------------------------------------------------------
     def run(self) -> dict:
@@ -232,6 +277,10 @@ class Job:
         session = Session(model, downsample_ratio=o.downsample_ratio, pixel_aspect=self.source.pixel_aspect)
         ratio = session.ratio_for(self.source.height, self.source.width)
         chunk = o.seq_chunk or default_seq_chunk(device)
+        self.cuts = self._find_cuts()
+        cut_frames = [c.frame for c in self.cuts]
+        self.plan.compute = clip_preroll(self.plan.compute, self.plan.requested[0], cut_frames)
+        steps = build_schedule(self.plan.compute, self.plan.requested, self.source.frames, cut_frames, o.warmup)
         attributes = self._attributes(model, ratio)
         total = len(self.plan.requested)
         self.reporter.start({
@@ -244,7 +293,10 @@ class Job:
             "input_colorspace": self.colour.input_space, "output_colorspace": self.colour.output_space,
             "weights": getattr(model, "weights_path", None), "weights_sha256": attributes["rvmatte/weights_sha256"],
             "outputs": self.outputs.describe(), "resume_complete": len(self.plan.complete),
+            "warmup": o.warmup, "cuts": [c.frame for c in self.cuts], "masks": self.masks.describe(),
         })
+        for cut in self.cuts:
+            self.reporter.cut(cut.describe())
         if len(self.plan.complete) == total:
             return self._finish(started, 0, total)
 
@@ -256,20 +308,28 @@ class Job:
         writers = o.writers or max(2, min(4, os.cpu_count() or 2))
         first_frame_time = None
         with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write") as pool, \
-                _Prefetch(self._read_model_frames(), depth=max(2, chunk * 2)) as frames:
+                _Prefetch(self._read_model_frames(steps), depth=max(2, chunk * 2)) as frames:
             for batch in _batches(frames, chunk):
+                if batch[0][0].reset:
+                    session.reset()
                 src = torch.from_numpy(np.stack([b[2] for b in batch])).permute(0, 3, 1, 2)
-                pha, fgr = session.infer(src)
+                if self.outputs.segmentation is not None:
+                    pha, fgr, seg = session.infer_with_segmentation(src)
+                    seg = seg[:, 0].cpu().numpy()
+                else:
+                    (pha, fgr), seg = session.infer(src), None
                 pha = pha[:, 0].cpu().numpy()
                 fgr = fgr.permute(0, 2, 3, 1).cpu().numpy()
-                for i, (frame, plate, model_in) in enumerate(batch):
-                    if frame not in requested:
+                for i, (step, plate, model_in) in enumerate(batch):
+                    frame = step.frame
+                    if not step.write or frame not in requested:
                         continue
                     if frame in self.plan.complete:
                         future: Future = Future()
                         future.set_result(False)
                     else:
-                        future = pool.submit(self._write, frame, plate, model_in, pha[i], fgr[i], attributes)
+                        future = pool.submit(self._write, frame, plate, model_in, pha[i], fgr[i], attributes,
+                                             None if seg is None else seg[i])
                     pending.append((frame, future))
                 # Report finished frames in order, and keep the frames in flight bounded.
                 while pending and (pending[0][1].done() or len(pending) > writers * 2):
@@ -303,20 +363,32 @@ class Job:
         self.reporter.done(summary)
         return summary
 
-    def _read_model_frames(self) -> Iterator[Tuple[int, object, np.ndarray]]:
-        """(frame, plate, model input) for every frame to compute, read and converted in order."""
-        for plate in self.source.read(self.plan.compute):
+    def _read_model_frames(self, steps: Sequence[Step]) -> Iterator[Tuple[Step, object, np.ndarray]]:
+        """(step, plate, model input) for every step of the schedule, read and converted in order."""
+        warned = set()
+        for step, plate in zip(steps, self.source.read([s.frame for s in steps])):
             count = clean_nonfinite(plate.rgb)
-            if count:
+            if count and plate.frame not in warned:
+                warned.add(plate.frame)
                 self.reporter.warning(f"frame {plate.frame}: {count} NaN/inf values replaced by 0 "
                                       f"({plate.path})", frame=plate.frame)
-            yield plate.frame, plate, self.colour.to_model(plate.rgb)
+            yield step, plate, self.colour.to_model(plate.rgb)
 
     def _write(self, frame: int, plate, model_in: np.ndarray, pha: np.ndarray, fgr: np.ndarray,
-               attributes: dict) -> bool:
+               attributes: dict, seg: Optional[np.ndarray] = None) -> bool:
         from rvmatte.io import write_frame
 
         o = self.options
+        if self.masks:
+            pha = self.masks.apply(frame, pha)
+        if seg is not None:
+            compression = "zip" if o.compression.lower().startswith("dwa") else o.compression
+            path = self.outputs.segmentation.path(frame)
+            if path.lower().endswith(".exr"):
+                write_frame(path, seg[:, :, None], [SEGMENTATION_CHANNEL], header=plate.header,
+                            bit_depth=o.bit_depth, compression=compression, attributes=attributes)
+            else:
+                write_frame(path, seg[:, :, None], ["Y"], header=plate.header)
         alpha = self.outputs.alpha
         if alpha is not None:
             path = alpha.path(frame)
@@ -356,14 +428,23 @@ class Job:
 
 
 def _batches(items: Iterator, size: int) -> Iterator[list]:
+    """Groups of up to ``size`` items; a step that resets the state always starts a new group."""
     batch: list = []
     for item in items:
+        if batch and item[0].reset:
+            yield batch
+            batch = []
         batch.append(item)
         if len(batch) == size:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+def _finite(rgb: np.ndarray) -> np.ndarray:
+    clean_nonfinite(rgb)
+    return rgb
 
 
 class _Prefetch:
