@@ -1,14 +1,9 @@
 """Shared test fixtures: where ../shared lives and the test weights."""
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RVMATTE_SHARED", REPO.parent / "shared"))
-MODELS = SHARED / "models"
-DATA = SHARED / "data"
-TEST_WEIGHTS = MODELS / "rvm_mobilenetv3_from_tfjs.pth"
+from paths import SHARED, TEST_WEIGHTS
 
 
 @pytest.fixture(scope="session")

@@ -156,6 +156,33 @@ class Outputs:
             if not os.access(directory, os.W_OK | os.X_OK):
                 raise OutputError(f"output folder {directory} is not writable")
 
+    def remove_stale_temps(self, frames: Sequence[int]) -> int:
+        """Delete temp files that a killed run left for these frames (never a live process's)."""
+        wanted = {}
+        for pattern in self.patterns():
+            for frame in frames:
+                directory, base = os.path.split(os.path.abspath(pattern.path(frame)))
+                wanted.setdefault(directory, set()).add(f".{base}.tmp-")
+        removed = 0
+        for directory, prefixes in wanted.items():
+            try:
+                names = os.listdir(directory)
+            except OSError:
+                continue
+            for name in names:
+                cut = name.find(".tmp-")
+                if cut < 0 or name[:cut + 5] not in prefixes:
+                    continue
+                pid = name[cut + 5:].split("-", 1)[0]
+                if pid.isdigit() and _process_alive(int(pid)):
+                    continue
+                try:
+                    os.remove(os.path.join(directory, name))
+                    removed += 1
+                except OSError:
+                    pass
+        return removed
+
     def describe(self) -> dict:
         return {name: p.hashes for name, p in self._named() if p}
 
@@ -167,6 +194,18 @@ class Outputs:
 
 
 SEGMENTATION_CHANNEL = "segmentation"
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _channels_for(path: str, kind: str) -> Optional[List[str]]:
@@ -268,6 +307,7 @@ class Job:
         if self.colour_warning:
             self.reporter.warning(self.colour_warning)
         self.outputs.prepare_directories()
+        self.outputs.remove_stale_temps(self.plan.requested)
         if o.resume:
             self.plan.complete = {f for f in self.plan.requested if self.outputs.complete(f)}
         if o.threads:

@@ -11,3 +11,8 @@ class InputError(RvmatteError):
 
 class OutputError(RvmatteError):
     """An output that cannot be written; the message names the path."""
+
+
+def one_line(text: object) -> str:
+    """A library's error text folded onto one line (messages must stay single lines)."""
+    return " ".join(str(text).split()) or "unknown error"

@@ -9,7 +9,7 @@ from .images import ImageSequenceSource
 from .movies import MOVIE_EXTENSIONS, MovieSource, is_movie
 from .sequence import SequencePattern, find_sequence, output_pattern
 from .source import Plate, Source
-from .writing import EXR_COMPRESSIONS, frame_is_complete, write_frame
+from .writing import EXR_COMPRESSIONS, frame_is_complete, remove_temp_files, write_frame
 
 __all__ = [
     "EXR_COMPRESSIONS",
@@ -25,6 +25,7 @@ __all__ = [
     "frame_is_complete",
     "open_input",
     "output_pattern",
+    "remove_temp_files",
     "write_frame",
 ]
 

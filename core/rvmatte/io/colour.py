@@ -16,7 +16,7 @@ import os
 import numpy as np
 import OpenImageIO as oiio
 
-from ..errors import InputError
+from ..errors import InputError, one_line
 
 DEFAULT_CONFIG = "ocio://default"
 LINEAR_REC709 = "Linear Rec.709 (sRGB)"
@@ -39,7 +39,7 @@ def load_config(name: str) -> oiio.ColorConfig:
     config = oiio.ColorConfig(name)
     error = config.geterror()
     if error:
-        raise InputError(f"cannot load OCIO config {name}: {' '.join(error.split())}")
+        raise InputError(f"cannot load OCIO config {name}: {one_line(error)}")
     return config
 
 
@@ -206,10 +206,11 @@ class ColourPipeline:
     def ocio_convert(self, rgb: np.ndarray, source: str, target: str) -> np.ndarray:
         """The conversion done by OCIO itself (reference for the fast path)."""
         buf = oiio.ImageBuf(np.ascontiguousarray(rgb, dtype=np.float32))
-        out = oiio.ImageBufAlgo.colorconvert(buf, source, target, False, "", "", self.config_name)
-        if out.has_error:
-            raise InputError(f"colour conversion '{source}' → '{target}' failed: {' '.join(out.geterror().split())}")
-        return out.get_pixels(oiio.FLOAT).reshape(rgb.shape)
+        ok = oiio.ImageBufAlgo.colorconvert(buf, buf, source, target, False, "", "", self.config_name)
+        if not ok or buf.has_error:
+            reason = one_line(buf.geterror() or oiio.geterror())
+            raise InputError(f"colour conversion '{source}' → '{target}' failed: {reason}")
+        return buf.get_pixels(oiio.FLOAT).reshape(rgb.shape)
 
     def _pick_converter(self, source: str, target: str):
         probe = _probe_colours()

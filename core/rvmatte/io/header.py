@@ -34,6 +34,7 @@ _DROPPED_NAMES = frozenset(
         "dataWindow",
         "displayWindow",
         "channels",
+        "acesImageContainerFlag",  # promises an uncompressed ACES container; our passes are not one
     }
 )
 _DROPPED_PREFIXES = ("oiio:", "openexr:", "tiff:", "png:", "jpeg:", "dpx:", "cineon:", "targa:", "bmp:", "heif:", "rvmatte/")

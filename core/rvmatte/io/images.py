@@ -9,7 +9,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import OpenImageIO as oiio
 
-from ..errors import InputError
+from ..errors import InputError, one_line
 from .header import header_from_spec
 from .sequence import SequencePattern
 from .source import Plate, Source
@@ -32,10 +32,6 @@ class Layer:
     name: str
     subimage: int
     indices: tuple[int, ...]
-
-
-def one_line(text: str) -> str:
-    return " ".join(str(text).split()) or "unknown error"
 
 
 def _layer_name_of(channel: str, part_name: str) -> tuple[str, str]:
@@ -174,9 +170,7 @@ class ImageSequenceSource(Source):
             self.pixel_aspect = float(spec.get_float_attribute("PixelAspectRatio", 1.0) or 1.0)
             self.is_float = spec.channelformat(chosen.indices[0]).basetype in _FLOAT_TYPES
             self.fps = _fps_of(spec)
-            self.colorspace_hint = (
-                spec.get_string_attribute("oiio:ColorSpace") or spec.get_string_attribute("colorInteropID") or None
-            )
+            self.colorspace_hint = colour_tag(spec)
         finally:
             inp.close()
 
@@ -230,6 +224,29 @@ class ImageSequenceSource(Source):
                 raise InputError(f"frame {frame} is missing: {path}")
             raise InputError(f"frame {frame}: cannot read {path} ({reason})")
         return inp
+
+
+_PRIMARIES = {
+    "lin_ap0_scene": (0.7347, 0.2653, 0.0, 1.0, 0.0001, -0.077, 0.32168, 0.33767),
+    "lin_ap1_scene": (0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767),
+    "lin_rec709_scene": (0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290),
+}
+
+
+def colour_tag(spec: oiio.ImageSpec) -> str | None:
+    """The colour space a file declares: an explicit tag, else (linear EXR) the ACES container
+    flag or chromaticities of AP0, AP1 or Rec.709 primaries, as interop IDs."""
+    tag = spec.get_string_attribute("oiio:ColorSpace") or spec.get_string_attribute("colorInteropID")
+    if tag:
+        return tag
+    if spec.get_int_attribute("acesImageContainerFlag", 0) == 1:
+        return "lin_ap0_scene"
+    chromaticities = spec.getattribute("chromaticities")
+    if chromaticities is not None and len(chromaticities) == 8:
+        for interop_id, primaries in _PRIMARIES.items():
+            if np.allclose(chromaticities, primaries, atol=2e-3):
+                return interop_id
+    return None
 
 
 def _describe_window(window: tuple[int, int, int, int]) -> str:

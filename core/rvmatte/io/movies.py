@@ -9,10 +9,10 @@ from typing import Iterable, Iterator
 import av
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, one_line
 from .header import plain_header
-from .images import one_line
 from .source import Plate, Source
+from .timecode import Timecode
 
 MOVIE_EXTENSIONS = frozenset(".mp4 .mov .mkv .avi .webm .mxf .m4v".split())
 
@@ -45,6 +45,7 @@ class MovieSource(Source):
             self.fps = float(rate) if rate else None
             self.file_format = f"{container.format.name}/{codec.name}"
             self.pixel_format = codec.pix_fmt or ""
+            self.timecode = _start_timecode(container, stream, self.fps)
             count = _count_frames(container, stream)
         except av.FFmpegError as error:
             raise InputError(f"cannot read movie {path} ({one_line(error)})") from None
@@ -74,7 +75,7 @@ class MovieSource(Source):
             try:
                 for decoded in container.decode(stream):
                     if number == target:
-                        yield Plate(frame=number, rgb=_to_rgb(decoded), header=header, path=self.path)
+                        yield Plate(frame=number, rgb=_to_rgb(decoded), header=self._header(header, number), path=self.path)
                         target = next(pending, None)
                         if target is None:
                             return
@@ -91,11 +92,29 @@ class MovieSource(Source):
         except (av.FFmpegError, OSError) as error:
             raise InputError(f"cannot open movie {self.path} ({one_line(error)})") from None
 
+    def _header(self, header: dict, frame: int) -> dict:
+        if self.timecode is None:
+            return header
+        attributes = dict(header["attributes"])
+        attributes["smpte:TimeCode"] = ("timecode", self.timecode.smpte(frame - self.start_frame))
+        return dict(header, attributes=attributes)
+
     def _attributes(self) -> dict:
         if not self.fps:
             return {}
         rate = Fraction(self.fps).limit_denominator(1001)
         return {"FramesPerSecond": ("rational", (rate.numerator, rate.denominator))}
+
+
+def _start_timecode(container, stream, fps: float | None) -> Timecode | None:
+    """The movie's start timecode (QuickTime tmcd / MXF), None when absent or unusable."""
+    text = stream.metadata.get("timecode") or container.metadata.get("timecode")
+    for other in container.streams:
+        text = text or other.metadata.get("timecode")
+    try:
+        return Timecode(text, fps) if text and fps else None
+    except ValueError:
+        return None
 
 
 def _pixel_aspect(stream) -> float:

@@ -41,6 +41,7 @@ class Source:
     channels: tuple[str, ...] = ()
     layers: tuple[str, ...] = ()
     file_format: str = ""
+    timecode = None
 
     @property
     def first(self) -> int:
@@ -101,4 +102,5 @@ class Source:
             "colorspace_hint": self.colorspace_hint,
             "channels": list(self.channels),
             "layers": list(self.layers),
+            "timecode": self.timecode.text() if self.timecode is not None else None,
         }

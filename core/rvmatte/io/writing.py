@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import OpenImageIO as oiio
 
-from ..errors import OutputError
+from ..errors import OutputError, one_line
+from .colour import interop_id
 from .header import apply_attributes
-from .images import one_line, reframe
+from .images import reframe
 
 EXR_COMPRESSIONS = ("zip", "zips", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab", "rle", "none", "htj2k", "htj2k32")
 EXR_BIT_DEPTHS = {"half": oiio.HALF, "float": oiio.FLOAT}
@@ -30,16 +31,19 @@ def write_frame(
     compression: str = "zip",
     colorspace: str | None = None,
     attributes: dict | None = None,
+    ocio_config: str | None = None,
 ) -> None:
     """Write one frame atomically (temp file in the same folder, then rename).
 
     ``pixels`` is float32 (H, W, C) covering the display window, C == len(channels).
     EXR: half/float with the given channel names; windows, pixel aspect and
     metadata from ``header``; ``attributes`` added (e.g. ``rvmatte/version``);
-    ``colorspace`` recorded as ``oiio:ColorSpace`` and ``colorInteropID``.
+    ``colorspace`` recorded as ``oiio:ColorSpace`` and, when ``ocio_config``
+    (default: ``$OCIO`` or the built-in config) gives one, ``colorInteropID``.
     Other formats (PNG, TIFF, JPEG...): values clipped to 0..1 and quantised
-    (PNG/JPEG 8-bit, TIFF 16-bit unless ``bit_depth`` says uint8/uint16); the
-    caller passes display-encoded values. Raises OutputError naming the path.
+    (PNG/JPEG 8-bit, TIFF 16-bit unless ``bit_depth`` says uint8/uint16), stored
+    as given: the caller passes display-encoded, straight (unpremultiplied)
+    colour, as these formats expect. Raises OutputError naming the path.
     """
     pixels = np.asarray(pixels, dtype=np.float32)
     if pixels.ndim == 2:
@@ -65,13 +69,14 @@ def write_frame(
         spec.channelnames = tuple(channels)
         if len(channels) in (2, 4) and channels[-1] == "A":
             spec.alpha_channel = len(channels) - 1
+            spec.attribute("oiio:UnassociatedAlpha", 1)
         pixels = np.clip(np.nan_to_num(pixels, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
         aspect = float(header.get("pixel_aspect", 1.0) or 1.0)
         if aspect != 1.0:
             spec.attribute("PixelAspectRatio", aspect)
     if colorspace:
         spec.attribute("oiio:ColorSpace", colorspace)
-        interop = _interop_id(colorspace)
+        interop = interop_id(colorspace, ocio_config)
         if interop:
             spec.attribute("colorInteropID", interop)
     apply_attributes(spec, attributes or {})
@@ -91,11 +96,42 @@ def frame_is_complete(path: str, expected_channels: Sequence[str] | None = None)
         spec = inp.spec()
         if expected_channels is not None and list(spec.channelnames) != list(expected_channels):
             return False
-        pixels = inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
+        pixels = inp.read_image(0, 0, 0, spec.nchannels, oiio.UNKNOWN)  # native type: no conversion cost
         return pixels is not None and not inp.has_error
     finally:
         inp.geterror()
         inp.close()
+
+
+def temp_file_owner(name: str) -> str | None:
+    """The frame file a leftover temp file (``.<name>.tmp-<pid>-<hex><ext>``) was meant to become."""
+    if not name.startswith(".") or ".tmp-" not in name:
+        return None
+    return name[1:].rpartition(".tmp-")[0] or None
+
+
+def remove_temp_files(paths: Iterable[str]) -> list[str]:
+    """Delete temp files left by killed writers of these frame files (a killed process cannot
+    clean up after itself); returns what was removed. Call it only for frames this run owns."""
+    wanted: dict[str, set[str]] = {}
+    for path in paths:
+        directory, base = os.path.split(os.path.abspath(path))
+        wanted.setdefault(directory, set()).add(base)
+    removed = []
+    for directory, bases in wanted.items():
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            if temp_file_owner(name) in bases:
+                leftover = os.path.join(directory, name)
+                try:
+                    os.remove(leftover)
+                except OSError:
+                    continue
+                removed.append(leftover)
+    return removed
 
 
 def _exr_spec(pixels, channels, display, data, bit_depth, compression):
@@ -114,15 +150,6 @@ def _exr_spec(pixels, channels, display, data, bit_depth, compression):
         spec.alpha_channel = channels.index("A")
     spec.attribute("compression", name)
     return spec, reframe(pixels, display, data)
-
-
-def _interop_id(colorspace: str) -> str:
-    try:
-        from .colour import interop_id
-
-        return interop_id(colorspace)
-    except Exception:
-        return ""
 
 
 def _write_atomically(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:

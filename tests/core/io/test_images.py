@@ -201,6 +201,28 @@ def test_a_truncated_exr_is_an_error_naming_it(tmp_path):
         list(source.read([1001, 1002]))
 
 
+@pytest.mark.parametrize("extension, pixel_type", [("png", "uint8"), ("dpx", "uint16"), ("tif", "uint16"), ("jpg", "uint8")])
+def test_a_truncated_file_of_any_format_is_an_error_naming_it(tmp_path, extension, pixel_type):
+    target = tmp_path / f"cut.0001.{extension}"
+    write_image(target, np.random.default_rng(0).random((64, 64, 3)), pixel_type=pixel_type)
+    target.write_bytes(target.read_bytes()[: target.stat().st_size * 2 // 3])
+    with pytest.raises(InputError, match=rf"frame 1: cannot read .*cut\.0001\.{extension}"):
+        list(open_input(str(target)).read([1]))
+
+
+def test_a_tiled_exr_with_a_bounding_box_reads_like_a_scanline_one(tmp_path):
+    pixels = ramp(40, 50)
+    spec = oiio.ImageSpec(50, 40, 3, "half")
+    spec.x, spec.y = 5, 3
+    spec.full_x, spec.full_y, spec.full_width, spec.full_height = 0, 0, 64, 48
+    spec.tile_width = spec.tile_height = 16
+    out = oiio.ImageOutput.create(str(tmp_path / "t.0001.exr"))
+    assert out.open(str(tmp_path / "t.0001.exr"), spec) and out.write_image(pixels) and out.close()
+    rgb = next(open_input(str(tmp_path / "t.0001.exr")).read([1])).rgb
+    np.testing.assert_array_equal(rgb[3:43, 5:55], pixels)
+    assert rgb.shape == (48, 64, 3) and not rgb[:3].any() and not rgb[:, :5].any()
+
+
 def test_a_file_that_is_not_an_image_is_an_error_naming_it(tmp_path):
     (tmp_path / "junk.0001.exr").write_bytes(b"not an exr at all")
     with pytest.raises(InputError, match=r"frame 1: cannot read .*junk\.0001\.exr"):

@@ -1,0 +1,37 @@
+"""RVMatte for Blender: registration only (see the modules for what each part does)."""
+
+import atexit
+
+import bpy
+
+from . import jobs, operators, panels, preferences, properties
+
+_classes = preferences.classes + properties.classes + operators.classes + panels.classes
+
+
+@bpy.app.handlers.persistent
+def _stop_workers_before_load(*_args):
+    """Loading another .blend stops every worker: no job outlives its file."""
+    jobs.stop_all()
+
+
+def register():
+    for cls in _classes:
+        bpy.utils.register_class(cls)
+    properties.register_properties()
+    panels.register_status()
+    bpy.app.handlers.load_pre.append(_stop_workers_before_load)
+    atexit.register(jobs.stop_all)
+
+
+def unregister():
+    jobs.stop_all()
+    atexit.unregister(jobs.stop_all)
+    if _stop_workers_before_load in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(_stop_workers_before_load)
+    if bpy.app.timers.is_registered(operators.tick):
+        bpy.app.timers.unregister(operators.tick)
+    panels.unregister_status()
+    properties.unregister_properties()
+    for cls in reversed(_classes):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,333 @@
+"""Operators: Generate Matte, Cancel, Check Worker, and the job callbacks that run on the main thread."""
+
+import json
+import os
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass
+
+import bpy
+
+from . import command, compositor, jobs, sources
+from .preferences import absolute, preferences
+
+# scene name → its latest matte job (running or finished), for the panel and the status bar
+scene_jobs = {}
+check_job = None
+
+
+def report(level, message):
+    """A Blender report from anywhere (a timer has no operator to report through)."""
+    print(f"RVMatte {level.lower()}: {message}")
+    try:
+        bpy.ops.rvmatte.report(level=level, message=message)
+    except (RuntimeError, AttributeError):
+        pass
+
+
+def tag_redraw():
+    wm = bpy.context.window_manager
+    for window in getattr(wm, "windows", ()):
+        for area in window.screen.areas:
+            if area.type in {"NODE_EDITOR", "CLIP_EDITOR", "STATUSBAR", "PREFERENCES"}:
+                area.tag_redraw()
+
+
+def tick():
+    """The `bpy.app.timers` callback: advance the workers, redraw their progress."""
+    delay = jobs.poll_jobs()
+    tag_redraw()
+    return delay
+
+
+def ensure_timer():
+    if not bpy.app.timers.is_registered(tick):
+        bpy.app.timers.register(tick, first_interval=jobs.POLL_SECONDS)
+
+
+def output_folder(settings, source_name):
+    """Absolute folder of the passes: the panel's folder, else //rvmatte/<source>/ next to the .blend."""
+    folder = settings.output_dir.strip()
+    if not folder:
+        folder = f"//rvmatte/{bpy.path.clean_name(source_name)}/"
+    if folder.startswith("//") and not bpy.data.filepath:
+        raise sources.SourceError("save the .blend file first, or choose an Output folder for the passes")
+    return os.path.normpath(bpy.path.abspath(folder))
+
+
+def ocio_config():
+    """The OCIO config Blender uses, so the worker reads colour space names as Blender does."""
+    env = os.environ.get("OCIO")
+    if env:
+        return env
+    path = os.path.join(bpy.utils.system_resource("DATAFILES"), "colormanagement", "config.ocio")
+    return path if os.path.isfile(path) else ""
+
+
+def working_space():
+    colorspace = getattr(bpy.data, "colorspace", None)
+    return getattr(colorspace, "working_space", "") or "Linear Rec.709"
+
+
+def build_request(scene, source, first, last, folder):
+    settings = scene.rvmatte
+    prefs = preferences()
+    base = os.path.join(folder, bpy.path.clean_name(source.name))
+    config = ocio_config()
+    return command.MatteRequest(
+        input_path=source.input_path,
+        alpha_pattern=f"{base}.alpha.####.exr",
+        foreground_pattern=f"{base}.fgr.####.exr",
+        first=first, last=last,
+        start_frame=1 if source.is_movie else None,
+        weights=absolute(prefs.weights),
+        variant=settings.variant,
+        device=prefs.device if settings.device == "PREFS" else settings.device,
+        precision=settings.precision,
+        downsample_ratio=None if settings.auto_ratio else settings.downsample_ratio,
+        preroll=settings.preroll,
+        foreground_source=settings.foreground_source,
+        input_colorspace=source.colorspace if config else "",
+        output_colorspace=working_space() if config else "",
+        ocio_config=config,
+    )
+
+
+@dataclass(frozen=True)
+class MattePlan:
+    """Everything a matte job needs, decided before the worker starts."""
+
+    source: sources.Source
+    first: int
+    last: int
+    folder: str
+    request: command.MatteRequest
+    argv: list
+
+
+def plan_matte(scene):
+    """The worker command for the scene's panel settings. Raises SourceError/WorkerSetupError for artist mistakes."""
+    settings = scene.rvmatte
+    source = sources.resolve(scene, settings)
+    first, last = sources.source_frames(source, scene, settings)
+    folder = output_folder(settings, source.name)
+    request = build_request(scene, source, first, last, folder)
+    argv = command.worker_prefix(absolute(preferences().worker)) + command.run_arguments(request)
+    return MattePlan(source, first, last, folder, request, argv)
+
+
+def start_matte(scene):
+    """Start the worker for the scene's panel settings; returns the job. Raises for artist mistakes."""
+    running = scene_jobs.get(scene.name)
+    if running is not None and running.running:
+        raise sources.SourceError("a matte is already being generated for this scene")
+    plan = plan_matte(scene)
+    try:
+        os.makedirs(plan.folder, exist_ok=True)
+    except OSError as exc:
+        raise sources.SourceError(f"cannot create the output folder {plan.folder}: {exc.strerror}") from exc
+    env = command.worker_environment(os.environ, online=bpy.app.online_access)
+    scene_name = scene.name
+
+    def finished(job):
+        _matte_finished(job, scene_name, plan)
+
+    job = jobs.start(plan.argv, env=env, cwd=plan.folder, label=plan.source.name, on_finish=finished)
+    scene_jobs[scene_name] = job
+    ensure_timer()
+    return job
+
+
+def _matte_finished(job, scene_name, plan):
+    if job.state is jobs.JobState.DONE:
+        scene = bpy.data.scenes.get(scene_name)
+        if scene is None:
+            report("WARNING", f"RVMatte: scene '{scene_name}' is gone; the passes are in {plan.folder}")
+            return
+        alpha, fgr = (pattern.replace("####", f"{plan.first:04d}")
+                      for pattern in (plan.request.alpha_pattern, plan.request.foreground_pattern))
+        job.nodes = compositor.wire_matte(scene, plan.source, alpha, fgr, plan.first, plan.last,
+                                          foreground_colorspace=plan.request.output_colorspace or None)
+        report("INFO", f"RVMatte: {job.message} for '{plan.source.name}'")
+    elif job.state is jobs.JobState.CANCELLED:
+        report("WARNING", f"RVMatte: {job.message}")
+    else:
+        report("ERROR", f"RVMatte: {job.error}")
+
+
+class RVMATTE_OT_generate(bpy.types.Operator):
+    """Run RVM on the source in a separate process and wire the passes into the compositor"""
+
+    bl_idname = "rvmatte.generate"
+    bl_label = "Generate Matte"
+    bl_options = {"REGISTER"}
+
+    _timer = None
+
+    def execute(self, context):
+        try:
+            self.job = start_matte(context.scene)
+        except (sources.SourceError, command.WorkerSetupError, OSError) as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"RVMatte: matting '{self.job.label}'")
+        return {"FINISHED"}
+
+    def invoke(self, context, event):
+        if "FINISHED" not in self.execute(context):
+            return {"CANCELLED"}
+        if context.window is None:
+            return {"FINISHED"}
+        # Stay modal only to let Esc cancel; the worker is polled by a timer either way.
+        self._timer = context.window_manager.event_timer_add(0.5, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if not self.job.running:
+            self._end(context)
+            return {"FINISHED"}
+        if event.type == "ESC" and event.value == "PRESS":
+            self.job.cancel()
+            self._end(context)
+            return {"FINISHED"}
+        return {"PASS_THROUGH"}
+
+    def cancel(self, context):
+        self.job.cancel()
+        self._end(context)
+
+    def _end(self, context):
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
+
+
+class RVMATTE_OT_cancel(bpy.types.Operator):
+    """Stop the worker; frames already written stay complete on disk"""
+
+    bl_idname = "rvmatte.cancel"
+    bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, context):
+        job = scene_jobs.get(context.scene.name)
+        return job is not None and job.running
+
+    def execute(self, context):
+        scene_jobs[context.scene.name].cancel()
+        return {"FINISHED"}
+
+
+def _grey_png(width, height):
+    """A tiny valid PNG, written without any imaging library, for the worker's self-test."""
+    rows = b"".join(b"\x00" + b"\x80" * (3 * width) for _ in range(height))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def describe_check(job):
+    """The Check result as lines for the preferences, from `rvmatte info --json`."""
+    found = None
+    for line in reversed(job.logs):
+        try:
+            found = json.loads(line)
+            break
+        except ValueError:
+            continue
+    if job.state is not jobs.JobState.DONE or not isinstance(found, dict):
+        return False, f"Worker check failed: {job.error or 'no answer from the worker'}"
+    weights = found.get("weights") or {}
+    lines = [f"rvmatte {found.get('version', '?')} on device {found.get('device', '?')}"]
+    if "path" in weights:
+        lines.append(f"weights: {weights['path']} (sha256 {weights.get('sha256', '')[:12]}…)")
+        ok = True
+    else:
+        lines.append(f"weights: {weights.get('error', 'not found')}")
+        ok = False
+    return ok, "\n".join(lines)
+
+
+def start_check(context):
+    """Run `rvmatte info --json` on a tiny image, in the background like a matte job."""
+    global check_job
+    prefs = preferences(context)
+    folder = tempfile.mkdtemp(prefix="rvmatte_check_")
+    probe = os.path.join(folder, "check.png")
+    with open(probe, "wb") as handle:
+        handle.write(_grey_png(16, 16))
+    argv = command.worker_prefix(absolute(prefs.worker)) + ["info", probe, "--json", "--device", prefs.device]
+    if prefs.weights:
+        argv += ["--weights", absolute(prefs.weights)]
+    env = command.worker_environment(os.environ, online=bpy.app.online_access)
+
+    def finished(job):
+        ok, text = describe_check(job)
+        try:
+            preferences().check_result = text
+        except KeyError:
+            pass
+        report("INFO" if ok else "ERROR", text.replace("\n", "; "))
+
+    prefs.check_result = "checking…"
+    check_job = jobs.start(argv, env=env, cwd=folder, label="check", on_finish=finished)
+    ensure_timer()
+    return check_job
+
+
+class RVMATTE_OT_check_worker(bpy.types.Operator):
+    """Run the worker's self-test: version, device and weights it would use"""
+
+    bl_idname = "rvmatte.check_worker"
+    bl_label = "Check"
+
+    def execute(self, context):
+        try:
+            start_check(context)
+        except (command.WorkerSetupError, OSError) as exc:
+            preferences(context).check_result = str(exc)
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+class RVMATTE_OT_use_active_node(bpy.types.Operator):
+    """Matte the active Image node of the compositor"""
+
+    bl_idname = "rvmatte.use_active_node"
+    bl_label = "Use Active Node"
+    bl_options = {"INTERNAL"}
+
+    def execute(self, context):
+        tree = compositor.compositor_tree(context.scene)
+        node = tree.nodes.active if tree is not None else None
+        if node is None or node.bl_idname != "CompositorNodeImage":
+            self.report({"ERROR"}, "the active node is not an Image node")
+            return {"CANCELLED"}
+        context.scene.rvmatte.source_type = "NODE"
+        context.scene.rvmatte.node_name = node.name
+        return {"FINISHED"}
+
+
+class RVMATTE_OT_report(bpy.types.Operator):
+    """Show a message from a finished worker as a Blender report"""
+
+    bl_idname = "rvmatte.report"
+    bl_label = "RVMatte Report"
+    bl_options = {"INTERNAL"}
+
+    level: bpy.props.EnumProperty(items=[(k, k, "") for k in ("INFO", "WARNING", "ERROR")])
+    message: bpy.props.StringProperty()
+
+    def execute(self, context):
+        self.report({self.level}, self.message)
+        return {"FINISHED"}
+
+
+classes = (RVMATTE_OT_generate, RVMATTE_OT_cancel, RVMATTE_OT_check_worker,
+           RVMATTE_OT_use_active_node, RVMATTE_OT_report)

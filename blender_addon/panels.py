@@ -1,0 +1,109 @@
+"""The Generate Matte panel (Compositor and Movie Clip Editor sidebars) and the status bar progress."""
+
+import bpy
+
+from . import compositor
+from .operators import scene_jobs
+
+
+def draw_job(layout, job):
+    """Progress bar and Cancel while running; the outcome afterwards."""
+    if job is None:
+        return
+    if job.running:
+        row = layout.row(align=True)
+        row.progress(factor=job.progress, type="BAR", text=f"{job.label}: {job.message}")
+        row.operator("rvmatte.cancel", text="", icon="CANCEL")
+    else:
+        icon = {"done": "CHECKMARK", "cancelled": "CANCEL"}.get(job.state.value, "ERROR")
+        layout.label(text=job.message, icon=icon)
+
+
+def draw_settings(layout, context):
+    settings = context.scene.rvmatte
+    layout.use_property_split = True
+    layout.use_property_decorate = False
+    col = layout.column()
+    col.prop(settings, "source_type")
+    if settings.source_type == "CLIP":
+        col.prop(settings, "clip")
+    elif settings.source_type == "IMAGE":
+        col.template_ID(settings, "image", open="image.open")
+    else:
+        tree = compositor.compositor_tree(context.scene)
+        row = col.row(align=True)
+        if tree is not None:
+            row.prop_search(settings, "node_name", tree, "nodes", text="Image Node")
+        else:
+            row.prop(settings, "node_name")
+        row.operator("rvmatte.use_active_node", text="", icon="EYEDROPPER")
+
+    col = layout.column()
+    col.prop(settings, "frame_range")
+    if settings.frame_range == "CUSTOM":
+        sub = col.column(align=True)
+        sub.prop(settings, "frame_start")
+        sub.prop(settings, "frame_end", text="End")
+    col.prop(settings, "preroll")
+
+    col = layout.column()
+    col.prop(settings, "variant")
+    col.prop(settings, "auto_ratio")
+    sub = col.column()
+    sub.active = not settings.auto_ratio
+    sub.prop(settings, "downsample_ratio")
+    col.prop(settings, "device")
+    col.prop(settings, "precision")
+    col.prop(settings, "foreground_source")
+    col.prop(settings, "output_dir")
+
+    job = scene_jobs.get(context.scene.name)
+    row = layout.row()
+    row.scale_y = 1.4
+    row.enabled = job is None or not job.running
+    row.operator("rvmatte.generate", icon="NODE_COMPOSITING")
+    draw_job(layout, job)
+
+
+class RVMATTE_PT_compositor(bpy.types.Panel):
+    bl_label = "Generate Matte"
+    bl_idname = "RVMATTE_PT_compositor"
+    bl_space_type = "NODE_EDITOR"
+    bl_region_type = "UI"
+    bl_category = "RVMatte"
+
+    @classmethod
+    def poll(cls, context):
+        return getattr(context.space_data, "tree_type", "") == "CompositorNodeTree"
+
+    def draw(self, context):
+        draw_settings(self.layout, context)
+
+
+class RVMATTE_PT_clip(bpy.types.Panel):
+    bl_label = "Generate Matte"
+    bl_idname = "RVMATTE_PT_clip"
+    bl_space_type = "CLIP_EDITOR"
+    bl_region_type = "UI"
+    bl_category = "RVMatte"
+
+    def draw(self, context):
+        draw_settings(self.layout, context)
+
+
+def draw_status(self, context):
+    """Status bar: the running matte job of the scene."""
+    job = scene_jobs.get(context.scene.name)
+    if job is not None and job.running:
+        self.layout.progress(factor=job.progress, type="BAR", text=f"RVMatte {job.label}: {job.message}")
+
+
+classes = (RVMATTE_PT_compositor, RVMATTE_PT_clip)
+
+
+def register_status():
+    bpy.types.STATUSBAR_HT_header.append(draw_status)
+
+
+def unregister_status():
+    bpy.types.STATUSBAR_HT_header.remove(draw_status)

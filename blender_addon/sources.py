@@ -1,0 +1,115 @@
+"""What the worker reads: the panel's source resolved to a path, frame numbers and colour space."""
+
+import os
+from dataclasses import dataclass
+
+import bpy
+
+from . import compositor
+from .frames import FrameMap, sequence_range, split_sequence_path
+
+
+class SourceError(Exception):
+    """The chosen source cannot be matted; the message is meant for the artist."""
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str              # CLIP, IMAGE or NODE
+    name: str              # data-block (or node) name, used for output names and node tags
+    input_path: str        # absolute path or `#` pattern given to the worker
+    is_movie: bool
+    frame_map: FrameMap    # scene frame ↔ source frame
+    first: int             # first and last source frame available
+    last: int
+    colorspace: str        # Blender colour space name of the source
+
+    @property
+    def key(self):
+        return f"{self.kind}:{self.name}"
+
+    def scene_range(self):
+        return self.frame_map.scene_frame(self.first), self.frame_map.scene_frame(self.last)
+
+
+def _abspath(datablock):
+    return os.path.normpath(bpy.path.abspath(datablock.filepath, library=datablock.library))
+
+
+def _media(datablock, label):
+    """(input path, is_movie, first, last, file number of the data-block's own path)."""
+    path = _abspath(datablock)
+    if datablock.source == "MOVIE":
+        if not os.path.isfile(path):
+            raise SourceError(f"{label}: movie file not found: {path}")
+        return path, True, 1, max(int(datablock.frame_duration), 1), 1
+    if datablock.source == "SEQUENCE":
+        seq = split_sequence_path(path)
+        found = sequence_range(path) if seq else None
+        if found is None:
+            raise SourceError(f"{label}: no image sequence found at {path}")
+        return seq.pattern(), False, found[0], found[1], seq.number
+    raise SourceError(f"{label} is a single image; choose a movie or an image sequence")
+
+
+def from_clip(clip):
+    if clip is None:
+        raise SourceError("choose a Movie Clip to matte")
+    path, is_movie, first, last, numbered = _media(clip, f"Movie Clip '{clip.name}'")
+    # A clip shows movie index F - start + offset, or file number `numbered` + F - start + offset.
+    offset = clip.frame_offset if is_movie else clip.frame_offset + numbered - 1
+    return Source("CLIP", clip.name, path, is_movie, FrameMap(clip.frame_start, offset),
+                  first, last, clip.colorspace_settings.name)
+
+
+def from_image(image):
+    if image is None:
+        raise SourceError("choose an Image (sequence or movie) to matte")
+    path, is_movie, first, last, _ = _media(image, f"Image '{image.name}'")
+    return Source("IMAGE", image.name, path, is_movie, FrameMap(1, 0), first, last,
+                  image.colorspace_settings.name)
+
+
+def from_node(scene, node_name):
+    tree = compositor.compositor_tree(scene)
+    node = tree.nodes.get(node_name) if tree is not None and node_name else None
+    if node is None or node.bl_idname != "CompositorNodeImage":
+        raise SourceError(f"no Image node named '{node_name}' in the compositor")
+    if node.image is None:
+        raise SourceError(f"Image node '{node_name}' has no image")
+    image = node.image
+    path, is_movie, first, last, _ = _media(image, f"Image node '{node_name}'")
+    mapping = FrameMap(node.frame_start, node.frame_offset)
+    # Frames past the node's duration hold the last one: only the node's span is matted.
+    first = max(first, 1 + node.frame_offset)
+    last = min(last, node.frame_duration + node.frame_offset)
+    if first > last:
+        raise SourceError(f"Image node '{node_name}': its frame range shows no frame of {path}")
+    return Source("NODE", node.name, path, is_movie, mapping, first, last, image.colorspace_settings.name)
+
+
+def resolve(scene, settings):
+    if settings.source_type == "CLIP":
+        return from_clip(settings.clip)
+    if settings.source_type == "IMAGE":
+        return from_image(settings.image)
+    return from_node(scene, settings.node_name)
+
+
+def source_frames(source, scene, settings):
+    """The (first, last) source frames to matte for the panel's frame range choice."""
+    if settings.frame_range == "SOURCE":
+        return source.first, source.last
+    if settings.frame_range == "SCENE":
+        start, end = scene.frame_start, scene.frame_end
+    else:
+        start, end = settings.frame_start, settings.frame_end
+    if end < start:
+        raise SourceError(f"frame range {start}-{end}: the end is before the start")
+    first = max(source.frame_map.source_frame(start), source.first)
+    last = min(source.frame_map.source_frame(end), source.last)
+    if first > last:
+        lo, hi = source.scene_range()
+        raise SourceError(f"scene frames {start}-{end} show no frame of '{source.name}' "
+                          f"(it covers scene frames {lo}-{hi})")
+    return first, last

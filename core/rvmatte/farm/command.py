@@ -1,0 +1,23 @@
+"""The `rvmatte run` command line every farm task runs, whatever the farm."""
+
+from __future__ import annotations
+
+from .shots import Shot
+
+
+def run_arguments(
+    shot: Shot, *, plate: str, output: str, frames: str, preroll: str, device: str, weights: str
+) -> list[str]:
+    """Arguments after the rvmatte executable for one task of ``shot``.
+
+    The values are the farm's own placeholders (``{{Task.Param.Frames}}``,
+    ``<STARTFRAME>-<ENDFRAME>``, ``#FRAME_START#-#FRAME_END#``) or literal text.
+    ``--resume`` makes a retried task skip frames already complete and redo
+    damaged ones; ``--device`` is explicit so a GPU worker whose GPU is missing
+    fails instead of running on its CPU.
+    """
+    args = ["run", plate, "-o", output, "--frames", frames, "--preroll", preroll]
+    args += ["--resume", "--progress", "openjd", "--device", device, "--weights", weights]
+    if shot.start_frame is not None:
+        args += ["--start-frame", str(shot.start_frame)]
+    return args + list(shot.run_args)

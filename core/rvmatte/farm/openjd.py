@@ -1,0 +1,251 @@
+"""Open Job Description job bundles: one step per shot, one task per chunk.
+
+The bundle (a folder) holds
+
+* ``template.json``: the job template (``jobtemplate-2023-09``);
+* ``parameter_values.json``: the values, in AWS Deadline Cloud's job-bundle form;
+* ``openjd_params.json``: the same values as a plain mapping, for
+  ``openjd run template.json -p file://openjd_params.json``;
+* ``rvmatte_plan.json``: the shots and chunks, read by ``rvmatte farm status``.
+
+Paths travel as PATH job parameters with a ``dataFlow`` (IN: plates and
+weights, OUT: output folders) so a farm can map them between operating systems
+and attach them to the job. Chunks use the TASK_CHUNKING extension (a
+``CHUNK[INT]`` parameter with contiguous ranges) when the runtime's chunks and
+``rvmatte run``'s own preroll clamping give exactly the planned warm-up; a shot
+with a hole in its frame list, or one starting after its plate's first frame,
+gets explicit chunks instead: a ``Frames`` range list paired with a ``Preroll``
+list.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ..errors import InputError, OutputError
+from .command import run_arguments
+from .plan import format_frame_list, needs_explicit_preroll
+from .shots import Shot
+from .status import plan_document
+
+SPECIFICATION = "jobtemplate-2023-09"
+#: Job parameters are limited to 50 in jobtemplate-2023-09 without extensions.
+MAX_JOB_PARAMETERS = 50
+_GLOBAL_PARAMETERS = 3
+MAX_SHOTS = (MAX_JOB_PARAMETERS - _GLOBAL_PARAMETERS) // 2
+
+
+def parameter_names(index: int) -> tuple[str, str]:
+    """Job parameter names of shot ``index`` (from 1): its input and its output folder."""
+    return f"Shot{index:02d}Input", f"Shot{index:02d}Output"
+
+
+def uses_task_chunking(shot: Shot) -> bool:
+    """Whether the runtime's CHUNK[INT] chunks can carry this shot (see the module docstring)."""
+    return not any(needs_explicit_preroll(c, shot.preroll, shot.input_first) for c in shot.chunks("even"))
+
+
+def job_template(
+    shots: list[Shot],
+    *,
+    device: str = "cuda",
+    job_name: str | None = None,
+    min_gpu_memory_mib: int = 4096,
+) -> dict:
+    """The job template for ``shots`` (a plain dict, ready for JSON)."""
+    if not shots:
+        raise InputError("no shot to put in the job")
+    if len(shots) > MAX_SHOTS:
+        raise InputError(
+            f"{len(shots)} shots do not fit one Open Job Description job (at most {MAX_SHOTS}); split the shot list"
+        )
+    parameters = [
+        {
+            "name": "RvmatteCommand",
+            "type": "STRING",
+            "default": "rvmatte",
+            "minLength": 1,
+            "description": "How workers start rvmatte: a command on the worker's PATH (put there by a queue "
+            "environment) or the full path of the rvmatte executable in its virtual environment.",
+        },
+        {
+            "name": "Weights",
+            "type": "PATH",
+            "objectType": "FILE",
+            "dataFlow": "IN",
+            "description": "RVM checkpoint (.pth) the workers load; sent with the job.",
+        },
+        {
+            "name": "Threads",
+            "type": "INT",
+            "default": 0,
+            "minValue": 0,
+            "description": "CPU threads per task; 0 uses every core the worker offers.",
+        },
+    ]
+    steps = []
+    for index, shot in enumerate(shots, 1):
+        input_param, output_param = parameter_names(index)
+        parameters.append(
+            {
+                "name": input_param,
+                "type": "PATH",
+                "objectType": "FILE" if shot.kind == "movie" else "DIRECTORY",
+                "dataFlow": "IN",
+                "description": f"{shot.name}: "
+                + ("the movie" if shot.kind == "movie" else f"folder of {shot.plate_file}"),
+            }
+        )
+        parameters.append(
+            {
+                "name": output_param,
+                "type": "PATH",
+                "objectType": "DIRECTORY",
+                "dataFlow": "OUT",
+                "description": f"{shot.name}: folder of the alpha and foreground passes",
+            }
+        )
+        steps.append(_step(shot, input_param, output_param, device, min_gpu_memory_mib))
+    template: dict = {"specificationVersion": SPECIFICATION}
+    if any(uses_task_chunking(shot) for shot in shots):
+        template["extensions"] = ["TASK_CHUNKING"]
+    template |= {
+        "name": job_name or _job_name(shots),
+        "description": "Robust Video Matting: alpha and premultiplied foreground EXR passes, "
+        "chunks warmed up by a preroll.",
+        "parameterDefinitions": parameters,
+        "jobEnvironments": [_worker_environment()],
+        "steps": steps,
+    }
+    return template
+
+
+def parameter_values(shots: list[Shot], weights: str, rvmatte_command: str = "rvmatte", threads: int = 0) -> dict:
+    """Job parameter values as ``name: value``."""
+    values = {"RvmatteCommand": rvmatte_command, "Weights": os.path.abspath(weights), "Threads": threads}
+    for index, shot in enumerate(shots, 1):
+        input_param, output_param = parameter_names(index)
+        values[input_param] = shot.input if shot.kind == "movie" else shot.plate_dir
+        values[output_param] = shot.output_dir
+    return values
+
+
+def write_bundle(
+    directory: str,
+    shots: list[Shot],
+    *,
+    weights: str,
+    device: str = "cuda",
+    rvmatte_command: str = "rvmatte",
+    threads: int = 0,
+    job_name: str | None = None,
+    min_gpu_memory_mib: int = 4096,
+) -> dict[str, str]:
+    """Write the job bundle into ``directory``; returns ``{role: path}`` of the files written."""
+    template = job_template(shots, device=device, job_name=job_name, min_gpu_memory_mib=min_gpu_memory_mib)
+    values = parameter_values(shots, weights, rvmatte_command, threads)
+    files = {
+        "template": os.path.join(directory, "template.json"),
+        "parameter_values": os.path.join(directory, "parameter_values.json"),
+        "openjd_params": os.path.join(directory, "openjd_params.json"),
+        "plan": os.path.join(directory, "rvmatte_plan.json"),
+    }
+    documents = {
+        "template": template,
+        "parameter_values": {"parameterValues": [{"name": k, "value": v} for k, v in values.items()]},
+        "openjd_params": values,
+        "plan": plan_document(shots, "even"),
+    }
+    try:
+        os.makedirs(directory, exist_ok=True)
+        for role, path in files.items():
+            with open(path, "w", encoding="utf-8") as handle:
+                json.dump(documents[role], handle, indent=2)
+                handle.write("\n")
+    except OSError as error:
+        raise OutputError(f"cannot write job bundle in {directory}: {error.strerror}") from None
+    return files
+
+
+def _step(shot: Shot, input_param: str, output_param: str, device: str, min_gpu_memory_mib: int) -> dict:
+    if uses_task_chunking(shot):
+        space = {
+            "taskParameterDefinitions": [
+                {
+                    "name": "Frames",
+                    "type": "CHUNK[INT]",
+                    "range": format_frame_list(shot.frames),
+                    "chunks": {"defaultTaskCount": shot.chunk_size, "rangeConstraint": "CONTIGUOUS"},
+                }
+            ]
+        }
+        preroll = str(shot.preroll)
+    else:
+        chunks = shot.chunks("even")
+        space = {
+            "taskParameterDefinitions": [
+                {"name": "Frames", "type": "STRING", "range": [c.frames for c in chunks]},
+                {"name": "Preroll", "type": "INT", "range": [c.preroll for c in chunks]},
+            ],
+            "combination": "(Frames, Preroll)",
+        }
+        preroll = "{{Task.Param.Preroll}}"
+    plate = "{{Param.%s}}" % input_param
+    if shot.kind != "movie":
+        plate = f"{plate}/{shot.plate_file}"
+    args = run_arguments(
+        shot,
+        plate=plate,
+        output="{{Param.%s}}" % output_param,
+        frames="{{Task.Param.Frames}}",
+        preroll=preroll,
+        device=device,
+        weights="{{Param.Weights}}",
+    )
+    step = {
+        "name": shot.name[:64],
+        "description": f"{shot.input} frames {format_frame_list(shot.frames)}, "
+        f"chunks of {shot.chunk_size}, preroll {shot.preroll}",
+        "parameterSpace": space,
+        "script": {
+            "actions": {
+                "onRun": {
+                    "command": "{{Param.RvmatteCommand}}",
+                    "args": args,
+                    "cancelation": {"mode": "NOTIFY_THEN_TERMINATE"},
+                }
+            }
+        },
+    }
+    if device.startswith("cuda"):
+        step["hostRequirements"] = {
+            "amounts": [
+                {"name": "amount.worker.gpu", "min": 1},
+                {"name": "amount.worker.gpu.memory", "min": min_gpu_memory_mib},
+            ]
+        }
+    return step
+
+
+def _worker_environment() -> dict:
+    """Runs once per worker session: proves rvmatte starts there and sets the thread count."""
+    return {
+        "name": "rvmatte worker",
+        "description": "Checks that RvmatteCommand runs on the worker and matches its CPU threads to the "
+        "cores the worker offers (or to the Threads parameter).",
+        "script": {
+            "actions": {
+                "onEnter": {
+                    "command": "{{Param.RvmatteCommand}}",
+                    "args": ["farm", "worker-env", "--threads", "{{Param.Threads}}"],
+                }
+            }
+        },
+    }
+
+
+def _job_name(shots: list[Shot]) -> str:
+    if len(shots) == 1:
+        return f"rvmatte {shots[0].name}"
+    return f"rvmatte {shots[0].name} + {len(shots) - 1} shots"

@@ -1,0 +1,175 @@
+"""What a wrangler checks in the morning: per shot, which frames are done, missing or damaged.
+
+A frame is *done* when every pass the shot writes reads back whole, *damaged*
+when a pass file exists but does not read back (a truncated or corrupt file),
+and *missing* otherwise. Shots come from the ``rvmatte_plan.json`` that every
+farm writer leaves beside its job files, or, for a plain output folder, from the
+``<name>.alpha.####.exr`` / ``<name>.fgr.####.exr`` sequences found in it and in
+its sub-folders (then "missing" can only mean a gap between found frames).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+
+from ..errors import InputError
+from .plan import format_frame_list
+from .shots import Shot
+
+PLAN_FILE = "rvmatte_plan.json"
+PASS_CHANNELS = {"alpha": ("A",), "foreground": ("R", "G", "B", "A")}
+_PASS_SUFFIX = {"alpha": "alpha", "fgr": "foreground"}
+_OUTPUT_FILE = re.compile(r"^(?P<name>.+)\.(?P<pass>alpha|fgr)\.(?P<frame>\d+)\.exr$")
+_TEMP_FILE = re.compile(r"^\..+\.tmp-.+")
+
+
+@dataclass
+class ShotStatus:
+    name: str
+    output_dir: str
+    frames: list[int]
+    done: list[int] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)
+    damaged: list[int] = field(default_factory=list)
+    stale_temp_files: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.damaged
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "output_dir": self.output_dir,
+            "frames": len(self.frames),
+            "done": format_frame_list(self.done),
+            "missing": format_frame_list(self.missing),
+            "damaged": format_frame_list(self.damaged),
+            "done_count": len(self.done),
+            "missing_count": len(self.missing),
+            "damaged_count": len(self.damaged),
+            "stale_temp_files": self.stale_temp_files,
+            "complete": self.complete,
+        }
+
+
+def plan_document(shots: list[Shot], division: str) -> dict:
+    """The ``rvmatte_plan.json`` content: every shot, its frames, chunks and passes."""
+    return {
+        "rvmatte_plan": 1,
+        "shots": [
+            {**shot.as_dict(), "writes": shot.writes(), "chunks": [c.as_dict() for c in shot.chunks(division)]}
+            for shot in shots
+        ],
+    }
+
+
+def frame_state(paths_and_channels: list[tuple[str, tuple[str, ...]]]) -> str:
+    """``done``, ``damaged`` or ``missing`` for one frame's pass files."""
+    from ..io.writing import frame_is_complete
+
+    state = "done"
+    for path, channels in paths_and_channels:
+        if not os.path.exists(path):
+            state = "missing" if state == "done" else state
+        elif not frame_is_complete(path, channels):
+            return "damaged"
+    return state
+
+
+def shot_status(name: str, output_dir: str, frames: list[int], writes: dict[str, str]) -> ShotStatus:
+    """Check every frame of one shot; ``writes`` maps pass names to ``####`` patterns."""
+    status = ShotStatus(name, output_dir, sorted(frames))
+    for frame in status.frames:
+        files = [(_frame_path(pattern, frame), PASS_CHANNELS.get(kind)) for kind, pattern in writes.items()]
+        getattr(status, frame_state(files)).append(frame)
+    folders = {os.path.dirname(pattern) for pattern in writes.values()}
+    status.stale_temp_files = sum(_count_temp_files(folder) for folder in folders)
+    return status
+
+
+def check(target: str) -> list[ShotStatus]:
+    """Status of every shot of a job folder, a plan file, or an output folder."""
+    plan_path = target if os.path.isfile(target) else os.path.join(target, PLAN_FILE)
+    if os.path.isfile(plan_path):
+        return [
+            shot_status(entry["name"], entry["output_dir"], entry["frames"], entry["writes"])
+            for entry in read_plan(plan_path)
+        ]
+    if not os.path.isdir(target):
+        raise InputError(f"nothing to check at {target}: give a job folder, its {PLAN_FILE}, or an output folder")
+    found = _discover(target)
+    if not found:
+        raise InputError(f"no {PLAN_FILE} and no <name>.alpha.####.exr / <name>.fgr.####.exr files in {target}")
+    statuses = []
+    for (folder, name), passes in sorted(found.items()):
+        frames = sorted(set().union(*passes.values()))
+        writes = {kind: os.path.join(folder, f"{name}.{suffix}.####.exr") for suffix, kind in _PASS_SUFFIX.items()
+                  if kind in passes}
+        label = name if folder == os.path.abspath(target) else f"{os.path.relpath(folder, target)}/{name}"
+        statuses.append(shot_status(label, folder, list(range(frames[0], frames[-1] + 1)), writes))
+    return statuses
+
+
+def read_plan(path: str) -> list[dict]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        shots = data["shots"]
+        for entry in shots:
+            entry["name"], entry["output_dir"], entry["frames"], entry["writes"]
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from None
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f"{path} is not an rvmatte plan (written by `rvmatte farm openjd|deadline|opencue`)") from None
+    return shots
+
+
+def report_lines(statuses: list[ShotStatus]) -> list[str]:
+    """One line per shot, then a total, for people."""
+    lines = []
+    for s in statuses:
+        text = f"{s.name}: {len(s.done)}/{len(s.frames)} done"
+        if s.missing:
+            text += f", missing {format_frame_list(s.missing)}"
+        if s.damaged:
+            text += f", damaged {format_frame_list(s.damaged)}"
+        if s.stale_temp_files:
+            text += f" ({s.stale_temp_files} temporary files left by killed tasks)"
+        lines.append(text + f"  [{s.output_dir}]")
+    complete = sum(s.complete for s in statuses)
+    lines.append(f"{complete}/{len(statuses)} shots complete")
+    return lines
+
+
+def _frame_path(pattern: str, frame: int) -> str:
+    hashes = re.search(r"#+", pattern)
+    if not hashes:
+        return pattern
+    width = hashes.end() - hashes.start()
+    return pattern[: hashes.start()] + f"{frame:0{width}d}" + pattern[hashes.end() :]
+
+
+def _count_temp_files(folder: str) -> int:
+    try:
+        return sum(1 for name in os.listdir(folder) if _TEMP_FILE.match(name))
+    except OSError:
+        return 0
+
+
+def _discover(root: str) -> dict[tuple[str, str], dict[str, set[int]]]:
+    """``{(folder, name): {pass: frames}}`` for output sequences in ``root`` and its sub-folders."""
+    found: dict[tuple[str, str], dict[str, set[int]]] = {}
+    root = os.path.abspath(root)
+    for folder, subfolders, names in os.walk(root):
+        if folder.count(os.sep) - root.count(os.sep) >= 2:
+            subfolders[:] = []
+        for name in names:
+            match = _OUTPUT_FILE.match(name)
+            if match and not name.startswith("."):
+                passes = found.setdefault((folder, match["name"]), {})
+                passes.setdefault(_PASS_SUFFIX[match["pass"]], set()).add(int(match["frame"]))
+    return found

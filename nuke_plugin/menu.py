@@ -1,0 +1,36 @@
+"""RVMatte for Nuke: GUI menus (Nuke runs menu.py only when the GUI is up)."""
+import nuke
+
+_CREATE = "import rvmatte_nuke.node\nrvmatte_nuke.node.create_node()"
+_PREFERENCES = "import rvmatte_nuke.panel\nrvmatte_nuke.panel.show_preferences()"
+_FARM = "import rvmatte_nuke.farm\nrvmatte_nuke.farm.write_job_for_selected()"
+_UPGRADE = "import rvmatte_nuke.node\nrvmatte_nuke.node.upgrade_all()"
+
+nodes = nuke.toolbar("Nodes").addMenu("RVMatte", icon="RVMatte.png")
+nodes.addCommand("RVMatte", _CREATE, icon="RVMatte.png")
+
+main = nuke.menu("Nuke").addMenu("RVMatte")
+main.addCommand("Preferences...", _PREFERENCES)
+main.addCommand("Write farm job for selected nodes...", _FARM)
+main.addCommand("Upgrade RVMatte nodes", _UPGRADE)
+
+
+_last_checked = {}
+
+
+def _refresh_stale_flag():
+    """updateUI runs often: each node's upstream is hashed at most once a second."""
+    import time
+    import rvmatte_nuke.node
+    import rvmatte_nuke.wiring
+    group = nuke.thisNode()
+    if not rvmatte_nuke.node.is_rvmatte(group) or not group["rvm_state"].value():
+        return
+    now = time.time()
+    name = group.fullName()
+    if now - _last_checked.get(name, 0.0) >= 1.0:
+        _last_checked[name] = now
+        rvmatte_nuke.wiring.refresh_stale(group)
+
+
+nuke.addUpdateUI(_refresh_stale_flag, nodeClass="Group")

@@ -1,0 +1,17 @@
+"""RVMatte for Nuke: an RVM matte node that runs the `rvmatte` worker outside Nuke.
+
+Modules (none imports Qt or torch; `panel` and `qt` are the GUI-only ones):
+  node        the RVMatte Group: knobs, stock-node internals, version, upgrade
+  jobs        what one Generate will do, read from the node and the script
+  read_input  when an upstream Read's files can be used without a precomp
+  precomp     render the upstream input to EXR with a Write and nuke.execute
+  command     the worker's command line
+  protocol    the worker's JSON progress lines
+  runner      the worker process in a background thread, progress and cancel
+  wiring      results back onto the node: internal Reads, status
+  staleness   hash of upstream + settings, the stale flag
+  generate    the Generate button
+  farm        a farm job for selected nodes
+  settings    preferences: worker interpreter, weights, default device
+"""
+__version__ = "0.1.0"

@@ -1,0 +1,156 @@
+"""A farm job for the selected RVMatte nodes: per node and view, an rvmatte
+step (licence-free, chunked with preroll by the core's farm tools), preceded
+by a Nuke precomp step when the input is not a usable Read. The node then
+picks up what the farm rendered with its Load results button."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import nuke
+
+from . import jobs, node as rvnode, wiring
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FARM_DEVICES = {"auto": "cuda", "preferences": "cuda"}
+
+
+class FarmError(Exception):
+    pass
+
+
+def run_args(job, view_job):
+    """`rvmatte run` options the farm passes through unchanged (run_args)."""
+    options = job.options
+    args = ["--input-colorspace", view_job.input_colorspace, "--output-colorspace", job.working_space,
+            "--variant", options["variant"], "--precision", options["precision"],
+            "--downsample-ratio", options["downsample_ratio"], "--foreground-source", options["foreground_source"]]
+    if job.ocio_config:
+        args += ["--ocio-config", job.ocio_config]
+    return args
+
+
+def shot_entries(group, job):
+    entries = []
+    for view_job in job.views:
+        entries.append({
+            "name": group.name() + ("_" + view_job.view if view_job.view else ""),
+            "node": group.fullName(),
+            "view": view_job.view,
+            "input": view_job.plate,
+            "first": job.first,
+            "last": job.last,
+            "output_dir": job.output_dir,
+            "run_args": run_args(job, view_job),
+            "precomp_pattern": job.precomp_pattern if view_job.precomp else None,
+        })
+    return entries
+
+
+def default_bundle_dir():
+    script = nuke.root()["name"].value()
+    stem = os.path.splitext(os.path.basename(script))[0]
+    return os.path.join(os.path.dirname(script), "rvmatte_farm", stem)
+
+
+def write_job(groups, bundle_dir=None, chunk_size=100, preroll=16):
+    """Writes the job bundle; returns (bundle folder, the worker's answer)."""
+    if not groups:
+        raise FarmError("select one or more RVMatte nodes")
+    if not nuke.root()["name"].value():
+        raise FarmError("save the script first: the farm renders from the saved script")
+    nuke.scriptSave()
+    collected = []
+    for group in groups:
+        try:
+            job = jobs.collect(group)
+        except jobs.JobError as exc:
+            raise FarmError("%s: %s" % (group.name(), exc))
+        if not job.options["weights"] or not os.path.isfile(job.options["weights"]):
+            raise FarmError("%s: farm jobs send the weights file with the job; set the weights knob or "
+                            "RVMatte > Preferences (now %r)" % (group.name(), job.options["weights"]))
+        collected.append((group, job))
+    bundle_dir = bundle_dir or default_bundle_dir()
+    if not os.path.isdir(bundle_dir):
+        os.makedirs(bundle_dir)
+    first_job = collected[0][1]
+    device = FARM_DEVICES.get(first_job.options["device"], first_job.options["device"])
+    entries = [entry for group, job in collected for entry in shot_entries(group, job)]
+    spec = {"bundle": bundle_dir, "shots": entries, "weights": first_job.options["weights"], "device": device,
+            "rvmatte_command": "rvmatte", "chunk_size": chunk_size, "preroll": preroll,
+            "nuke_script": nuke.root()["name"].value(), "nuke_executable": _nuke_executable(),
+            "precomp_script": os.path.join(bundle_dir, "rvmatte_precomp.py"),
+            "job_name": "RVMatte " + os.path.basename(nuke.root()["name"].value())}
+    if any(entry["precomp_pattern"] for entry in entries):
+        shutil.copyfile(os.path.join(HERE, "precomp.py"), spec["precomp_script"])
+    spec_path = os.path.join(bundle_dir, "rvmatte_nuke_spec.json")
+    with open(spec_path, "w") as handle:
+        json.dump(spec, handle, indent=2)
+    answer = _run_bundle_writer(first_job.python, spec_path)
+    for group, job in collected:
+        _write_sidecar(group, job, answer["writes"], bundle_dir)
+    return bundle_dir, answer
+
+
+def _nuke_executable():
+    executable = getattr(sys, "executable", "") or ""
+    return executable if "nuke" in os.path.basename(executable).lower() else "nuke"
+
+
+def _run_bundle_writer(python, spec_path):
+    done = subprocess.run([python, os.path.join(HERE, "farm_bundle.py"), spec_path], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True)
+    if done.returncode != 0:
+        lines = [l.strip() for l in done.stderr.splitlines() if l.strip()]
+        line = lines[-1] if lines else "exit code %d" % done.returncode
+        raise FarmError(line[len("rvmatte: error:"):].strip() if line.startswith("rvmatte: error:") else line)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _view_pattern(per_view):
+    """One Read pattern for every view (%V in place of the view's name)."""
+    if list(per_view) == [None]:
+        return per_view[None]
+    found = set()
+    for view, path in per_view.items():
+        folder, name = os.path.split(path)
+        index = name.rfind(view)
+        if index < 0:
+            raise FarmError("cannot tell view %s apart in %s" % (view, path))
+        found.add(os.path.join(folder, name[:index] + "%V" + name[index + len(view):]))
+    if len(found) != 1:
+        raise FarmError("the views' outputs do not share one pattern: %s" % ", ".join(sorted(found)))
+    return found.pop()
+
+
+def _write_sidecar(group, job, writes, bundle_dir):
+    alpha, foreground = {}, {}
+    for entry in shot_entries(group, job):
+        shot = writes[_safe(entry["name"])]
+        alpha[entry["view"]], foreground[entry["view"]] = shot["alpha"], shot["foreground"]
+    if not os.path.isdir(job.output_dir):
+        os.makedirs(job.output_dir)
+    data = {"alpha": _view_pattern(alpha), "foreground": _view_pattern(foreground), "first": job.first,
+            "last": job.last, "state": job.state, "farm_bundle": bundle_dir}
+    with open(os.path.join(job.output_dir, wiring.SIDECAR % group.name()), "w") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+    wiring.set_status(group, "farm job written: %s" % bundle_dir)
+
+
+def _safe(name):
+    """The core's safe_name for the names this module makes (letters, digits, _ . -)."""
+    cleaned = "".join(c if c.isalnum() or c in "_.-" else "_" for c in name).strip("._-")
+    return cleaned or "shot"
+
+
+def write_job_for_selected():
+    groups = [n for n in nuke.selectedNodes() if rvnode.is_rvmatte(n)]
+    try:
+        bundle_dir, _ = write_job(groups)
+    except (FarmError, OSError) as exc:
+        nuke.message("RVMatte farm job: %s" % exc)
+        return None
+    nuke.message("RVMatte farm job written to\n%s\n\nSubmit it (e.g. `deadline bundle submit %s`, or "
+                 "`openjd run`); when the farm is done, press Load results on each node." % (bundle_dir, bundle_dir))
+    return bundle_dir

@@ -1,0 +1,98 @@
+"""Writes the farm job for RVMatte nodes with the core's farm tools; run by the
+worker interpreter (the one with rvmatte), never inside Nuke:
+
+    <python> farm_bundle.py SPEC.json
+
+SPEC (written by farm.py) lists one shot per node and view. The core writes
+its Open Job Description bundle (one step per shot, chunks warmed up by a
+preroll); a shot whose plate is a precomp gets a Nuke step before it
+(`nuke -t precomp.py ...`, needs a Nuke licence) and the rvmatte step depends
+on it. Prints JSON: the bundle's files and each shot's output patterns."""
+import json
+import sys
+
+PARAMETER_LIMIT = 50
+NUKE_PARAMETERS = [
+    {"name": "NukeExecutable", "type": "STRING", "default": "nuke", "minLength": 1,
+     "description": "Nuke on the workers that run the precomp steps (needs a Nuke licence)."},
+    {"name": "NukeScript", "type": "PATH", "objectType": "FILE", "dataFlow": "IN",
+     "description": "The Nuke script holding the RVMatte nodes."},
+    {"name": "NukePrecompScript", "type": "PATH", "objectType": "FILE", "dataFlow": "IN",
+     "description": "The plugin's precomp.py, copied into the bundle."},
+]
+
+
+def precomp_step(shot, step_name):
+    args = ["-t", "{{Param.NukePrecompScript}}", "{{Param.NukeScript}}", shot["node"],
+            str(shot["first"]), str(shot["last"]), shot["precomp_pattern"]]
+    if shot.get("view"):
+        args.append(shot["view"])
+    return {
+        "name": step_name,
+        "description": "Nuke precomp of %s%s: its input to EXR, frames %d-%d (needs a Nuke licence)" % (
+            shot["node"], " view " + shot["view"] if shot.get("view") else "", shot["first"], shot["last"]),
+        "script": {"actions": {"onRun": {"command": "{{Param.NukeExecutable}}", "args": args,
+                                         "cancelation": {"mode": "NOTIFY_THEN_TERMINATE"}}}},
+    }
+
+
+def build(spec):
+    from rvmatte.farm import openjd
+    from rvmatte.farm.shots import Shot, safe_name
+
+    shots = []
+    for entry in spec["shots"]:
+        shots.append(Shot(name=safe_name(entry["name"]), input=entry["input"], kind="sequence",
+                          frames=list(range(entry["first"], entry["last"] + 1)), output_dir=entry["output_dir"],
+                          chunk_size=spec["chunk_size"], preroll=spec["preroll"], input_first=entry["first"],
+                          run_args=list(entry["run_args"])))
+    files = openjd.write_bundle(spec["bundle"], shots, weights=spec["weights"], device=spec["device"],
+                                rvmatte_command=spec["rvmatte_command"], job_name=spec.get("job_name"))
+    with open(files["template"]) as handle:
+        template = json.load(handle)
+    steps = {step["name"]: step for step in template["steps"]}
+    precomps = []
+    for entry, shot in zip(spec["shots"], shots):
+        if not entry.get("precomp_pattern"):
+            continue
+        name = ("precomp " + shot.name)[:64]
+        precomps.append(precomp_step(entry, name))
+        steps[shot.name[:64]]["dependencies"] = [{"dependsOn": name}]
+    if precomps:
+        template["parameterDefinitions"] += NUKE_PARAMETERS
+        if len(template["parameterDefinitions"]) > PARAMETER_LIMIT:
+            raise ValueError("%d shots with precomps do not fit one job; select fewer nodes" % len(shots))
+        template["steps"] = precomps + template["steps"]
+        values = {"NukeExecutable": spec.get("nuke_executable") or "nuke", "NukeScript": spec["nuke_script"],
+                  "NukePrecompScript": spec["precomp_script"]}
+        with open(files["openjd_params"]) as handle:
+            params = json.load(handle)
+        params.update(values)
+        with open(files["parameter_values"]) as handle:
+            bundle_values = json.load(handle)
+        bundle_values["parameterValues"] += [{"name": k, "value": v} for k, v in values.items()]
+        for role, document in (("template", template), ("openjd_params", params),
+                               ("parameter_values", bundle_values)):
+            with open(files[role], "w") as handle:
+                json.dump(document, handle, indent=2)
+                handle.write("\n")
+    return {"files": files, "writes": dict((s.name, s.writes()) for s in shots)}
+
+
+def main(argv):
+    if len(argv) != 1:
+        sys.stderr.write("usage: python farm_bundle.py SPEC.json\n")
+        return 2
+    with open(argv[0]) as handle:
+        spec = json.load(handle)
+    try:
+        result = build(spec)
+    except Exception as exc:  # the plugin shows this line in a Nuke message
+        sys.stderr.write("rvmatte: error: %s\n" % exc)
+        return 1
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

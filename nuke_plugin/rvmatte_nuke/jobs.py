@@ -1,0 +1,156 @@
+"""What one Generate does, read from the node and the script in the main
+thread; afterwards a Job is plain data that a background thread may use."""
+import os
+
+import nuke
+
+from . import read_input, sequences, settings, staleness
+
+
+class JobError(Exception):
+    """The node or the script is not ready; the message says what to change."""
+
+
+class ViewJob(object):
+    """One shot for the worker: a view of a stereo script, or the only view."""
+
+    def __init__(self, view, plate, input_colorspace, precomp, alpha, foreground):
+        self.view = view
+        self.plate = plate
+        self.input_colorspace = input_colorspace
+        self.precomp = precomp
+        self.alpha = alpha
+        self.foreground = foreground
+
+
+class Job(object):
+    def __init__(self, **fields):
+        self.node_name = fields["node_name"]
+        self.first = fields["first"]
+        self.last = fields["last"]
+        self.views = fields["views"]
+        self.output_dir = fields["output_dir"]
+        self.alpha_read = fields["alpha_read"]
+        self.fgr_read = fields["fgr_read"]
+        self.precomp_pattern = fields["precomp_pattern"]
+        self.python = fields["python"]
+        self.options = fields["options"]
+        self.ocio_config = fields["ocio_config"]
+        self.working_space = fields["working_space"]
+        self.state = fields["state"]
+        self.shortcut_reason = fields.get("shortcut_reason")
+
+    @property
+    def frame_count(self):
+        return self.last - self.first + 1
+
+    def needs_precomp(self):
+        return [v for v in self.views if v.precomp]
+
+
+def frame_range(node):
+    if node["range_mode"].value() == "custom":
+        first, last = node["range_first"].value(), node["range_last"].value()
+    else:
+        upstream = node.input(0)
+        first, last = int(upstream.firstFrame()), int(upstream.lastFrame())
+    if first > last:
+        raise JobError("frame range %d-%d is empty" % (first, last))
+    return first, last
+
+
+def chosen_views(node):
+    script_views = nuke.views()
+    wanted = node["views"].value().split()
+    if not wanted:
+        return script_views
+    unknown = [v for v in wanted if v not in script_views]
+    if unknown:
+        raise JobError("view %s is not in the script (its views: %s)" % (unknown[0], " ".join(script_views)))
+    return wanted
+
+
+def output_dir(node):
+    try:
+        folder = node["output_dir"].getEvaluatedValue().strip()
+    except (RuntimeError, ValueError) as exc:
+        raise JobError("output directory %r does not evaluate: %s" % (node["output_dir"].value(), exc))
+    if not folder:
+        raise JobError("set an output directory")
+    if not os.path.isabs(folder):
+        script = nuke.root()["name"].value()
+        if not script:
+            raise JobError("save the script first, or give an absolute output directory (now %r)" % folder)
+        folder = os.path.join(os.path.dirname(script), folder)
+    return os.path.normpath(folder)
+
+
+def ocio_config():
+    """The script's OCIO config file: $OCIO, else a custom config, else Nuke's stock one."""
+    if os.environ.get("OCIO"):
+        return os.environ["OCIO"]
+    root = nuke.root()
+    if root["colorManagement"].value() == "OCIO" and root["OCIO_config"].value() == "custom":
+        path = root["customOCIOConfigPath"].getEvaluatedValue()
+        if path:
+            return path
+    knob = root.knob("OCIOConfigPath")
+    if knob is not None and knob.value():
+        return knob.getEvaluatedValue()
+    return None
+
+
+def worker_options(node, prefs):
+    ratio = "auto" if node["ratio_mode"].value() == "auto" else repr(float(node["ratio"].value()))
+    device = node["device"].value()
+    return {
+        "variant": node["variant"].value(),
+        "weights": node["weights"].getEvaluatedValue() or prefs.weights,
+        "downsample_ratio": ratio,
+        "device": prefs.device if device == "preferences" else device,
+        "precision": node["precision"].value(),
+        "foreground_source": node["foreground"].value(),
+    }
+
+
+def collect(node, prefs=None):
+    """The Job for this node now; JobError when something must change first."""
+    upstream = node.input(0)
+    if upstream is None:
+        raise JobError("connect the plate to the input")
+    try:
+        prefs = prefs if prefs is not None else settings.load()
+        python = settings.worker_python(prefs)
+    except settings.SettingsError as exc:
+        raise JobError(str(exc))
+    first, last = frame_range(node)
+    views = chosen_views(node)
+    stereo = len(nuke.views()) > 1
+    folder = output_dir(node)
+    name = node.name()
+    tag = ".%V" if stereo else ""
+    alpha_read = os.path.join(folder, "%s%s.alpha.####.exr" % (name, tag))
+    fgr_read = os.path.join(folder, "%s%s.fgr.####.exr" % (name, tag))
+    precomp_pattern = os.path.join(folder, "precomp", "%s%s.####.exr" % (name, tag))
+    working_space = nuke.root()["workingSpaceLUT"].value()
+    explicit_colorspace = node["input_colorspace"].value().strip()
+
+    plate, reason = None, "the input is not a Read"
+    read = read_input.upstream_read(node)
+    if read is not None:
+        plate, reason = read_input.plate_from_read(read, first, last, nuke.root())
+
+    view_jobs = []
+    for view in views:
+        def here(pattern):
+            return sequences.for_view(pattern, view)
+        if plate is not None:
+            source, colorspace, precomp = here(plate.pattern), plate.colorspace, False
+        else:
+            source, colorspace, precomp = here(precomp_pattern), working_space, True
+        view_jobs.append(ViewJob(view if stereo else None, source, explicit_colorspace or colorspace,
+                                 precomp, here(alpha_read), here(fgr_read)))
+    return Job(node_name=node.fullName(), first=first, last=last, views=view_jobs, output_dir=folder,
+               alpha_read=alpha_read, fgr_read=fgr_read, precomp_pattern=precomp_pattern, python=python,
+               options=worker_options(node, prefs), ocio_config=ocio_config(), working_space=working_space,
+               state=staleness.state_hash(node), shortcut_reason=None if plate is not None else reason)

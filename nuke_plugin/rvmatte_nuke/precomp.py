@@ -1,0 +1,81 @@
+"""The precomp: the node's input rendered to scene-linear EXRs (the script's
+working space, `raw`), at full resolution even when the script is in proxy mode.
+It blocks like any Nuke render, with Nuke's own progress bar.
+
+This file is also the farm's precomp step, standalone (it imports nothing from
+the plugin): `nuke -t precomp.py SCRIPT.nk NODE FIRST LAST PATTERN [VIEW...]`."""
+import os
+import sys
+
+import nuke
+
+
+class PrecompError(Exception):
+    pass
+
+
+def render(group, job):
+    """Renders the views of `job` that need a precomp. Main thread only."""
+    views = [v.view for v in job.needs_precomp()]
+    if views:
+        render_input(group, job.precomp_pattern, job.first, job.last, [v for v in views if v is not None])
+
+
+def render_input(group, pattern, first, last, views):
+    """The group's input to `pattern` (%V for views) for first..last; views
+    empty: the script's only view."""
+    folder = os.path.dirname(pattern)
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+    root = nuke.root()
+    was_proxy = root["proxy"].value()
+    group.begin()
+    write = None
+    try:
+        write = nuke.nodes.Write(name="rvmatte_precomp")
+        write["file_type"].setValue("exr")
+        write["file"].setValue(pattern)
+        write["datatype"].setValue("16 bit half")
+        write["compression"].setValue("Zip (1 scanline)")
+        write["channels"].setValue("rgb")
+        write["raw"].setValue(True)
+        write["create_directories"].setValue(True)
+        write.setInput(0, group.node("Input1"))
+        root["proxy"].setValue(False)
+        chosen = list(views) or None
+        if chosen:
+            write["views"].setValue(" ".join(chosen))
+        try:
+            nuke.execute(write, first, last, 1, views=chosen)
+        except RuntimeError as exc:
+            if "cancel" in str(exc).lower():
+                raise PrecompError("precomp cancelled")
+            raise PrecompError("precomp of %s failed: %s" % (group.name(), exc))
+    finally:
+        root["proxy"].setValue(was_proxy)
+        if write is not None:
+            nuke.delete(write)
+        group.end()
+
+
+def main(argv):
+    """The farm's precomp step, run by `nuke -t`."""
+    if len(argv) < 5:
+        print("usage: nuke -t precomp.py SCRIPT.nk NODE FIRST LAST PATTERN [VIEW...]")
+        return 2
+    script, node_name, first, last, pattern = argv[:5]
+    nuke.scriptOpen(script)
+    group = nuke.toNode(node_name)
+    if group is None:
+        print("precomp: no node %s in %s" % (node_name, script))
+        return 1
+    try:
+        render_input(group, pattern, int(first), int(last), argv[5:])
+    except PrecompError as exc:
+        print("precomp: %s" % exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

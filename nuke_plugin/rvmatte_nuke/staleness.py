@@ -1,0 +1,78 @@
+"""The stale flag: a hash of everything upstream plus the node's matte settings,
+stored on the node when a matte is made and compared later."""
+import hashlib
+import os
+
+import nuke
+
+from . import sequences
+
+COSMETIC_KNOBS = frozenset((
+    "name", "label", "xpos", "ypos", "selected", "tile_color", "gl_color", "note_font", "note_font_size",
+    "note_font_color", "hide_input", "postage_stamp", "postage_stamp_frame", "icon", "indicators",
+    "cached", "bookmark", "dope_sheet", "help", "onCreate", "onDestroy", "knobChanged", "updateUI",
+    "autolabel", "panel", "lifetimeStart", "lifetimeEnd", "useLifetime", "reload", "selected",
+))
+SETTINGS_KNOBS = ("range_mode", "range_first", "range_last", "variant", "weights", "ratio_mode", "ratio",
+                  "device", "precision", "input_colorspace", "output_dir", "foreground", "views")
+
+
+def _node_signature(node, digest, seen):
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    digest.update(node.Class().encode("utf-8"))
+    for knob in node.allKnobs():
+        name = knob.name()
+        if name in COSMETIC_KNOBS:
+            continue
+        digest.update(("\0%s=%s" % (name, knob.toScript())).encode("utf-8"))
+    if node.Class() == "Read":
+        digest.update(_files_signature(node).encode("utf-8"))
+    if node.Class() == "Group":
+        for child in sorted(node.nodes(), key=lambda n: n.name()):
+            _node_signature(child, digest, seen)
+    for i in range(node.inputs()):
+        upstream = node.input(i)
+        digest.update(("\0input%d" % i).encode("utf-8"))
+        if upstream is not None:
+            _node_signature(upstream, digest, seen)
+
+
+def _files_signature(read):
+    """Sizes and modification times of a Read's first and last frames, so a
+    re-rendered plate counts as a change even when no knob moved."""
+    try:
+        pattern = read["file"].getEvaluatedValue()
+        frames = (read["first"].value(), read["last"].value())
+    except (RuntimeError, ValueError, NameError):
+        return ""
+    if "%V" in pattern or "%v" in pattern:
+        pattern = sequences.for_view(pattern, nuke.views()[0])
+    parts = []
+    for frame in frames:
+        path = sequences.frame_file(pattern, frame) if sequences.has_frame_token(pattern) else pattern
+        try:
+            info = os.stat(path)
+            parts.append("%s:%d:%d" % (frame, info.st_size, int(info.st_mtime)))
+        except OSError:
+            parts.append("%s:missing" % frame)
+    return "\0files=" + ",".join(parts)
+
+
+def state_hash(node):
+    """Hash of the node's matte settings and its whole upstream graph."""
+    digest = hashlib.sha1()
+    for name in SETTINGS_KNOBS:
+        knob = node.knob(name)
+        digest.update(("%s=%s\0" % (name, knob.toScript() if knob is not None else "")).encode("utf-8"))
+    upstream = node.input(0)
+    if upstream is not None:
+        _node_signature(upstream, digest, set())
+    return digest.hexdigest()
+
+
+def is_stale(node):
+    """True when a matte exists and the upstream or the settings changed since."""
+    stored = node["rvm_state"].value()
+    return bool(stored) and stored != state_hash(node)

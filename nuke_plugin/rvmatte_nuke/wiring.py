@@ -1,0 +1,125 @@
+"""Results back onto the node, in the main thread: the internal Reads pointed
+at the worker's EXRs and reloaded, the status line, the stored state."""
+import json
+import os
+import time
+
+import nuke
+
+from . import jobs, node as rvnode, sequences, staleness
+
+STALE_COLOR = 0xC04040FF
+SIDECAR = "%s.rvmatte.json"
+
+
+def wire(group, alpha_pattern, fgr_pattern, first, last):
+    for name, pattern in (("alpha_read", alpha_pattern), ("fgr_read", fgr_pattern)):
+        read = rvnode.internal(group, name)
+        read["file"].setValue(pattern)
+        for key, value in (("first", first), ("last", last), ("origfirst", first), ("origlast", last)):
+            read[key].setValue(value)
+        read["origset"].setValue(True)
+        read["reload"].execute()
+    rvnode.internal(group, "switch")["which"].setValue(1)
+
+
+def set_status(group, text):
+    group["status"].setValue(text)
+    group["label"].setValue(text.split("\n")[0] if len(text) < 60 else text[:57] + "...")
+
+
+def finish(job, outcomes):
+    """The end of a Generate (called in the main thread)."""
+    with nuke.root():
+        group = nuke.toNode(job.node_name)
+    if not rvnode.is_rvmatte(group):
+        return
+    last = outcomes[-1] if outcomes else None
+    if last is None or last.status == "failed":
+        error = last.error if last is not None else "the worker did not run"
+        set_status(group, "failed: %s" % error)
+        nuke.message("RVMatte %s: %s" % (group.name(), error))
+        return
+    if last.status == "cancelled":
+        done = sum(o.frames_done for o in outcomes)
+        set_status(group, "cancelled after %d frame(s); the matte was not changed" % done)
+        return
+    wire(group, job.alpha_read, job.fgr_read, job.first, job.last)
+    seconds = sum((o.done or {}).get("seconds", 0.0) for o in outcomes)
+    result = {"first": job.first, "last": job.last, "views": [v.view for v in job.views],
+              "alpha": job.alpha_read, "foreground": job.fgr_read, "seconds": seconds,
+              "precomp": bool(job.needs_precomp()), "finished": time.strftime("%Y-%m-%d %H:%M")}
+    group["rvm_state"].setValue(job.state)
+    group["rvm_result"].setValue(json.dumps(result, sort_keys=True))
+    _write_sidecar(job, result)
+    set_status(group, "matte %d-%d, %d view(s), %.1f s, %s" % (
+        job.first, job.last, len(job.views), seconds, result["finished"]))
+    group["tile_color"].setValue(0)
+
+
+def _write_sidecar(job, result):
+    data = dict(result, state=job.state)
+    path = os.path.join(job.output_dir, SIDECAR % job.node_name.split(".")[-1])
+    try:
+        with open(path, "w") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+    except (IOError, OSError):
+        pass
+
+
+def refresh_stale(group):
+    """Lights the stale flag (status line and node colour) when the upstream or
+    the settings changed since the matte was made. Returns the flag."""
+    stale = staleness.is_stale(group)
+    status = group["status"].value()
+    marked = status.startswith("STALE: ")
+    if stale and not marked:
+        group["status"].setValue("STALE: " + status)
+        group["tile_color"].setValue(STALE_COLOR)
+    elif not stale and marked:
+        group["status"].setValue(status[len("STALE: "):])
+        group["tile_color"].setValue(0)
+    return stale
+
+
+def load_results(group):
+    """Points the node at complete EXRs found in its output directory (a farm
+    render, or a run from another session): the patterns its sidecar names,
+    else the node's own naming. Returns the new status line."""
+    first, last = jobs.frame_range(group)
+    folder = jobs.output_dir(group)
+    name = group.name()
+    tag = ".%V" if len(nuke.views()) > 1 else ""
+    sidecar = _read_sidecar(os.path.join(folder, SIDECAR % name))
+    alpha = sidecar.get("alpha") or os.path.join(folder, "%s%s.alpha.####.exr" % (name, tag))
+    fgr = sidecar.get("foreground") or os.path.join(folder, "%s%s.fgr.####.exr" % (name, tag))
+    if "first" in sidecar and "last" in sidecar:
+        first, last = int(sidecar["first"]), int(sidecar["last"])
+    for view in jobs.chosen_views(group):
+        for pattern in (alpha, fgr):
+            wanted = sequences.for_view(pattern, view)
+            found = sequences.complete_frames(wanted, first, last)
+            if len(found) != last - first + 1:
+                missing = sorted(set(range(first, last + 1)) - set(found))
+                raise jobs.JobError("%d frame(s) missing, first %s" % (
+                    len(missing), sequences.frame_file(wanted, missing[0])))
+    wire(group, alpha, fgr, first, last)
+    group["rvm_state"].setValue(sidecar.get("state") or staleness.state_hash(group))
+    set_status(group, "matte %d-%d loaded from %s" % (first, last, folder))
+    return group["status"].value()
+
+
+def _read_sidecar(path):
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (IOError, OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def load_results_button(group):
+    try:
+        load_results(group)
+    except jobs.JobError as exc:
+        nuke.message("RVMatte %s: %s" % (group.name(), exc))

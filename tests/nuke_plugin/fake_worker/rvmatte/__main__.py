@@ -1,0 +1,61 @@
+import json
+import os
+import re
+import sys
+import time
+
+
+def option(argv, name, default=None):
+    return argv[argv.index(name) + 1] if name in argv else default
+
+
+def frame_file(pattern, frame):
+    return re.sub(r"#+|%0?(\d*)d", lambda m: "%0*d" % (len(m.group(0)) if m.group(0)[0] == "#"
+                                                       else int(m.group(1) or 1), frame), pattern)
+
+
+def emit(**event):
+    print(json.dumps(event), flush=True)
+
+
+def main(argv):
+    mode = os.environ.get("FAKE_RVMATTE_MODE", "ok")
+    log = os.environ.get("FAKE_RVMATTE_LOG")
+    if log:
+        with open(log, "a") as handle:
+            handle.write(json.dumps(argv) + "\n")
+    if argv == ["--version"]:
+        print("rvmatte 0.0-fake")
+        return 0
+    if argv[:1] != ["run"]:
+        print("rvmatte: error: only `run` is faked", file=sys.stderr)
+        return 2
+    first, last = (int(x) for x in option(argv, "--frames").split("-"))
+    total = last - first + 1
+    if mode == "crash":
+        print("Traceback (most recent call last):\n  File \"x\", line 1\nMemoryError: out of memory", file=sys.stderr)
+        return 1
+    emit(event="start", version="0.0-fake", input=argv[1], frames=total, first=first, last=last,
+         width=64, height=36, device="cpu", variant=option(argv, "--variant"), downsample_ratio=1.0,
+         outputs={"alpha": option(argv, "--alpha"), "foreground": option(argv, "--foreground")})
+    started = time.time()
+    for done, frame in enumerate(range(first, last + 1), 1):
+        if mode == "fail" and done == 3:
+            message = "frame %d is missing: %s" % (frame, frame_file(argv[1], frame))
+            emit(event="error", message=message)
+            print("rvmatte: error: " + message, file=sys.stderr)
+            return 2
+        if mode == "slow":
+            time.sleep(0.3)
+        for key in ("--alpha", "--foreground"):
+            path = frame_file(option(argv, key), frame)
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            with open(path, "wb") as handle:
+                handle.write(b"fake exr %d" % frame)
+        emit(event="frame", frame=frame, done=done, total=total, fps=12.5, skipped=False)
+    emit(event="done", frames=total, written=total, skipped=0, seconds=round(time.time() - started, 3), fps=12.5,
+         outputs={"alpha": option(argv, "--alpha"), "foreground": option(argv, "--foreground")})
+    return 0
+
+
+sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,30 @@
+"""Shared steps of the plugin tests (the fake `nuke` is on sys.path via conftest)."""
+import nuke
+
+
+def make_read(path, first, last, **knobs):
+    """A Read of an image sequence as the file browser makes it."""
+    read = nuke.nodes.Read()
+    read["file"].fromUserText("%s %d-%d" % (path, first, last))
+    read["origset"].setValue(True)
+    for key, value in knobs.items():
+        read[key].setValue(value)
+    return read
+
+
+def make_rvmatte(upstream=None):
+    from rvmatte_nuke import node as rvnode
+    if upstream is not None:
+        for n in nuke.selectedNodes():
+            n.setSelected(False)
+        upstream.setSelected(True)
+    return rvnode.create_node()
+
+
+def wait_for(run, timeout=60):
+    """Pumps Nuke's main-thread queue until the Generate has finished."""
+    from rvmatte_nuke import generate
+    ok = nuke._fake.process_events(until=lambda: not generate.is_running(run.job.node_name), timeout=timeout)
+    assert ok, "the Generate did not finish in %s s" % timeout
+    nuke._fake.process_events()
+    assert not nuke._fake.main_errors, nuke._fake.main_errors

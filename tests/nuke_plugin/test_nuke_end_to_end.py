@@ -1,0 +1,128 @@
+"""The real worker (`python -m rvmatte` from this interpreter, the test
+weights) through the plugin's own code: Generate -> precomp (faked at the
+nuke.execute boundary by writing the plate EXRs) -> worker in a background
+thread -> EXRs on disk -> internal Reads wired to them."""
+import os
+import sys
+
+import numpy as np
+import nuke
+import pytest
+
+from nuke_helpers import make_read, make_rvmatte, wait_for
+from rvmatte_nuke import generate, sequences, settings
+
+oiio = pytest.importorskip("OpenImageIO")
+pytest.importorskip("rvmatte.cli", reason="the core (rvmatte run) is not importable here")
+
+CLIP = "synthetic/dev02_p3m-514ca06a_on_bgm1-bg0002_512x288"
+FIRST, LAST = 1001, 1006
+WORKING_SPACE = "Linear Rec.709 (sRGB)"
+
+
+def read_pixels(path):
+    image = oiio.ImageInput.open(path)
+    assert image is not None, oiio.geterror()
+    spec = image.spec()
+    pixels = image.read_image(0, 0, 0, spec.nchannels, "float")
+    image.close()
+    return spec, pixels
+
+
+def srgb_to_linear(c):
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+@pytest.fixture
+def plate_renderer(shared_dir):
+    """Stands in for Nuke's render of the precomp Write: the clip's frames,
+    linearised, as half-float RGB EXRs where the Write says."""
+    com = shared_dir / "data" / CLIP / "com"
+
+    def render(write, frame, view):
+        assert write["file_type"].value() == "exr" and write["raw"].value() is True
+        _, rgb = read_pixels(str(com / ("%04d.png" % (frame - FIRST))))
+        path = sequences.frame_file(sequences.for_view(write["file"].value(), view), frame)
+        spec = oiio.ImageSpec(rgb.shape[1], rgb.shape[0], 3, "half")
+        out = oiio.ImageOutput.create(path)
+        assert out.open(path, spec), oiio.geterror()
+        out.write_image(srgb_to_linear(rgb[..., :3]))
+        out.close()
+    return render
+
+
+@pytest.fixture
+def real_worker(monkeypatch, weights_path):
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    settings.save(settings.Preferences(python=sys.executable, weights=str(weights_path), device="cpu"))
+
+
+def test_generate_runs_the_real_worker_and_wires_its_exrs(saved_script, shared_dir, plate_renderer,
+                                                          real_worker):
+    nuke._fake.render_hook = plate_renderer
+    nuke.root()["workingSpaceLUT"].setValue(WORKING_SPACE)
+    grade = nuke.nodes.Grade()
+    grade.setInput(0, make_read(str(shared_dir / "data" / CLIP / "com" / "####.png"), 0, 29))
+    group = make_rvmatte(grade)
+    group["range_mode"].setValue("custom")
+    group["range_first"].setValue(FIRST)
+    group["range_last"].setValue(LAST)
+
+    run = generate.generate(group)
+    assert run is not None, nuke._fake.messages
+    wait_for(run, timeout=600)
+    assert nuke._fake.messages == []
+    assert len(nuke._fake.executions) == 1
+
+    alpha_pattern = group.node("alpha_read")["file"].value()
+    fgr_pattern = group.node("fgr_read")["file"].value()
+    assert alpha_pattern == run.job.alpha_read and fgr_pattern == run.job.fgr_read
+    assert group.node("switch")["which"].value() == 1
+    assert sequences.complete_frames(alpha_pattern, FIRST, LAST) == list(range(FIRST, LAST + 1))
+
+    gt = shared_dir / "data" / CLIP / "pha"
+    errors = []
+    for frame in range(FIRST, LAST + 1):
+        spec, alpha = read_pixels(sequences.frame_file(alpha_pattern, frame))
+        assert (spec.width, spec.height, list(spec.channelnames)) == (512, 288, ["A"])
+        _, truth = read_pixels(str(gt / ("%04d.png" % (frame - FIRST))))
+        errors.append(float(np.abs(alpha[..., 0] - truth[..., 0]).mean()))
+        fspec, fgr = read_pixels(sequences.frame_file(fgr_pattern, frame))
+        assert list(fspec.channelnames) == ["R", "G", "B", "A"]
+        assert np.allclose(fgr[..., 3], alpha[..., 0], atol=2e-3)
+        assert np.all(fgr[..., :3] <= fgr[..., 3:] * 1.001 + 2e-3), "foreground is premultiplied"
+    print("mean |alpha - ground truth| per frame:", ["%.4f" % e for e in errors])
+    assert max(errors) < 0.05, errors
+
+    task = nuke._fake.progress_tasks[0]
+    assert task.progress[-1] == 100
+    assert group["status"].value().startswith("matte %d-%d" % (FIRST, LAST))
+
+
+def test_a_usable_read_of_exrs_feeds_the_real_worker_directly(saved_script, shared_dir, plate_renderer,
+                                                              real_worker, tmp_path):
+    plates = tmp_path / "plates"
+    plates.mkdir()
+    write = nuke.nodes.Write(file=str(plates / "plate.####.exr"), file_type="exr", raw=True)
+    for frame in (FIRST, FIRST + 1):
+        plate_renderer(write, frame, "main")
+    nuke.delete(write)
+    nuke.root()["workingSpaceLUT"].setValue(WORKING_SPACE)
+    nuke.root()["floatLut"].setValue(WORKING_SPACE)
+    nuke.GUI = False
+    group = make_rvmatte(make_read(str(plates / "plate.####.exr"), FIRST, FIRST + 1))
+    run = generate.generate(group)
+    assert nuke._fake.messages == [] and nuke._fake.executions == []
+    assert run.job.views[0].plate == str(plates / "plate.####.exr")
+    alpha_pattern = group.node("alpha_read")["file"].value()
+    assert sequences.complete_frames(alpha_pattern, FIRST, FIRST + 1) == [FIRST, FIRST + 1]
+
+
+def test_the_real_workers_error_reaches_a_nuke_message(saved_script, real_worker, tmp_path):
+    nuke.GUI = False
+    group = make_rvmatte(make_read(str(tmp_path / "missing" / "plate.####.exr"), 1, 3))
+    generate.generate(group)
+    (message,) = nuke._fake.messages
+    assert message.startswith("RVMatte RVMatte1: ")
+    assert str(tmp_path / "missing") in message and "Traceback" not in message
+    assert group["status"].value().startswith("failed: ")

@@ -1,0 +1,152 @@
+"""Farm jobs for RVMatte nodes, written with the core's farm tools (real
+rvmatte.farm in this interpreter): a Nuke precomp step before the rvmatte step
+when the input needs one, the rvmatte step alone for a usable Read."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import nuke
+import pytest
+
+from nuke_helpers import make_read, make_rvmatte
+from rvmatte_nuke import farm, precomp, sequences, settings, wiring
+
+pytest.importorskip("rvmatte.farm.openjd", reason="the core's farm tools are not importable here")
+
+
+@pytest.fixture
+def farm_prefs(monkeypatch, weights_path):
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    settings.save(settings.Preferences(python=sys.executable, weights=str(weights_path)))
+
+
+@pytest.fixture
+def graded(saved_script):
+    grade = nuke.nodes.Grade()
+    grade.setInput(0, make_read("/p/plate.####.exr", 1001, 1100))
+    return grade
+
+
+def load(bundle, name):
+    with open(os.path.join(bundle, name)) as handle:
+        return json.load(handle)
+
+
+def steps_by_name(bundle):
+    return {step["name"]: step for step in load(bundle, "template.json")["steps"]}
+
+
+def test_precomp_step_comes_before_and_gates_the_rvmatte_step(graded, farm_prefs):
+    group = make_rvmatte(graded)
+    bundle, _ = farm.write_job([group])
+    template = load(bundle, "template.json")
+    assert [s["name"] for s in template["steps"]] == ["precomp RVMatte1", "RVMatte1"]
+    steps = steps_by_name(bundle)
+    assert steps["RVMatte1"]["dependencies"] == [{"dependsOn": "precomp RVMatte1"}]
+    args = steps["precomp RVMatte1"]["script"]["actions"]["onRun"]["args"]
+    precomp_pattern = os.path.join(group["output_dir"].getEvaluatedValue(), "precomp", "RVMatte1.####.exr")
+    assert args == ["-t", "{{Param.NukePrecompScript}}", "{{Param.NukeScript}}", "RVMatte1", "1001", "1100",
+                    precomp_pattern]
+    assert os.path.isfile(os.path.join(bundle, "rvmatte_precomp.py"))
+
+
+def test_the_nuke_step_has_its_parameters_and_values(graded, farm_prefs):
+    bundle, _ = farm.write_job([make_rvmatte(graded)])
+    names = [p["name"] for p in load(bundle, "template.json")["parameterDefinitions"]]
+    assert {"NukeExecutable", "NukeScript", "NukePrecompScript"} <= set(names)
+    values = load(bundle, "openjd_params.json")
+    assert values["NukeScript"] == nuke.root()["name"].value()
+    assert values["NukePrecompScript"] == os.path.join(bundle, "rvmatte_precomp.py")
+
+
+def test_the_rvmatte_step_passes_the_nodes_settings(graded, farm_prefs):
+    group = make_rvmatte(graded)
+    group["variant"].setValue("resnet50")
+    nuke.root()["workingSpaceLUT"].setValue("ACES - ACEScg")
+    bundle, _ = farm.write_job([group])
+    args = steps_by_name(bundle)["RVMatte1"]["script"]["actions"]["onRun"]["args"]
+    assert args[args.index("--variant") + 1] == "resnet50"
+    assert args[args.index("--input-colorspace") + 1] == "ACES - ACEScg"
+    assert "--preroll" in args and "--resume" in args
+
+
+def test_a_usable_read_needs_no_nuke_step(saved_script, farm_prefs):
+    bundle, _ = farm.write_job([make_rvmatte(make_read("/p/plate.####.exr", 1001, 1100))])
+    template = load(bundle, "template.json")
+    assert [s["name"] for s in template["steps"]] == ["RVMatte1"]
+    assert "dependencies" not in template["steps"][0]
+    assert "NukeScript" not in [p["name"] for p in template["parameterDefinitions"]]
+    assert not os.path.exists(os.path.join(bundle, "rvmatte_precomp.py"))
+
+
+@pytest.mark.skipif(shutil.which("openjd", path=os.path.dirname(sys.executable)) is None,
+                    reason="openjd-cli is not installed")
+def test_the_template_passes_openjd_check(graded, farm_prefs):
+    bundle, _ = farm.write_job([make_rvmatte(graded)])
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "openjd"), "check",
+                           os.path.join(bundle, "template.json")],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    assert done.returncode == 0, done.stdout
+
+
+def test_the_script_is_saved_before_the_job_is_written(graded, farm_prefs):
+    farm.write_job([make_rvmatte(graded)])
+    assert nuke._fake.saves == [nuke.root()["name"].value()]
+
+
+def test_farm_jobs_need_a_weights_file(graded, monkeypatch):
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    settings.save(settings.Preferences(python=sys.executable))
+    with pytest.raises(farm.FarmError, match="weights"):
+        farm.write_job([make_rvmatte(graded)])
+
+
+def test_stereo_nodes_get_a_shot_and_a_precomp_per_view(graded, farm_prefs):
+    nuke.addView("left")
+    nuke.addView("right")
+    bundle, _ = farm.write_job([make_rvmatte(graded)])
+    steps = steps_by_name(bundle)
+    assert set(steps) == {"precomp RVMatte1_left", "RVMatte1_left", "precomp RVMatte1_right", "RVMatte1_right"}
+    assert steps["precomp RVMatte1_right"]["script"]["actions"]["onRun"]["args"][-1] == "right"
+
+
+def test_the_node_loads_what_the_farm_rendered(saved_script, farm_prefs):
+    group = make_rvmatte(make_read("/p/plate.####.exr", 1, 3))
+    farm.write_job([group])
+    with open(os.path.join(group["output_dir"].getEvaluatedValue(), "RVMatte1.rvmatte.json")) as handle:
+        sidecar = json.load(handle)
+    assert sidecar["alpha"].endswith("plate.alpha.####.exr")
+    for pattern in (sidecar["alpha"], sidecar["foreground"]):
+        for frame in (1, 2, 3):
+            with open(sequences.frame_file(pattern, frame), "wb") as handle:
+                handle.write(b"exr")
+    wiring.load_results(group)
+    assert group.node("alpha_read")["file"].value() == sidecar["alpha"]
+    assert group.node("switch")["which"].value() == 1
+    assert group["rvm_state"].value() == sidecar["state"]
+
+
+def test_the_precomp_step_renders_the_nodes_input(graded, monkeypatch, tmp_path):
+    group = make_rvmatte(graded)
+    opened = []
+    monkeypatch.setattr(nuke, "scriptOpen", opened.append)
+    rendered = []
+    nuke._fake.render_hook = lambda write, frame, view: rendered.append((frame, view, write["file"].value()))
+    pattern = str(tmp_path / "pre" / "RVMatte1.####.exr")
+    assert precomp.main(["/shot/comp.nk", "RVMatte1", "1001", "1003", pattern]) == 0
+    assert opened == ["/shot/comp.nk"]
+    assert rendered == [(f, "main", pattern) for f in (1001, 1002, 1003)]
+    assert nuke._fake.executions[0]["proxy"] is False
+
+
+def test_the_precomp_step_names_a_missing_node(monkeypatch, capsys):
+    monkeypatch.setattr(nuke, "scriptOpen", lambda path: None)
+    assert precomp.main(["/shot/comp.nk", "Nope", "1", "2", "/tmp/x.####.exr"]) == 1
+    assert "no node Nope" in capsys.readouterr().out
+
+
+def test_selected_nodes_menu_command_reports_problems_in_a_message():
+    assert farm.write_job_for_selected() is None
+    assert nuke._fake.messages == ["RVMatte farm job: select one or more RVMatte nodes"]

@@ -1,0 +1,86 @@
+"""The stale flag lights when the upstream or the matte settings change after
+a matte was made, and only then."""
+import nuke
+
+from nuke_helpers import make_read, make_rvmatte
+from rvmatte_nuke import staleness, wiring
+
+
+def made_matte():
+    grade = nuke.nodes.Grade()
+    grade.setInput(0, make_read("/p/plate.####.exr", 1, 10))
+    group = make_rvmatte(grade)
+    group["rvm_state"].setValue(staleness.state_hash(group))
+    return group, grade
+
+
+def test_a_node_without_a_matte_is_not_stale():
+    assert staleness.is_stale(make_rvmatte(make_read("/p/plate.####.exr", 1, 10))) is False
+
+
+def test_fresh_matte_is_not_stale():
+    group, _ = made_matte()
+    assert staleness.is_stale(group) is False
+
+
+def test_changing_an_upstream_knob_makes_it_stale():
+    group, grade = made_matte()
+    grade["white"].setValue(1.2)
+    assert staleness.is_stale(group) is True
+
+
+def test_changing_the_plate_file_makes_it_stale():
+    group, grade = made_matte()
+    grade.input(0)["file"].setValue("/p/other.####.exr")
+    assert staleness.is_stale(group) is True
+
+
+def test_rewiring_the_upstream_makes_it_stale():
+    group, grade = made_matte()
+    blur = nuke.nodes.Blur()
+    blur.setInput(0, grade.input(0))
+    group.setInput(0, blur)
+    assert staleness.is_stale(group) is True
+
+
+def test_changing_a_matte_setting_makes_it_stale():
+    group, _ = made_matte()
+    group["variant"].setValue("resnet50")
+    assert staleness.is_stale(group) is True
+
+
+def test_moving_or_renaming_upstream_nodes_does_not():
+    group, grade = made_matte()
+    grade.setXYpos(500, 500)
+    grade.setName("ColourFix")
+    grade["label"].setValue("note")
+    assert staleness.is_stale(group) is False
+
+
+def test_toggling_premultiply_does_not():
+    group, _ = made_matte()
+    group["premultiply"].setValue(False)
+    assert staleness.is_stale(group) is False
+
+
+def test_refresh_marks_the_status_and_colour_and_clears_them_again():
+    group, grade = made_matte()
+    group["status"].setValue("matte 1-10")
+    grade["white"].setValue(2.0)
+    assert wiring.refresh_stale(group) is True
+    assert group["status"].value() == "STALE: matte 1-10"
+    assert group["tile_color"].value() == wiring.STALE_COLOR
+    grade["white"].setValue(1.0)
+    assert wiring.refresh_stale(group) is False
+    assert group["status"].value() == "matte 1-10"
+    assert group["tile_color"].value() == 0
+
+
+def test_a_re_rendered_plate_makes_it_stale(tmp_path):
+    for frame in (1, 2, 3):
+        (tmp_path / ("plate.%04d.exr" % frame)).write_bytes(b"v1")
+    group = make_rvmatte(make_read(str(tmp_path / "plate.####.exr"), 1, 3))
+    group["rvm_state"].setValue(staleness.state_hash(group))
+    assert staleness.is_stale(group) is False
+    (tmp_path / "plate.0003.exr").write_bytes(b"version 2")
+    assert staleness.is_stale(group) is True
