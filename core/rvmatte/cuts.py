@@ -10,8 +10,10 @@ A transition is a cut when
   transitions (``WINDOW`` on each side, the candidate excluded) — camera and
   subject motion raise the median too, so a fast pan is not a cut — and at
   least ``MIN_DIFFERENCE``;
-* and ``h`` is at least ``MIN_HISTOGRAM`` — a new shot changes the colour
-  distribution, motion within a shot mostly moves it around.
+* and either ``h`` is at least ``MIN_HISTOGRAM`` — a new shot changes the
+  colour distribution, motion within a shot mostly moves it around — or the
+  jump is overwhelming on its own (``d`` ≥ ``STRONG_DIFFERENCE`` and twice the
+  ratio), for two shots with similar colours.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ WINDOW = 6
 RATIO = 4.0
 MIN_DIFFERENCE = 0.06
 MIN_HISTOGRAM = 0.2
+STRONG_DIFFERENCE = 0.12
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,9 @@ def find_cuts(frames: Sequence[int], thumbs: Sequence[np.ndarray]) -> List[Cut]:
         neighbours = np.concatenate([diffs[max(0, i - WINDOW):i], diffs[i + 1:i + 1 + WINDOW]])
         baseline = float(np.median(neighbours)) if neighbours.size else 0.0
         score = d / max(baseline, 1e-4)
-        if d >= MIN_DIFFERENCE and d >= RATIO * baseline and h >= MIN_HISTOGRAM:
+        jump = d >= MIN_DIFFERENCE and d >= RATIO * baseline
+        strong = d >= STRONG_DIFFERENCE and d >= 2 * RATIO * baseline
+        if jump and (h >= MIN_HISTOGRAM or strong):
             cuts.append(Cut(frames[i + 1], "detected", score=score, difference=d, histogram=h))
     return cuts
 
