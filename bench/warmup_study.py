@@ -174,25 +174,77 @@ def run(work: Path, weights: str, warmups: list, names: list) -> None:
             print(f"{name} warmup {warmup}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
 
 
-def table(work: Path, json_path: str | None, first: int) -> None:
+def table(work: Path, json_path: str | None, first: int, plot: str | None = None,
+          plot_clips: list = ()) -> None:
     from rvmatte.evaluate import evaluate_sequences
 
     rows = []
     for name, (_, gt, _) in clips(work).items():
         runs = work / "runs" / name
         for folder in sorted(runs.glob("w*"), key=lambda p: int(p.name[1:])):
+            if not (folder / f"pha.{SCORED - 1:04d}.exr").is_file():
+                continue
             result = evaluate_sequences(str(folder / "pha.####.exr"), str(gt / "####.png"), first_frames=first,
                                         frames=range(SCORED))
             rows.append({"clip": name, "warmup": int(folder.name[1:]), "overall": result.overall,
-                         "first": result.first, "per_frame": result.per_frame})
+                         "first": result.first, "per_frame": result.rows()})
     if json_path:
         Path(json_path).write_text(json.dumps(rows, indent=1))
-    print("| clip | warm-up | MAD (all) | MAD (first %d) | MSE (first %d) | Grad (first %d) | dtSSD (all) |" % (first, first, first))
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| clip | warm-up | MAD frame 0 | MAD first {first} | MAD all {SCORED} | MSE first {first} | "
+          f"Grad first {first} | Conn first {first} | dtSSD all |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         o, f = r["overall"], r["first"]
-        print(f"| {r['clip']} | {r['warmup']} | {o['mad']:.2f} | {f['mad']:.2f} | {f['mse']:.2f} | "
-              f"{f['grad']:.2f} | {o['dtssd']:.2f} |")
+        print(f"| {r['clip']} | {r['warmup']} | {r['per_frame'][0]['mad']:.2f} | {f['mad']:.2f} | {o['mad']:.2f} | "
+              f"{f['mse']:.2f} | {f['grad']:.2f} | {f['conn']:.2f} | {o['dtssd']:.2f} |")
+    print()
+    print(f"| warm-up | clips | MAD first {first}: mean change vs 0 | helped / hurt (> 2 %) | "
+          f"MAD all {SCORED}: mean change | dtSSD: mean change |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    base = {r["clip"]: r for r in rows if r["warmup"] == 0}
+    for warmup in sorted({r["warmup"] for r in rows} - {0}):
+        group = [r for r in rows if r["warmup"] == warmup and r["clip"] in base]
+        first_change = [r["first"]["mad"] / base[r["clip"]]["first"]["mad"] - 1 for r in group]
+        all_change = [r["overall"]["mad"] / base[r["clip"]]["overall"]["mad"] - 1 for r in group]
+        dt_change = [r["overall"]["dtssd"] / base[r["clip"]]["overall"]["dtssd"] - 1 for r in group]
+        helped = sum(c < -0.02 for c in first_change)
+        hurt = sum(c > 0.02 for c in first_change)
+        print(f"| {warmup} | {len(group)} | {100 * np.mean(first_change):+.1f} % | {helped} / {hurt} | "
+              f"{100 * np.mean(all_change):+.1f} % | {100 * np.mean(dt_change):+.1f} % |")
+    if plot:
+        from rvmatte.evaluate import Evaluation
+        from rvmatte.plots import plot_curves
+
+        curves = {}
+        for clip in plot_clips:
+            for r in rows:
+                if r["clip"] == clip:
+                    frames = [p["frame"] for p in r["per_frame"]]
+                    per_frame = [{"mad": p["mad"]} for p in r["per_frame"]]
+                    curves[f"{clip} w{r['warmup']}"] = (clip, Evaluation(frames, per_frame, 0))
+        _plot_panels(curves, plot_clips, plot)
+
+
+def _plot_panels(curves: dict, clip_names: list, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(clip_names), figsize=(4.2 * len(clip_names), 3.2), squeeze=False)
+    for ax, clip in zip(axes[0], clip_names):
+        for label, (owner, ev) in curves.items():
+            if owner == clip:
+                ax.plot(ev.frames, [row["mad"] for row in ev.per_frame], marker=".", label=label.split()[-1])
+        ax.set_title(clip, fontsize=9)
+        ax.set_xlabel("frame")
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("MAD ×1e3")
+    axes[0][-1].legend(title="warm-up", fontsize=8)
+    fig.suptitle("Per-frame MAD by warm-up (development weights; see caveats)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -204,6 +256,8 @@ def main() -> None:
     parser.add_argument("--clips", default="", help="comma list of clip names (default: all)")
     parser.add_argument("--first", type=int, default=4, help="how many first frames to score separately")
     parser.add_argument("--json")
+    parser.add_argument("--plot", help="table: per-frame MAD curves of --plot-clips as a PNG")
+    parser.add_argument("--plot-clips", default="dev01,dev02,bd6_texture_fast")
     args = parser.parse_args()
     if args.action == "make":
         make(args.work)
@@ -211,7 +265,7 @@ def main() -> None:
         run(args.work, args.weights, [int(w) for w in args.warmups.split(",")],
             [c for c in args.clips.split(",") if c])
     else:
-        table(args.work, args.json, args.first)
+        table(args.work, args.json, args.first, args.plot, [c for c in args.plot_clips.split(",") if c])
 
 
 if __name__ == "__main__":
