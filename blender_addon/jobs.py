@@ -167,7 +167,12 @@ class WorkerJob:
             _signal_group(self.process, signal.SIGTERM if os.name == "posix" else None)
 
     def stop(self, timeout=5.0):
-        """Stop the worker now and wait for it (file load, quit, unregister). Blocks up to `timeout`."""
+        """Stop the worker now and wait for it (file load, quit, unregister). Blocks up to `timeout`.
+
+        `on_finish` is not called: the file or the add-on it would report to is going away,
+        and a load handler must not run operators.
+        """
+        self.on_finish = None
         self.cancel()
         try:
             self.process.wait(timeout)

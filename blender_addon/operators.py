@@ -147,8 +147,13 @@ def _matte_finished(job, scene_name, plan):
             return
         alpha, fgr = (pattern.replace("####", f"{plan.first:04d}")
                       for pattern in (plan.request.alpha_pattern, plan.request.foreground_pattern))
-        job.nodes = compositor.wire_matte(scene, plan.source, alpha, fgr, plan.first, plan.last,
-                                          foreground_colorspace=plan.request.output_colorspace or None)
+        try:
+            job.nodes = compositor.wire_matte(scene, plan.source, alpha, fgr, plan.first, plan.last,
+                                              foreground_colorspace=plan.request.output_colorspace or None)
+        except (KeyError, RuntimeError, ValueError) as exc:  # the source was renamed or removed meanwhile
+            job.message = f"passes written to {plan.folder}, but the nodes could not be added: {exc}"
+            report("ERROR", f"RVMatte: {job.message}")
+            return
         report("INFO", f"RVMatte: {job.message} for '{plan.source.name}'")
     elif job.state is jobs.JobState.CANCELLED:
         report("WARNING", f"RVMatte: {job.message}")

@@ -11,6 +11,7 @@ _LAZY = {
     "Session": ("rvmatte.session", "Session"),
     "RunOptions": ("rvmatte.engine", "RunOptions"),
     "run": ("rvmatte.engine", "run"),
+    "convert_video": ("rvmatte.convert", "convert_video"),
 }
 
 __all__ = ["__version__", *_LAZY]

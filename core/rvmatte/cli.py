@@ -53,6 +53,25 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
+
+
+def _colour(text: str):
+    from rvmatte.review import parse_background_colour
+
+    try:
+        return parse_background_colour(text)
+    except RvmatteError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[-1]) from None
+
+
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     from rvmatte.model import REFINERS, VARIANTS
 
@@ -115,6 +134,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="model: RVM's decontaminated colour applied in linear light (default); plate: plate × alpha")
     run.add_argument("--no-alpha", action="store_true", help="with -o: skip the alpha pass")
     run.add_argument("--no-foreground", action="store_true", help="with -o: skip the foreground pass")
+    review = run.add_argument_group("review media")
+    review.add_argument("--composite", metavar="PATTERN",
+                        help="foreground over --background-colour or --background, in linear light; "
+                             ".exr: scene-linear, .png/.jpg/.tif and movies: sRGB")
+    review.add_argument("--background-colour", "--background-color", dest="background_colour", type=_colour,
+                        metavar="R,G,B", help="composite colour, sRGB 0-255 (default 120,255,155: RVM's green)")
+    review.add_argument("--background", metavar="INPUT",
+                        help="composite over this sequence, image or movie instead of a colour")
+    review.add_argument("--contact-sheet", nargs="?", const=True, metavar="PATH.png",
+                        help="plate | alpha | composite for a few frames; without PATH: "
+                             "<output dir>/<name>.contact.png")
+    review.add_argument("--fps", type=_positive_number,
+                        help="frame rate of movie outputs (default: the input movie's, else 24)")
+    review.add_argument("--bitrate", type=_positive_number, metavar="MBPS",
+                        help="H.264 (.mp4) outputs: bit rate in Mbit/s (default: constant quality, CRF 18)")
     _add_model_options(run)
     run.add_argument("--seq-chunk", type=_positive, help="frames per forward (default: 1 on CPU, 4 on CUDA)")
     run.add_argument("--frames", metavar="A-B", help="frames to write (default: all)")
@@ -143,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--debug", action="store_true")
     info.set_defaults(func=cmd_info)
 
-    for module in ("rvmatte.farm.cli", "rvmatte.eval_cli"):
+    for module in ("rvmatte.farm.cli", "rvmatte.export", "rvmatte.eval_cli"):
         try:
             __import__(module, fromlist=["add_parser"]).add_parser(sub)
         except ImportError:
@@ -161,13 +195,23 @@ def _options_from(args) -> "RunOptions":
             raise UsageError(f"--foreground {foreground} contradicts --foreground-source {source}")
         source, foreground = foreground, None
     alpha = args.alpha
-    if args.output_dir or not (alpha or foreground):
+    sheet = args.contact_sheet
+    named = [p for p in (alpha, foreground, args.composite, sheet) if isinstance(p, str)]
+    if args.output_dir or not named or sheet is True:
         from rvmatte.io import open_input
 
         name = open_input(args.input, layer=args.layer, start_frame=args.start_frame).name
-        default_alpha, default_fgr = default_outputs(name, args.output_dir or "out")
-        alpha = alpha or (None if args.no_alpha else default_alpha)
-        foreground = foreground or (None if args.no_foreground else default_fgr)
+        directory = args.output_dir or (os.path.dirname(named[0]) if named else "out")
+        if args.output_dir or not named:
+            default_alpha, default_fgr = default_outputs(name, directory)
+            alpha = alpha or (None if args.no_alpha else default_alpha)
+            foreground = foreground or (None if args.no_foreground else default_fgr)
+        if sheet is True:
+            sheet = os.path.join(directory, f"{name}.contact.png")
+    if sheet and not os.path.splitext(sheet)[1]:
+        raise UsageError(f"--contact-sheet {sheet}: give an image file name, e.g. {sheet}.png")
+    if args.background and args.background_colour:
+        raise UsageError("--background and --background-colour exclude each other")
     return RunOptions(
         input=args.input, alpha=alpha, foreground=foreground, foreground_source=source or "model",
         weights=args.weights, variant=args.variant, refiner=args.refiner, device=args.device,
@@ -176,8 +220,10 @@ def _options_from(args) -> "RunOptions":
         resume=args.resume, start_frame=args.start_frame, layer=args.layer,
         input_colorspace=args.input_colorspace, output_colorspace=args.output_colorspace,
         ocio_config=args.ocio_config, bit_depth=args.bit_depth, compression=args.compression,
-        threads=args.threads, warmup=args.warmup, reset_at=_reset_frames(args.reset_at),
-        detect_cuts=args.detect_cuts, holdout=args.holdout, garbage=args.garbage, segmentation=args.segmentation)
+        threads=args.threads, composite=args.composite, background=args.background,
+        background_colour=args.background_colour, fps=args.fps, bitrate=args.bitrate, contact_sheet=sheet,
+        warmup=args.warmup, reset_at=_reset_frames(args.reset_at), detect_cuts=args.detect_cuts,
+        holdout=args.holdout, garbage=args.garbage, segmentation=args.segmentation)
 
 
 def cmd_run(args) -> int:

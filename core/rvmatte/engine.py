@@ -56,6 +56,12 @@ class RunOptions:
     threads: Optional[int] = None
     writers: Optional[int] = None
     model: object = None                     # an already loaded network (hosts, tests, the API)
+    composite: Optional[str] = None          # review: foreground over a colour or a background plate
+    background: Optional[str] = None         # background input for the composite (else a colour)
+    background_colour: Optional[Tuple[float, float, float]] = None   # sRGB 0..255; default RVM's green
+    fps: Optional[float] = None              # movie outputs (default: the input movie's rate, else 24)
+    bitrate: Optional[float] = None          # H.264 outputs, Mbit/s (default: constant quality)
+    contact_sheet: Optional[str] = None      # PNG: plate | alpha | composite for a few frames
     warmup: int = 0                          # reverse warm-up frames where the state starts empty
     reset_at: List[int] = field(default_factory=list)   # first frames of new shots (state cleared)
     detect_cuts: bool = False
@@ -70,7 +76,7 @@ class Plan:
 
     compute: List[int]            # preroll + requested, in order
     requested: List[int]
-    complete: set = field(default_factory=set)   # requested frames already on disk (--resume)
+    complete: dict = field(default_factory=dict)   # frame → passes already on disk (--resume)
 
 
 def parse_frame_range(text: str) -> Tuple[int, int]:
@@ -119,36 +125,42 @@ def default_outputs(source_name: str, output_dir: str) -> Tuple[str, str]:
 
 
 class Outputs:
-    """The output patterns of a run, checked before any work starts."""
+    """The output patterns of a run, checked before any work starts. A movie file
+    (``.mp4``, ``.mov``…) stands where a pattern would: every frame goes into it."""
 
-    def __init__(self, alpha: Optional[str], foreground: Optional[str], source, segmentation: Optional[str] = None):
+    def __init__(self, alpha: Optional[str], foreground: Optional[str], source,
+                 composite: Optional[str] = None, contact_sheet: Optional[str] = None,
+                 segmentation: Optional[str] = None):
         from rvmatte.io import output_pattern
 
-        self.alpha = output_pattern(alpha) if alpha else None
-        self.foreground = output_pattern(foreground) if foreground else None
+        self.alpha = _output_target(alpha) if alpha else None
+        self.foreground = _output_target(foreground) if foreground else None
+        self.composite = _output_target(composite) if composite else None
         self.segmentation = output_pattern(segmentation) if segmentation else None
-        if not (self.alpha or self.foreground or self.segmentation):
-            raise OutputError("no output requested: give --alpha and/or --foreground (or -o DIR)")
-        named = [(n, p) for n, p in self._named() if p is not None]
-        for i, (name, pattern) in enumerate(named):
-            for other, other_pattern in named[i + 1:]:
-                if pattern.hashes == other_pattern.hashes:
-                    raise OutputError(f"--{name} and --{other} are the same pattern: {pattern.hashes}")
+        self.contact_sheet = contact_sheet
+        if not (self.alpha or self.foreground or self.composite or self.segmentation or contact_sheet):
+            raise OutputError("no output requested: give --alpha, --foreground and/or --composite (or -o DIR)")
+        named = [(f"--{n}", p.hashes) for n, p in self._named()]
+        for i, (name, hashes) in enumerate(named):
+            for other, other_hashes in named[i + 1:]:
+                if hashes == other_hashes:
+                    raise OutputError(f"{name} and {other} are the same pattern: {hashes}")
         inputs = {os.path.realpath(source.frame_path(f)) for f in source.frames[:1] + source.frames[-1:]}
         for pattern in self.patterns():
             for frame in source.frames[:1] + source.frames[-1:]:
                 if os.path.realpath(pattern.path(frame)) in inputs:
                     raise OutputError(f"output pattern {pattern.hashes} would overwrite the input {source.path}")
 
-    def _named(self):
-        return (("alpha", self.alpha), ("foreground", self.foreground), ("segmentation", self.segmentation))
-
     def patterns(self):
-        return [p for _, p in self._named() if p is not None]
+        return [p for _, p in self._named()]
+
+    def movies(self):
+        return [p for p in self.patterns() if getattr(p, "is_movie", False)]
 
     def prepare_directories(self) -> None:
-        for pattern in self.patterns():
-            directory = os.path.dirname(os.path.abspath(pattern.path(0))) or "."
+        paths = [p.path(0) for p in self.patterns()] + ([self.contact_sheet] if self.contact_sheet else [])
+        for path in paths:
+            directory = os.path.dirname(os.path.abspath(path)) or "."
             try:
                 os.makedirs(directory, exist_ok=True)
             except OSError as exc:
@@ -156,62 +168,55 @@ class Outputs:
             if not os.access(directory, os.W_OK | os.X_OK):
                 raise OutputError(f"output folder {directory} is not writable")
 
-    def remove_stale_temps(self, frames: Sequence[int]) -> int:
-        """Delete temp files that a killed run left for these frames (never a live process's)."""
-        wanted = {}
-        for pattern in self.patterns():
-            for frame in frames:
-                directory, base = os.path.split(os.path.abspath(pattern.path(frame)))
-                wanted.setdefault(directory, set()).add(f".{base}.tmp-")
-        removed = 0
-        for directory, prefixes in wanted.items():
-            try:
-                names = os.listdir(directory)
-            except OSError:
-                continue
-            for name in names:
-                cut = name.find(".tmp-")
-                if cut < 0 or name[:cut + 5] not in prefixes:
-                    continue
-                pid = name[cut + 5:].split("-", 1)[0]
-                if pid.isdigit() and _process_alive(int(pid)):
-                    continue
-                try:
-                    os.remove(os.path.join(directory, name))
-                    removed += 1
-                except OSError:
-                    pass
-        return removed
+    def remove_stale_temps(self, frames: Sequence[int]) -> None:
+        from rvmatte.io import remove_temp_files
+
+        remove_temp_files(p.path(f) for p in self.patterns() for f in frames)
+
+    def _named(self):
+        return [(k, p) for k, p in (("alpha", self.alpha), ("foreground", self.foreground),
+                                    ("composite", self.composite), ("segmentation", self.segmentation)) if p]
 
     def describe(self) -> dict:
-        return {name: p.hashes for name, p in self._named() if p}
+        described = {name: p.hashes for name, p in self._named()}
+        if self.contact_sheet:
+            described["contact_sheet"] = self.contact_sheet
+        return described
 
-    def complete(self, frame: int) -> bool:
+    def complete_passes(self, frame: int) -> frozenset:
+        """The passes ("alpha", "foreground", "composite", "segmentation") of this frame whose files read
+        back completely."""
         from rvmatte.io import frame_is_complete
 
-        return all(frame_is_complete(p.path(frame), _channels_for(p.path(frame), kind))
-                   for kind, p in self._named() if p)
+        return frozenset(kind for kind, p in self._named()
+                         if frame_is_complete(p.path(frame), _channels_for(p.path(frame), kind)))
+
+    def kinds(self) -> frozenset:
+        """What each frame contributes to; the contact sheet is never complete on disk, so a
+        run with one computes every frame (files already complete are still kept)."""
+        return frozenset([k for k, _ in self._named()] + (["contact_sheet"] if self.contact_sheet else []))
 
 
-SEGMENTATION_CHANNEL = "segmentation"
+def _output_target(spec: str):
+    """A frame pattern, or a MovieTarget for a movie file name."""
+    from rvmatte.io import is_movie, output_pattern
+    from rvmatte.io.movie_out import MovieTarget, is_movie_output
 
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    if is_movie_output(spec):
+        return MovieTarget(spec)
+    if is_movie(spec):
+        raise OutputError(f"{spec}: movie outputs are .mp4/.m4v/.mkv (H.264) or .mov (ProRes 4444)")
+    return output_pattern(spec)
 
 
 def _channels_for(path: str, kind: str) -> Optional[List[str]]:
     if not path.lower().endswith(".exr"):
         return None
-    return {"alpha": ["A"], "segmentation": [SEGMENTATION_CHANNEL]}.get(kind, ["R", "G", "B", "A"])
+    return {"alpha": ["A"], "composite": ["R", "G", "B"],
+            "segmentation": [SEGMENTATION_CHANNEL]}.get(kind, ["R", "G", "B", "A"])
+
+
+SEGMENTATION_CHANNEL = "segmentation"
 
 
 def clean_nonfinite(rgb: np.ndarray) -> int:
@@ -240,17 +245,24 @@ class Job:
             raise InputError(f"--foreground-source {options.foreground_source!r}: expected plate or model")
         self.source = open_input(options.input, layer=options.layer, start_frame=options.start_frame)
         self.plan = plan_frames(self.source.frames, options.frames, options.preroll, self.source.frame_path)
-        self.outputs = Outputs(options.alpha, options.foreground, self.source, options.segmentation)
+        self.outputs = Outputs(options.alpha, options.foreground, self.source, options.composite,
+                               options.contact_sheet, options.segmentation)
         if options.warmup < 0:
             raise InputError(f"--warmup {options.warmup}: must be 0 or more")
         self.masks = Masks(options.holdout, options.garbage)
         self.masks.check(self.plan.requested, self.source.width, self.source.height)
         self.cuts: List[Cut] = []
+        if options.resume and self.outputs.movies():
+            raise OutputError(f"--resume cannot keep frames of a movie output ({self.outputs.movies()[0].hashes}): "
+                              f"run without --resume")
         input_space = options.input_colorspace
         self.colour_warning = None
         if not input_space:
             input_space, self.colour_warning = default_input_colorspace(self.source, options.ocio_config)
         self.colour = ColourPipeline(input_space, options.output_colorspace, options.ocio_config)
+        from rvmatte.review import Review
+
+        self.review = Review(options, self.source, self.colour, self.outputs, self.plan.requested, self.reporter)
 
     # -- set-up -----------------------------------------------------------------------------
     def _load_model(self):
@@ -309,7 +321,10 @@ class Job:
         self.outputs.prepare_directories()
         self.outputs.remove_stale_temps(self.plan.requested)
         if o.resume:
-            self.plan.complete = {f for f in self.plan.requested if self.outputs.complete(f)}
+            for frame in self.plan.requested:
+                passes = self.outputs.complete_passes(frame)
+                if passes:
+                    self.plan.complete[frame] = passes
         if o.threads:
             torch.set_num_threads(o.threads)
         model = self._load_model()
@@ -332,12 +347,12 @@ class Job:
             "downsample_ratio": ratio, "seq_chunk": chunk, "preroll": len(self.plan.compute) - total,
             "input_colorspace": self.colour.input_space, "output_colorspace": self.colour.output_space,
             "weights": getattr(model, "weights_path", None), "weights_sha256": attributes["rvmatte/weights_sha256"],
-            "outputs": self.outputs.describe(), "resume_complete": len(self.plan.complete),
+            "outputs": self.outputs.describe(), "resume_complete": len(self._finished_frames()),
             "warmup": o.warmup, "cuts": [c.frame for c in self.cuts], "masks": self.masks.describe(),
         })
         for cut in self.cuts:
             self.reporter.cut(cut.describe())
-        if len(self.plan.complete) == total:
+        if len(self._finished_frames()) == total:
             return self._finish(started, 0, total)
 
         # With --resume, the state is still rebuilt from the chunk start (preroll included),
@@ -347,7 +362,7 @@ class Job:
         pending: collections.deque = collections.deque()
         writers = o.writers or max(2, min(4, os.cpu_count() or 2))
         first_frame_time = None
-        with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write") as pool, \
+        with self.review, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write") as pool, \
                 _Prefetch(self._read_model_frames(steps), depth=max(2, chunk * 2)) as frames:
             for batch in _batches(frames, chunk):
                 if batch[0][0].reset:
@@ -364,11 +379,12 @@ class Job:
                     frame = step.frame
                     if not step.write or frame not in requested:
                         continue
-                    if frame in self.plan.complete:
+                    todo = self.outputs.kinds() - self.plan.complete.get(frame, frozenset())
+                    if not todo:
                         future: Future = Future()
                         future.set_result(False)
                     else:
-                        future = pool.submit(self._write, frame, plate, model_in, pha[i], fgr[i], attributes,
+                        future = pool.submit(self._write, frame, plate, model_in, pha[i], fgr[i], attributes, todo,
                                              None if seg is None else seg[i])
                     pending.append((frame, future))
                 # Report finished frames in order, and keep the frames in flight bounded.
@@ -414,44 +430,60 @@ class Job:
                                       f"({plate.path})", frame=plate.frame)
             yield step, plate, self.colour.to_model(plate.rgb)
 
+    def _finished_frames(self) -> List[int]:
+        kinds = self.outputs.kinds()
+        return [f for f, passes in self.plan.complete.items() if passes >= kinds]
+
     def _write(self, frame: int, plate, model_in: np.ndarray, pha: np.ndarray, fgr: np.ndarray,
-               attributes: dict, seg: Optional[np.ndarray] = None) -> bool:
+               attributes: dict, passes: frozenset, seg: Optional[np.ndarray] = None) -> bool:
         from rvmatte.io import write_frame
 
         o = self.options
+        config = self.colour.config_name
         if self.masks:
             pha = self.masks.apply(frame, pha)
-        if seg is not None:
-            compression = "zip" if o.compression.lower().startswith("dwa") else o.compression
+        if seg is not None and "segmentation" in passes:
             path = self.outputs.segmentation.path(frame)
             if path.lower().endswith(".exr"):
+                compression = "zip" if o.compression.lower().startswith("dwa") else o.compression
                 write_frame(path, seg[:, :, None], [SEGMENTATION_CHANNEL], header=plate.header,
                             bit_depth=o.bit_depth, compression=compression, attributes=attributes)
             else:
                 write_frame(path, seg[:, :, None], ["Y"], header=plate.header)
+        review = self.review
         alpha = self.outputs.alpha
-        if alpha is not None:
+        if alpha is not None and "alpha" in passes:
             path = alpha.path(frame)
-            if path.lower().endswith(".exr"):
+            if getattr(alpha, "is_movie", False):
+                review.movie_frame("alpha", frame, pha)
+            elif path.lower().endswith(".exr"):
                 compression = "zip" if o.compression.lower().startswith("dwa") else o.compression
                 write_frame(path, pha[:, :, None], ["A"], header=plate.header, bit_depth=o.bit_depth,
-                            compression=compression, colorspace=self.colour.output_space, attributes=attributes)
+                            compression=compression, colorspace=self.colour.output_space, attributes=attributes,
+                            ocio_config=config)
             else:
                 write_frame(path, pha[:, :, None], ["Y"], header=plate.header)
         fg = self.outputs.foreground
-        if fg is not None:
-            path = fg.path(frame)
+        linear = None
+        if (fg is not None and "foreground" in passes) or review.needs_foreground:
             linear = self.foreground_linear(plate.rgb, model_in, fgr)
+        if fg is not None and "foreground" in passes:
+            path = fg.path(frame)
             if path.lower().endswith(".exr"):
                 rgba = np.concatenate([linear * pha[:, :, None], pha[:, :, None]], axis=2)
                 write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header, bit_depth=o.bit_depth,
-                            compression=o.compression, colorspace=self.colour.output_space, attributes=attributes)
+                            compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
+                            ocio_config=config)
             else:
                 # Review images: display-encoded, straight (unpremultiplied) colour, as PNG expects.
                 display = np.clip(self.colour.output_to_model(linear), 0.0, 1.0)
-                write_frame(path, np.concatenate([display, pha[:, :, None]], axis=2), ["R", "G", "B", "A"],
-                            header=plate.header)
-        return True
+                rgba = np.concatenate([display, pha[:, :, None]], axis=2)
+                if getattr(fg, "is_movie", False):
+                    review.movie_frame("foreground", frame, rgba)
+                else:
+                    write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header)
+        review.frame(frame, plate, model_in, pha, linear, attributes, write_composite="composite" in passes)
+        return bool(passes - {"contact_sheet"})
 
     def foreground_linear(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray) -> np.ndarray:
         """The unpremultiplied foreground colour in the output space.

@@ -24,13 +24,22 @@ class Session:
     """Frame-by-frame RVM inference.
 
     ``downsample_ratio`` is ``"auto"`` or a float. ``pixel_aspect`` > 1 (anamorphic)
-    widens the downsampled image so the network sees square pixels.
+    widens the downsampled image so the network sees square pixels. ``device`` and
+    ``dtype`` default to the model's parameters'; a frozen TorchScript model has none,
+    so they must be given for it.
     """
 
-    def __init__(self, model, *, downsample_ratio: Union[str, float] = "auto", pixel_aspect: float = 1.0):
+    def __init__(self, model, *, downsample_ratio: Union[str, float] = "auto", pixel_aspect: float = 1.0,
+                 device=None, dtype=None):
         self.model = model
-        param = next(model.parameters())
-        self.device, self.dtype = param.device, param.dtype
+        if device is None or dtype is None:
+            param = next(iter(model.parameters()), None)
+            if param is None:
+                raise ValueError("the model has no parameters (a frozen TorchScript model?): "
+                                 "give its device and dtype")
+            device = param.device if device is None else device
+            dtype = param.dtype if dtype is None else dtype
+        self.device, self.dtype = torch.device(device), dtype
         self.downsample_ratio = downsample_ratio
         self.pixel_aspect = float(pixel_aspect)
         self.state: List[Optional[torch.Tensor]] = [None] * 4

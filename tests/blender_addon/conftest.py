@@ -150,3 +150,25 @@ def write_sequence(folder, stem, frames, *, width=32, height=18):
         pixels[..., 3] = 1
         write_image(folder / f"{stem}.{frame:04d}.exr", pixels)
     return folder / f"{stem}.{frames[0]:04d}.exr"
+
+
+_exit_status = [0]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    _exit_status[0] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """Leave without running C++ static destructors once pytest is done (reports written).
+
+    bpy 4.5 as a module deadlocks at process exit once its delayed file-close
+    thread has started (a movie clip freed by a file load): the destructor of
+    its global state waits on a condition that thread is blocked on. Blender
+    itself shuts that thread down in WM_exit; a Python module never gets there.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status[0])

@@ -99,7 +99,7 @@ def _add_shot_options(parser: argparse.ArgumentParser) -> None:
                         help="an input (sequence pattern, one of its files, its folder, a movie) or a shot list "
                         "(.txt: one input per line; .json: shots with per-shot options)")
     parser.add_argument("--chunk-size", type=int, metavar="N", help="frames per task (default 100)")
-    parser.add_argument("--preroll", type=int, metavar="N", help="warm-up frames before each chunk (default 16)")
+    parser.add_argument("--preroll", type=int, metavar="N", help="warm-up frames before each chunk (default 32)")
     parser.add_argument("--frames", metavar="LIST", help="frames of the inputs typed here, e.g. 1001-1100 or "
                         "1001-1050,1060-1100 (default: every frame on disk)")
     parser.add_argument("--output-root", metavar="DIR", help="each shot writes into DIR/<shot name>")

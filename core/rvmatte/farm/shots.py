@@ -21,9 +21,10 @@ from ..errors import InputError
 from .plan import Chunk, parse_frame_list, plan_chunks
 
 DEFAULT_CHUNK_SIZE = 100
-#: Chosen from bench/chunk_continuity.py (see docs/farm.md): the boundary error
-#: has flattened out by 16 frames of preroll.
-DEFAULT_PREROLL = 16
+#: Chosen from bench/chunk_continuity.py (docs/farm.md): on both clips measured,
+#: 32 frames of preroll is the first setting that cuts the boundary error to
+#: well under the shot's own frame-to-frame change; 8 and 16 leave it close.
+DEFAULT_PREROLL = 32
 
 SHOT_KEYS = {
     "input": "plate: image sequence pattern, one of its files, its folder, or a movie",
@@ -58,6 +59,8 @@ class Shot:
     input_first: int | None = None
     start_frame: int | None = None
     run_args: list[str] = field(default_factory=list)
+    #: Set when ``output_dir`` is ``output_root/<name>``, so a renamed shot moves with its name.
+    output_root: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def plate_dir(self) -> str:
@@ -164,7 +167,9 @@ def make_shot(
     if output_dir is None:
         if output_root is None:
             raise InputError(f"{where}: no output folder; give --output-root or 'output_dir' in a JSON shot list")
-        output_dir = os.path.join(output_root, "")  # the shot's name is appended once names are unique
+        output_dir = os.path.join(output_root, safe_name(name))
+    elif isinstance(output_dir, str):
+        output_root = None
     if not isinstance(output_dir, str):
         raise InputError(f"{where}: 'output_dir' must be a path")
     extra = entry.get("run_args", run_args)
@@ -178,12 +183,13 @@ def make_shot(
         input=source,
         kind=kind,
         frames=frames,
-        output_dir=output_dir if output_dir.endswith(os.sep) else os.path.abspath(output_dir),
+        output_dir=os.path.abspath(output_dir),
         chunk_size=_int_option(entry, "chunk_size", chunk_size, where, minimum=1),
         preroll=_int_option(entry, "preroll", preroll, where, minimum=0),
         input_first=on_disk[0],
         start_frame=start_frame,
         run_args=list(extra),
+        output_root=None if output_root is None else os.path.abspath(output_root),
     )
 
 
@@ -222,8 +228,6 @@ def load_shots(
     _make_names_unique(shots)
     writers: dict[str, str] = {}
     for shot in shots:
-        if shot.output_dir.endswith(os.sep):
-            shot.output_dir = os.path.abspath(os.path.join(shot.output_dir, shot.name))
         for pattern in shot.writes().values():
             if pattern in writers:
                 raise InputError(f"shots {writers[pattern]} and {shot.name} would both write {pattern}")
@@ -348,3 +352,5 @@ def _make_names_unique(shots: list[Shot]) -> None:
         seen[shot.name] = count + 1
         if count:
             shot.name = f"{shot.name}_{count + 1}"
+            if shot.output_root is not None:
+                shot.output_dir = os.path.join(shot.output_root, shot.name)

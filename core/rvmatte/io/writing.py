@@ -110,9 +110,24 @@ def temp_file_owner(name: str) -> str | None:
     return name[1:].rpartition(".tmp-")[0] or None
 
 
+def _writer_alive(temp_name: str) -> bool:
+    """Whether the process that named this temp file (``…tmp-<pid>-…``) is another live process."""
+    pid = temp_name.rpartition(".tmp-")[2].split("-", 1)[0]
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
 def remove_temp_files(paths: Iterable[str]) -> list[str]:
     """Delete temp files left by killed writers of these frame files (a killed process cannot
-    clean up after itself); returns what was removed. Call it only for frames this run owns."""
+    clean up after itself); returns what was removed. A temp file of another process that is
+    still running is left alone, so two tasks writing the same shot never break each other."""
     wanted: dict[str, set[str]] = {}
     for path in paths:
         directory, base = os.path.split(os.path.abspath(path))
@@ -124,7 +139,7 @@ def remove_temp_files(paths: Iterable[str]) -> list[str]:
         except OSError:
             continue
         for name in names:
-            if temp_file_owner(name) in bases:
+            if temp_file_owner(name) in bases and not _writer_alive(name):
                 leftover = os.path.join(directory, name)
                 try:
                     os.remove(leftover)

@@ -27,9 +27,10 @@ class ConvGRU(nn.Module):
         return (1 - update) * h + update * candidate
 
     def forward(self, x: Tensor, h: Optional[Tensor], frames: int) -> Tuple[Tensor, Tensor]:
-        """x: [B*T,C,H,W], h: [B,C,H,W] or None (zeros) → ([B*T,C,H,W], [B,C,H,W])."""
+        """x: [B*T,C,H,W], h: [B,C,H,W], None or a zero tensor that broadcasts to it (the
+        exported models' first-frame [1,1,1,1] state) → ([B*T,C,H,W], [B,C,H,W])."""
         x = x.unflatten(0, (-1, frames))
-        state = torch.zeros_like(x[:, 0]) if h is None else h
+        state = torch.zeros_like(x[:, 0]) if h is None else h.expand_as(x[:, 0])
         outputs: List[Tensor] = []
         for t in range(frames):
             state = self.step(x[:, t], state)

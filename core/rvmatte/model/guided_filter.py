@@ -47,13 +47,10 @@ class DeepGuidedFilterRefiner(nn.Module):
 
 
 def _box_filter(x: Tensor, radius: int) -> Tensor:
-    """Separable mean filter with zero padding (so edges darken, as in the original)."""
+    """Mean filter with zero padding (so edges darken, as in the original); an average pool
+    rather than a convolution so exports need no kernel shaped by the input."""
     k = 2 * radius + 1
-    c = x.shape[1]
-    kx = torch.full((c, 1, 1, k), 1.0 / k, dtype=x.dtype, device=x.device)
-    ky = torch.full((c, 1, k, 1), 1.0 / k, dtype=x.dtype, device=x.device)
-    x = F.conv2d(x, kx, padding=(0, radius), groups=c)
-    return F.conv2d(x, ky, padding=(radius, 0), groups=c)
+    return F.avg_pool2d(x, k, stride=1, padding=radius, count_include_pad=True)
 
 
 class FastGuidedFilterRefiner(nn.Module):

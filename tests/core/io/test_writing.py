@@ -1,6 +1,8 @@
 """Frame writers: channels, bit depth, windows and metadata, atomic replace, completeness."""
 
 import os
+import subprocess
+import sys
 import stat
 
 import numpy as np
@@ -277,11 +279,33 @@ def test_an_output_the_system_refuses_to_create_is_an_error_naming_it(tmp_path):
 
 
 def test_temp_files_left_by_a_killed_writer_are_removed_for_the_frames_asked(tmp_path):
-    for name in (".a.0001.exr.tmp-123-ab12cd34.exr", ".a.0002.exr.tmp-9-00ff00ff.exr", "a.0001.exr", ".b.0001.exr.tmp-1-aa.exr"):
+    dead = _dead_pid()
+    for name in (f".a.0001.exr.tmp-{dead}-ab12cd34.exr", f".a.0002.exr.tmp-{dead}-00ff00ff.exr", "a.0001.exr",
+                 f".b.0001.exr.tmp-{dead}-aa.exr"):
         (tmp_path / name).write_bytes(b"partial")
     removed = remove_temp_files([str(tmp_path / "a.0001.exr"), str(tmp_path / "a.0003.exr")])
-    assert removed == [str(tmp_path / ".a.0001.exr.tmp-123-ab12cd34.exr")]
-    assert sorted(os.listdir(tmp_path)) == [".a.0002.exr.tmp-9-00ff00ff.exr", ".b.0001.exr.tmp-1-aa.exr", "a.0001.exr"]
+    assert removed == [str(tmp_path / f".a.0001.exr.tmp-{dead}-ab12cd34.exr")]
+    assert sorted(os.listdir(tmp_path)) == [f".a.0002.exr.tmp-{dead}-00ff00ff.exr", f".b.0001.exr.tmp-{dead}-aa.exr",
+                                            "a.0001.exr"]
+
+
+def test_a_temp_file_of_another_running_writer_is_left_alone(tmp_path):
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        busy = tmp_path / f".a.0001.exr.tmp-{other.pid}-ab12cd34.exr"
+        busy.write_bytes(b"being written")
+        assert remove_temp_files([str(tmp_path / "a.0001.exr")]) == []
+        assert busy.exists()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def _dead_pid() -> int:
+    """A process id that no running process has."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
 
 
 def test_the_temp_file_of_a_writer_killed_mid_write_is_recognised(tmp_path, monkeypatch):

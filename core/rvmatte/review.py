@@ -1,0 +1,285 @@
+"""Review media for ``rvmatte run``: composites, movie outputs and contact sheets.
+
+A composite is the foreground over a colour or a background plate, done in linear
+light (the run's scene-linear output space), then written scene-linear to EXR or
+display-encoded (sRGB) to PNG/TIFF/JPEG and movies. Movie outputs get their
+frames in frame order whatever order the writer threads finish them, and are
+moved into place when the run ends. A contact sheet shows plate | alpha |
+composite for a few frames spread over the shot.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from rvmatte.errors import InputError
+
+DEFAULT_BACKGROUND = (120.0, 255.0, 155.0)   # the original RVM's green, sRGB 0..255
+CONTACT_SHEET_ROWS = 4
+THUMBNAIL_SIZE = 360                          # longest side of a contact-sheet cell, in pixels
+_GUTTER = 8
+_LABEL_HEIGHT = 24
+
+
+def parse_background_colour(text: str) -> Tuple[float, float, float]:
+    """``"R,G,B"``: sRGB-encoded values 0..255 (decimals allowed), e.g. ``120,255,155``."""
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(0.0 <= v <= 255.0 for v in values):
+        raise InputError(f"--background-colour {text!r}: expected R,G,B with values 0-255, e.g. 120,255,155")
+    return values
+
+
+class Backgrounds:
+    """The background of each frame in the run's output (scene-linear) space.
+
+    A colour, or a background input (sequence, single image or movie): one frame is
+    held for the whole shot; otherwise frames with the shot's numbers are used when
+    the background has them all, else the background is matched by offset from each
+    input's first frame. A background of another size is resized to the plate.
+    """
+
+    def __init__(self, colour, width: int, height: int, frames: Sequence[int], *,
+                 rgb: Optional[Sequence[float]] = None, path: Optional[str] = None, reporter=None):
+        self.colour = colour
+        self.width, self.height = width, height
+        self._lock = threading.Lock()
+        self._cache: Dict[int, np.ndarray] = {}
+        self.source = None
+        if path is None:
+            encoded = np.asarray(rgb or DEFAULT_BACKGROUND, dtype=np.float32).reshape(1, 1, 3) / 255.0
+            self._constant = colour.model_to_output(encoded)[0, 0]
+            return
+        from rvmatte.io import open_input
+        from rvmatte.io.colour import ColourPipeline, default_input_colorspace
+
+        self.source = open_input(path)
+        space, warning = default_input_colorspace(self.source, colour.config_name)
+        if warning and reporter is not None:
+            reporter.warning(f"background: {warning}")
+        self._to_linear = ColourPipeline(space, colour.output_space, colour.config_name)
+        if (self.source.width, self.source.height) != (width, height) and reporter is not None:
+            reporter.warning(f"background {self.source.path} is {self.source.width}x{self.source.height}, "
+                             f"the plate {width}x{height}: resized to fit")
+        self._map = self._frame_map(frames)
+        self._decoder = None
+
+    def _frame_map(self, frames: Sequence[int]) -> Dict[int, int]:
+        mine = self.source.frames
+        if len(mine) == 1:
+            return {f: mine[0] for f in frames}
+        present = set(mine)
+        if all(f in present for f in frames):
+            return {f: f for f in frames}
+        first = frames[0] if frames else 0
+        mapping = {f: mine[0] + (f - first) for f in frames}
+        for frame, wanted in mapping.items():
+            if wanted not in present:
+                raise InputError(f"background {self.source.path} has no frame {wanted} (for frame {frame}; "
+                                 f"it has {mine[0]}-{mine[-1]})")
+        return mapping
+
+    def for_frame(self, frame: int) -> np.ndarray:
+        """(H, W, 3) or a (3,) colour, scene-linear, for ``frame`` of the shot."""
+        if self.source is None:
+            return self._constant
+        wanted = self._map[frame]
+        with self._lock:
+            if wanted not in self._cache:
+                if len(self._cache) > 16:
+                    self._cache.pop(min(self._cache))
+                self._cache[wanted] = self._to_linear.to_output(self._fit(self._read(wanted)))
+            return self._cache[wanted]
+
+    def _read(self, wanted: int) -> np.ndarray:
+        if self.source.kind != "movie":
+            return next(iter(self.source.read([wanted]))).rgb
+        # Movies decode forwards only: keep one decoder going, restart it to go back.
+        if self._decoder is None or self._decoder[0] > wanted:
+            self._decoder = [wanted, iter(self.source.read(range(wanted, self.source.last + 1)))]
+        for plate in self._decoder[1]:
+            self._decoder[0] = plate.frame + 1
+            if plate.frame == wanted:
+                return plate.rgb
+        raise InputError(f"background {self.source.path}: frame {wanted} could not be decoded")
+
+    def _fit(self, rgb: np.ndarray) -> np.ndarray:
+        if rgb.shape[:2] == (self.height, self.width):
+            return rgb
+        return resize(rgb, self.width, self.height)
+
+
+def resize(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+    """float32 (H, W, C) resized with OpenImageIO's filtered resize."""
+    import OpenImageIO as oiio
+
+    pixels = np.ascontiguousarray(pixels, dtype=np.float32)
+    channels = pixels.shape[2]
+    out = oiio.ImageBufAlgo.resize(oiio.ImageBuf(pixels), roi=oiio.ROI(0, width, 0, height, 0, 1, 0, channels))
+    return out.get_pixels(oiio.FLOAT).reshape(height, width, channels)
+
+
+class ContactSheet:
+    """plate | alpha | composite for up to ``rows`` frames spread evenly over ``frames``."""
+
+    def __init__(self, path: str, frames: Sequence[int], width: int, height: int, pixel_aspect: float = 1.0,
+                 rows: int = CONTACT_SHEET_ROWS):
+        self.path = path
+        count = min(rows, len(frames))
+        picks = np.unique(np.round(np.linspace(0, len(frames) - 1, count)).astype(int)) if count else []
+        self.frames = [frames[i] for i in picks]
+        scale = min(1.0, THUMBNAIL_SIZE / max(width * pixel_aspect, height))
+        self.cell = (max(1, round(width * pixel_aspect * scale)), max(1, round(height * scale)))
+        self._rows: Dict[int, List[np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    def wants(self, frame: int) -> bool:
+        return frame in self.frames
+
+    def add(self, frame: int, plate: np.ndarray, alpha: np.ndarray, composite: np.ndarray) -> None:
+        """Display-encoded (H, W, 3) plate and composite and (H, W) alpha of one frame."""
+        cells = [resize(np.clip(image, 0.0, 1.0), *self.cell)
+                 for image in (plate, np.repeat(alpha[:, :, None], 3, axis=2), composite)]
+        with self._lock:
+            self._rows[frame] = cells
+
+    def write(self) -> Optional[str]:
+        """Assemble and write the sheet (PNG); None when no frame was collected."""
+        import OpenImageIO as oiio
+
+        from rvmatte.io import write_frame
+
+        frames = [f for f in self.frames if f in self._rows]
+        if not frames:
+            return None
+        cw, ch = self.cell
+        width = 3 * cw + 4 * _GUTTER
+        height = len(frames) * (ch + _LABEL_HEIGHT + _GUTTER) + _LABEL_HEIGHT + _GUTTER
+        sheet = np.full((height, width, 3), 0.12, dtype=np.float32)
+        labels = [(_GUTTER + i * (cw + _GUTTER), _LABEL_HEIGHT - 6, name)
+                  for i, name in enumerate(("plate", "alpha", "composite"))]
+        for row, frame in enumerate(frames):
+            top = _LABEL_HEIGHT + _GUTTER + row * (ch + _LABEL_HEIGHT + _GUTTER)
+            labels.append((_GUTTER, top + _LABEL_HEIGHT - 6, f"frame {frame}"))
+            for column, cell in enumerate(self._rows[frame]):
+                left = _GUTTER + column * (cw + _GUTTER)
+                sheet[top + _LABEL_HEIGHT:top + _LABEL_HEIGHT + ch, left:left + cw] = cell
+        buf = oiio.ImageBuf(sheet)
+        for x, y, text in labels:
+            oiio.ImageBufAlgo.render_text(buf, x, y, text, 16, "", (0.9, 0.9, 0.9))
+        oiio.geterror()   # no font available: the sheet is still useful without labels
+        write_frame(self.path, buf.get_pixels(oiio.FLOAT).reshape(height, width, 3), ["R", "G", "B"])
+        return self.path
+
+
+class Review:
+    """The review outputs of one run. Checked when made (a bad background fails before any
+    work); as a context manager it opens the movies, and at the end finishes them (moved
+    into place, contact sheet written) or, on failure, discards them."""
+
+    def __init__(self, options, source, colour, outputs, frames: Sequence[int], reporter=None):
+        from rvmatte.io.movie_out import DEFAULT_FPS
+
+        self.options = options
+        self.colour = colour
+        self.outputs = outputs
+        self.frames = list(frames)
+        self.movies: Dict[str, object] = {}
+        self.backgrounds = None
+        self.sheet = None
+        if outputs.composite is not None or outputs.contact_sheet:
+            self.backgrounds = Backgrounds(colour, source.width, source.height, self.frames,
+                                           rgb=options.background_colour, path=options.background,
+                                           reporter=reporter)
+        elif options.background or options.background_colour:
+            raise InputError("--background/--background-colour need --composite or --contact-sheet")
+        if outputs.contact_sheet:
+            self.sheet = ContactSheet(outputs.contact_sheet, self.frames, source.width, source.height,
+                                      source.pixel_aspect)
+        self._movie_size = (source.width, source.height, source.pixel_aspect)
+        self._fps = options.fps or source.fps or DEFAULT_FPS
+        self._bitrate = int(options.bitrate * 1_000_000) if options.bitrate else None
+
+    def __enter__(self):
+        from rvmatte.io.movie_out import InOrder, MovieWriter
+
+        width, height, aspect = self._movie_size
+        try:
+            for kind in ("alpha", "foreground", "composite"):
+                target = getattr(self.outputs, kind)
+                if is_movie(target):
+                    writer = MovieWriter(target.hashes, width, height, self._fps, bitrate=self._bitrate,
+                                         pixel_aspect=aspect)
+                    self.movies[kind] = InOrder(writer, self.frames)
+        except BaseException:
+            self._abort()
+            raise
+        return self
+
+    @property
+    def needs_foreground(self) -> bool:
+        return self.backgrounds is not None
+
+    def movie_frame(self, kind: str, frame: int, pixels: np.ndarray) -> None:
+        self.movies[kind].put(frame, pixels)
+
+    def frame(self, frame: int, plate, model_in: np.ndarray, pha: np.ndarray, linear: Optional[np.ndarray],
+              attributes: dict, write_composite: bool = True) -> None:
+        """Composite and contact-sheet work for one written frame (``linear``: the
+        unpremultiplied foreground in the output space)."""
+        if self.backgrounds is None:
+            return
+        target = self.outputs.composite if write_composite else None
+        want_sheet = self.sheet is not None and self.sheet.wants(frame)
+        if target is None and not want_sheet:
+            return
+        a = pha[:, :, None]
+        composite = linear * a + self.backgrounds.for_frame(frame) * (1.0 - a)
+        display = None
+        if target is not None:
+            from rvmatte.io import write_frame
+
+            path = target.path(frame)
+            if path.lower().endswith(".exr"):
+                o = self.options
+                write_frame(path, composite, ["R", "G", "B"], header=plate.header, bit_depth=o.bit_depth,
+                            compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
+                            ocio_config=self.colour.config_name)
+            else:
+                display = np.clip(self.colour.output_to_model(composite), 0.0, 1.0)
+                if is_movie(target):
+                    self.movie_frame("composite", frame, display)
+                else:
+                    write_frame(path, display, ["R", "G", "B"], header=plate.header)
+        if want_sheet:
+            if display is None:
+                display = self.colour.output_to_model(composite)
+            self.sheet.add(frame, model_in, pha, display)
+
+    def __exit__(self, kind, value, traceback):
+        if kind is not None:
+            self._abort()
+            return False
+        try:
+            for movie in self.movies.values():
+                movie.writer.close()
+        except BaseException:
+            self._abort()
+            raise
+        if self.sheet is not None:
+            self.sheet.write()
+        return False
+
+    def _abort(self) -> None:
+        for movie in self.movies.values():
+            movie.writer.abort()
+        self.movies = {}
+
+
+def is_movie(target) -> bool:
+    return getattr(target, "is_movie", False)

@@ -1,0 +1,90 @@
+"""The panel and status bar draw code (panels.py), run against a layout that records each row.
+
+bpy cannot draw UI in background mode; recording the rows still runs the real
+draw functions, so a renamed property or operator fails here.
+"""
+
+import importlib.util
+import sys
+import time
+
+import bpy
+import pytest
+
+from conftest import ROOT
+
+
+def _recording_layout():
+    spec = importlib.util.spec_from_file_location("docs_images", ROOT / "blender_addon" / "tools" / "docs_images.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.RecordingLayout
+
+
+RecordingLayout = _recording_layout()
+
+
+def draw(addon):
+    rows = []
+    addon.panels.draw_settings(RecordingLayout(rows), bpy.context)
+    return rows
+
+
+def labels(rows):
+    return [row["label"] for row in rows]
+
+
+@pytest.mark.parametrize("source_type, chooser", [("CLIP", "Movie Clip"), ("IMAGE", "Image"), ("NODE", "Image Node")])
+def test_panel_offers_the_chooser_of_each_source_type(addon, source_type, chooser):
+    bpy.context.scene.rvmatte.source_type = source_type
+    shown = labels(draw(addon))
+    assert shown[:2] == ["Source", chooser]
+    assert {"Frames", "Preroll", "Model", "Auto Downsample", "Downsample Ratio", "Device", "Precision",
+            "Foreground", "Output", "Generate Matte"} <= set(shown)
+
+
+def test_custom_range_shows_start_and_end(addon):
+    bpy.context.scene.rvmatte.frame_range = "CUSTOM"
+    shown = labels(draw(addon))
+    assert shown[shown.index("Frames") + 1: shown.index("Frames") + 3] == ["Start", "End"]
+
+
+def test_ratio_field_is_inactive_while_auto_downsample_is_on(addon):
+    settings = bpy.context.scene.rvmatte
+    ratio = next(r for r in draw(addon) if r["label"] == "Downsample Ratio")
+    assert not ratio["active"]
+    settings.auto_ratio = False
+    ratio = next(r for r in draw(addon) if r["label"] == "Downsample Ratio")
+    assert ratio["active"]
+
+
+def test_running_job_shows_progress_and_cancel_and_disables_generate(addon):
+    job = addon.jobs.start([sys.executable, "-c",
+                            "import json, time\n"
+                            "print(json.dumps({'event': 'start', 'frames': 4, 'first': 1, 'last': 4}), flush=True)\n"
+                            "print(json.dumps({'event': 'frame', 'frame': 1, 'done': 1, 'total': 4, 'fps': 2.0}),"
+                            " flush=True)\n"
+                            "time.sleep(30)\n"], label="plate")
+    addon.operators.scene_jobs[bpy.context.scene.name] = job
+    while job.done < 1:
+        job.poll()
+        time.sleep(0.02)
+    rows = draw(addon)
+    progress = next(r for r in rows if r["kind"] == "progress")
+    assert progress["factor"] == 0.25
+    assert progress["label"] == "plate: 1/4 frames, 2.0 fps"
+    assert progress["button"] == "CANCEL"
+    assert not next(r for r in rows if r["label"] == "Generate Matte")["active"]
+    status = []
+    addon.panels.draw_status(type("Header", (), {"layout": RecordingLayout(status)})(), bpy.context)
+    assert status[0]["label"] == "RVMatte plate: 1/4 frames, 2.0 fps"
+    job.stop()
+
+
+def test_finished_job_leaves_its_outcome_in_the_panel(addon):
+    job = addon.jobs.start([sys.executable, "-c", "import sys; print('rvmatte: error: bad clip', file=sys.stderr);"
+                                                  " sys.exit(1)"], label="plate")
+    addon.operators.scene_jobs[bpy.context.scene.name] = job
+    job.wait(20)
+    rows = draw(addon)
+    assert rows[-1] == {"kind": "label", "label": "bad clip", "icon": "ERROR"}
