@@ -213,7 +213,6 @@ def table(work: Path, json_path: str | None, first: int, plot: str | None = None
               f"{100 * np.mean(all_change):+.1f} % | {100 * np.mean(dt_change):+.1f} % |")
     if plot:
         from rvmatte.evaluate import Evaluation
-        from rvmatte.plots import plot_curves
 
         curves = {}
         for clip in plot_clips:
