@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 
 from . import protocol
@@ -185,7 +186,6 @@ class WorkerJob:
 
     def wait(self, timeout):
         """Poll until the job ends or `timeout` seconds pass (tests and scripts, never the UI)."""
-        import time
         deadline = time.monotonic() + timeout
         while self.running and time.monotonic() < deadline:
             self.poll()

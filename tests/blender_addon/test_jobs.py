@@ -105,7 +105,7 @@ def test_poll_returns_at_once_while_the_worker_is_silent(addon, tmp_path):
             slowest = max(slowest, time.perf_counter() - began)
             time.sleep(0.02)
         assert job.running and job.total == 1
-        assert slowest < 0.05
+        assert slowest < 0.5   # a blocking read would wait for the worker's 30 s
     finally:
         job.stop()
 

@@ -61,3 +61,28 @@ def test_built_zip_holds_the_manifest_and_modules_only(built_zip):
         if name.endswith(".py"):
             text = zipfile.ZipFile(built_zip).read(name).decode()
             assert "import torch" not in text and "from torch" not in text, name
+
+
+def test_quitting_blender_stops_the_worker(built_zip, tmp_path):
+    """A separate bpy process installs the zip, starts a worker and exits without cleaning up."""
+    import os
+    import subprocess
+    import time
+
+    script = tmp_path / "quit_with_a_job.py"
+    script.write_text(
+        "import sys, bpy\n"
+        f"bpy.ops.extensions.package_install_files(filepath={str(built_zip)!r}, repo='user_default',"
+        " enable_on_install=True)\n"
+        f"addon = sys.modules[{PACKAGE!r}]\n"
+        "job = addon.jobs.start([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        "print('WORKER', job.process.pid, flush=True)\n")
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "user"))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    pid = int(next(line for line in done.stdout.splitlines() if line.startswith("WORKER")).split()[1])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}") and \
+            open(f"/proc/{pid}/stat").read().split(") ")[1][0] != "Z":
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(") ")[1][0] == "Z"
