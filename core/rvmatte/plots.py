@@ -11,8 +11,12 @@ def plot_curves(evaluations: Dict[str, "Evaluation"], path: str, title: str = ""
                 metrics: Optional[Sequence[str]] = None, first_frames: int = 0) -> None:
     """One panel per metric, one line per evaluation (label → Evaluation); the first
     ``first_frames`` frames are shaded."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        from rvmatte.errors import RvmatteError
 
+        raise RvmatteError("--plot needs matplotlib (pip install matplotlib)") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
