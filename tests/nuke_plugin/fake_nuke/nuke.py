@@ -580,7 +580,8 @@ class Node(object):
 
     def setInput(self, i, node):
         self._access("setInput")
-        if i >= max(self.maxInputs(), 1) and not isinstance(self, Group):
+        limit = self.maxInputs() if isinstance(self, Group) else max(self.maxInputs(), 1)
+        if i >= limit:
             return False
         if node is None:
             self._inputs.pop(i, None)
