@@ -11,6 +11,8 @@ GUI flag. It is strict where Nuke is strict or where Nuke would hang or crash:
 - ProgressTask.setProgress takes an int;
 - unknown node classes raise like Nuke's "Unknown command";
 - a Write's EXR knobs exist only once the file type is EXR;
+- a Group has one input per Input node inside, numbered in creation order
+  (setInput past them returns False);
 - script buttons on a Group run inside that Group's context, as in Nuke.
 
 Nothing renders pixels: `execute` calls `_fake.render_hook(write, frame, view)`,
