@@ -28,6 +28,8 @@ class MatteRequest:
     input_colorspace: str = ""
     output_colorspace: str = ""
     ocio_config: str = ""
+    holdout: str = ""      # matte path or `#` pattern (docs/cli.md --holdout)
+    garbage: str = ""
 
 
 _RVMATTE_EXECUTABLE = re.compile(r"^rvmatte(\.exe)?$", re.IGNORECASE)
@@ -74,6 +76,10 @@ def run_arguments(request):
         args += ["--preroll", str(request.preroll)]
     if request.weights:
         args += ["--weights", request.weights]
+    if request.holdout:
+        args += ["--holdout", request.holdout]
+    if request.garbage:
+        args += ["--garbage", request.garbage]
     if request.ocio_config:
         args += ["--ocio-config", request.ocio_config]
     if request.input_colorspace:

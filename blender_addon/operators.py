@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import struct
 import tempfile
 import zlib
@@ -70,8 +71,23 @@ def working_space():
     return getattr(colorspace, "working_space", "") or "Linear Rec.709"
 
 
-def build_request(scene, source, first, last, folder):
+MATTE_ROLES = (("holdout", "Holdout matte"), ("garbage", "Garbage matte"))
+
+
+def matte_inputs(settings, first, last, folder):
+    """{role: MatteInput} of the panel's holdout and garbage mattes that are set."""
+    found = {}
+    for role, label in MATTE_ROLES:
+        matte = sources.matte_input(getattr(settings, role), label, first, last,
+                                    os.path.join(folder, f"{role}_matte"))
+        if matte is not None:
+            found[role] = matte
+    return found
+
+
+def build_request(scene, source, first, last, folder, mattes=None):
     settings = scene.rvmatte
+    mattes = mattes or {}
     prefs = preferences()
     base = os.path.join(folder, bpy.path.clean_name(source.name))
     config = ocio_config()
@@ -91,6 +107,8 @@ def build_request(scene, source, first, last, folder):
         input_colorspace=source.colorspace if config else "",
         output_colorspace=working_space() if config else "",
         ocio_config=config,
+        holdout=mattes["holdout"].path if "holdout" in mattes else "",
+        garbage=mattes["garbage"].path if "garbage" in mattes else "",
     )
 
 
@@ -104,6 +122,7 @@ class MattePlan:
     folder: str
     request: command.MatteRequest
     argv: list
+    mattes: dict  # role → sources.MatteInput
 
 
 def plan_matte(scene):
@@ -112,9 +131,10 @@ def plan_matte(scene):
     source = sources.resolve(scene, settings)
     first, last = sources.source_frames(source, scene, settings)
     folder = output_folder(settings, source.name)
-    request = build_request(scene, source, first, last, folder)
+    mattes = matte_inputs(settings, first, last, folder)
+    request = build_request(scene, source, first, last, folder, mattes)
     argv = command.worker_prefix(absolute(preferences().worker)) + command.run_arguments(request)
-    return MattePlan(source, first, last, folder, request, argv)
+    return MattePlan(source, first, last, folder, request, argv, mattes)
 
 
 def start_matte(scene):
@@ -127,6 +147,13 @@ def start_matte(scene):
         os.makedirs(plan.folder, exist_ok=True)
     except OSError as exc:
         raise sources.SourceError(f"cannot create the output folder {plan.folder}: {exc.strerror}") from exc
+    for matte in plan.mattes.values():
+        if matte.copy_from:
+            try:
+                shutil.copyfile(matte.copy_from, matte.path)
+            except OSError as exc:
+                raise sources.SourceError(f"cannot copy the matte {matte.copy_from} to {matte.path}: "
+                                          f"{exc.strerror}") from exc
     env = command.worker_environment(os.environ, online=bpy.app.online_access)
     scene_name = scene.name
 

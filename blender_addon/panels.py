@@ -39,6 +39,10 @@ def draw_settings(layout, context):
         row.operator("rvmatte.use_active_node", text="", icon="EYEDROPPER")
 
     col = layout.column()
+    col.template_ID(settings, "holdout", open="image.open", text="Holdout")
+    col.template_ID(settings, "garbage", open="image.open", text="Garbage")
+
+    col = layout.column()
     col.prop(settings, "frame_range")
     if settings.frame_range == "CUSTOM":
         sub = col.column(align=True)

@@ -21,11 +21,24 @@ def _is_sequence_or_movie(_self, image):
     return image.source in {"SEQUENCE", "MOVIE"}
 
 
+def _is_still_or_sequence(_self, image):
+    return image.source in {"FILE", "SEQUENCE"}
+
+
 class RVMatteSettings(bpy.types.PropertyGroup):
     source_type: bpy.props.EnumProperty(name="Source", items=SOURCE_TYPES, default="CLIP")
     clip: bpy.props.PointerProperty(name="Movie Clip", type=bpy.types.MovieClip)
     image: bpy.props.PointerProperty(name="Image", type=bpy.types.Image, poll=_is_sequence_or_movie)
     node_name: bpy.props.StringProperty(name="Image Node", description="Image node of the compositor")
+
+    holdout: bpy.props.PointerProperty(
+        name="Holdout", type=bpy.types.Image, poll=_is_still_or_sequence,
+        description="Matte of what must not be matted (white = held out), a still or an image sequence "
+                    "numbered like the source")
+    garbage: bpy.props.PointerProperty(
+        name="Garbage", type=bpy.types.Image, poll=_is_still_or_sequence,
+        description="Matte outside which nothing is kept (black = removed), a still or an image sequence "
+                    "numbered like the source")
 
     frame_range: bpy.props.EnumProperty(name="Frames", items=RANGES, default="SOURCE")
     frame_start: bpy.props.IntProperty(name="Start", default=1, min=0)

@@ -113,3 +113,45 @@ def source_frames(source, scene, settings):
         raise SourceError(f"scene frames {start}-{end} show no frame of '{source.name}' "
                           f"(it covers scene frames {lo}-{hi})")
     return first, last
+
+
+@dataclass(frozen=True)
+class MatteInput:
+    """A holdout or garbage matte as the worker reads it (`--holdout`/`--garbage`)."""
+
+    path: str              # file of a still, `#` pattern of a sequence
+    copy_from: str = ""    # a still whose name holds a number: copied to `path` before the run
+
+
+def matte_input(image, label, first, last, staging):
+    """The worker's path for a matte Image, checked against the source frames `first`-`last`.
+
+    A sequence is read by file number, the same numbers as the source's frames.
+    A still serves every frame, but the worker takes a numbered file name for a
+    frame of a sequence, so such a still is copied to `staging` + its extension.
+    Returns None when no image is set.
+    """
+    if image is None:
+        return None
+    named = f"{label} '{image.name}'"
+    if image.source not in {"FILE", "SEQUENCE"}:
+        raise SourceError(f"{named} is a {image.source.lower()} image; choose a still image or an image sequence")
+    if image.packed_file is not None:
+        raise SourceError(f"{named} is packed into the .blend file; unpack it to a file first")
+    if image.is_dirty:
+        raise SourceError(f"{named} has unsaved changes; save the image first")
+    path = _abspath(image)
+    if image.source == "SEQUENCE":
+        seq = split_sequence_path(path)
+        found = sequence_range(path) if seq else None
+        if found is None:
+            raise SourceError(f"{named}: no image sequence found at {path}")
+        if found[0] > first or found[1] < last:
+            raise SourceError(f"{named} has frames {found[0]}-{found[1]}; the source frames {first}-{last} "
+                              f"need a matte each (numbered like the source)")
+        return MatteInput(seq.pattern())
+    if not os.path.isfile(path):
+        raise SourceError(f"{named}: file not found: {path}")
+    if split_sequence_path(path) is None:
+        return MatteInput(path)
+    return MatteInput(staging + os.path.splitext(path)[1], copy_from=path)

@@ -61,8 +61,8 @@ class RecordingLayout:
     def prop_search(self, data, name, _coll, _coll_name, text=None, **_):
         self.prop(data, name, text=text)
 
-    def template_ID(self, data, name, **_):
-        self.prop(data, name)
+    def template_ID(self, data, name, text=None, **_):
+        self.prop(data, name, text=text)
 
     def operator(self, idname, text=None, icon=None, **_):
         import bpy
@@ -125,6 +125,9 @@ def dump(out_path):
     clip.name = "sh010_plate"
     scene = bpy.context.scene
     scene.rvmatte.clip = clip
+    garbage = bpy.data.images.load(_synthetic_sequence(os.path.join(work, "roto"), "sh010_garbage", [1]))
+    garbage.name = "sh010_garbage"
+    scene.rvmatte.garbage = garbage
     source = addon.sources.from_clip(clip)
     passes = os.path.join(work, "rvmatte", "sh010_plate")
     alpha = _synthetic_sequence(passes, "sh010_plate.alpha", range(1001, 1004))

@@ -92,6 +92,31 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ocio-config", help="OCIO config (default: $OCIO, else ocio://default)")
 
 
+def _add_quality_options(p: argparse.ArgumentParser) -> None:
+    from rvmatte.schedule import DEFAULT_WARMUP
+
+    p.add_argument("--warmup", type=_non_negative, default=DEFAULT_WARMUP, metavar="N",
+                   help="where the state starts empty (first frame, cuts), first run the next N frames "
+                        f"backwards to build it (default {DEFAULT_WARMUP})")
+    p.add_argument("--reset-at", metavar="FRAME[,FRAME...]", help="clear the recurrent state at these frames (cuts)")
+    p.add_argument("--detect-cuts", action="store_true", help="find hard cuts and clear the state there")
+    p.add_argument("--holdout", metavar="SEQ", help="matte sequence of what must not be matted (alpha forced to 0)")
+    p.add_argument("--garbage", metavar="SEQ", help="matte sequence outside which nothing is kept")
+    p.add_argument("--segmentation", metavar="PATTERN",
+                   help="also write the segmentation probability (EXR channel 'segmentation')")
+
+
+def _reset_frames(text: Optional[str]) -> List[int]:
+    from rvmatte.cuts import parse_reset_at
+
+    if not text:
+        return []
+    try:
+        return parse_reset_at(text)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rvmatte", description="Robust Video Matting for VFX: EXR alpha and premultiplied foreground passes.")
@@ -130,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--preroll", type=_non_negative, default=0, metavar="N",
                      help="warm the recurrent state on the N frames before A (not written)")
     run.add_argument("--resume", action="store_true", help="keep frames already complete on disk")
+    _add_quality_options(run)
     run.add_argument("--output-colorspace", help="scene-linear space of EXR outputs (default: input's if linear)")
     depth = run.add_mutually_exclusive_group()
     depth.add_argument("--half", dest="bit_depth", action="store_const", const="half", help="half-float EXR (default)")
@@ -155,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--debug", action="store_true")
     info.set_defaults(func=cmd_info)
 
-    for module in ("rvmatte.farm.cli", "rvmatte.export"):
+    for module in ("rvmatte.farm.cli", "rvmatte.export", "rvmatte.eval_cli"):
         try:
             __import__(module, fromlist=["add_parser"]).add_parser(sub)
         except ImportError:
@@ -200,7 +226,9 @@ def _options_from(args) -> "RunOptions":
         ocio_config=args.ocio_config, bit_depth=args.bit_depth, compression=args.compression,
         threads=args.threads, writers=args.writers, fold_batchnorm=args.fold_batchnorm,
         composite=args.composite, background=args.background,
-        background_colour=args.background_colour, fps=args.fps, bitrate=args.bitrate, contact_sheet=sheet)
+        background_colour=args.background_colour, fps=args.fps, bitrate=args.bitrate, contact_sheet=sheet,
+        warmup=args.warmup, reset_at=_reset_frames(args.reset_at), detect_cuts=args.detect_cuts,
+        holdout=args.holdout, garbage=args.garbage, segmentation=args.segmentation)
 
 
 def cmd_run(args) -> int:

@@ -19,8 +19,11 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from rvmatte import __version__
+from rvmatte.cuts import Cut, detect_cuts
 from rvmatte.errors import InputError, OutputError, RvmatteError
+from rvmatte.masks import Masks
 from rvmatte.progress import Reporter
+from rvmatte.schedule import Step, build_schedule, clip_preroll
 from rvmatte.tuning import defaults_for
 
 FOREGROUND_SOURCES = ("model", "plate")
@@ -61,6 +64,12 @@ class RunOptions:
     fps: Optional[float] = None              # movie outputs (default: the input movie's rate, else 24)
     bitrate: Optional[float] = None          # H.264 outputs, Mbit/s (default: constant quality)
     contact_sheet: Optional[str] = None      # PNG: plate | alpha | composite for a few frames
+    warmup: int = 0                          # reverse warm-up frames where the state starts empty
+    reset_at: List[int] = field(default_factory=list)   # first frames of new shots (state cleared)
+    detect_cuts: bool = False
+    holdout: Optional[str] = None            # matte sequence: what must not be matted
+    garbage: Optional[str] = None            # matte sequence: outside it nothing is kept
+    segmentation: Optional[str] = None       # pattern for the segmentation probability pass
 
 
 @dataclass
@@ -122,15 +131,18 @@ class Outputs:
     (``.mp4``, ``.mov``…) stands where a pattern would: every frame goes into it."""
 
     def __init__(self, alpha: Optional[str], foreground: Optional[str], source,
-                 composite: Optional[str] = None, contact_sheet: Optional[str] = None):
+                 composite: Optional[str] = None, contact_sheet: Optional[str] = None,
+                 segmentation: Optional[str] = None):
+        from rvmatte.io import output_pattern
+
         self.alpha = _output_target(alpha) if alpha else None
         self.foreground = _output_target(foreground) if foreground else None
         self.composite = _output_target(composite) if composite else None
+        self.segmentation = output_pattern(segmentation) if segmentation else None
         self.contact_sheet = contact_sheet
-        if not (self.alpha or self.foreground or self.composite or contact_sheet):
+        if not (self.alpha or self.foreground or self.composite or self.segmentation or contact_sheet):
             raise OutputError("no output requested: give --alpha, --foreground and/or --composite (or -o DIR)")
-        named = [(n, p.hashes) for n, p in (("--alpha", self.alpha), ("--foreground", self.foreground),
-                                            ("--composite", self.composite)) if p]
+        named = [(f"--{n}", p.hashes) for n, p in self._named()]
         for i, (name, hashes) in enumerate(named):
             for other, other_hashes in named[i + 1:]:
                 if hashes == other_hashes:
@@ -142,7 +154,7 @@ class Outputs:
                     raise OutputError(f"output pattern {pattern.hashes} would overwrite the input {source.path}")
 
     def patterns(self):
-        return [p for p in (self.alpha, self.foreground, self.composite) if p is not None]
+        return [p for _, p in self._named()]
 
     def movies(self):
         return [p for p in self.patterns() if getattr(p, "is_movie", False)]
@@ -165,7 +177,7 @@ class Outputs:
 
     def _named(self):
         return [(k, p) for k, p in (("alpha", self.alpha), ("foreground", self.foreground),
-                                    ("composite", self.composite)) if p]
+                                    ("composite", self.composite), ("segmentation", self.segmentation)) if p]
 
     def describe(self) -> dict:
         described = {name: p.hashes for name, p in self._named()}
@@ -174,7 +186,8 @@ class Outputs:
         return described
 
     def complete_passes(self, frame: int) -> frozenset:
-        """The passes ("alpha", "foreground", "composite") of this frame whose files read back completely."""
+        """The passes ("alpha", "foreground", "composite", "segmentation") of this frame whose files read
+        back completely."""
         from rvmatte.io import frame_is_complete
 
         return frozenset(kind for kind, p in self._named()
@@ -201,7 +214,11 @@ def _output_target(spec: str):
 def _channels_for(path: str, kind: str) -> Optional[List[str]]:
     if not path.lower().endswith(".exr"):
         return None
-    return {"alpha": ["A"], "composite": ["R", "G", "B"]}.get(kind, ["R", "G", "B", "A"])
+    return {"alpha": ["A"], "composite": ["R", "G", "B"],
+            "segmentation": [SEGMENTATION_CHANNEL]}.get(kind, ["R", "G", "B", "A"])
+
+
+SEGMENTATION_CHANNEL = "segmentation"
 
 
 def clean_nonfinite(rgb: np.ndarray) -> int:
@@ -227,7 +244,12 @@ class Job:
         self.source = open_input(options.input, layer=options.layer, start_frame=options.start_frame)
         self.plan = plan_frames(self.source.frames, options.frames, options.preroll, self.source.frame_path)
         self.outputs = Outputs(options.alpha, options.foreground, self.source, options.composite,
-                               options.contact_sheet)
+                               options.contact_sheet, options.segmentation)
+        if options.warmup < 0:
+            raise InputError(f"--warmup {options.warmup}: must be 0 or more")
+        self.masks = Masks(options.holdout, options.garbage)
+        self.masks.check(self.plan.requested, self.source.width, self.source.height)
+        self.cuts: List[Cut] = []
         if options.resume and self.outputs.movies():
             raise OutputError(f"--resume cannot keep frames of a movie output ({self.outputs.movies()[0].hashes}): "
                               f"run without --resume")
@@ -260,7 +282,28 @@ class Job:
             "rvmatte/colorspace": self.colour.output_space,
             "rvmatte/ocio_config": self.colour.config_name,
             "rvmatte/foreground_source": self.options.foreground_source,
+            "rvmatte/warmup": int(self.options.warmup),
+            "rvmatte/cuts": ",".join(str(c.frame) for c in self.cuts),
         }
+
+    def _find_cuts(self) -> List[Cut]:
+        """Given (--reset-at) and detected (--detect-cuts) cuts inside the frames this run computes,
+        warm-up reach included."""
+        o = self.options
+        first = self.plan.compute[0]
+        reach = self.plan.requested[-1] + max(o.warmup, 0)
+        span = [f for f in self.source.frames if first <= f <= reach]
+        cuts = {}
+        for frame in o.reset_at:
+            if frame not in self.source.frames:
+                self.reporter.warning(f"--reset-at {frame}: the input has no frame {frame}", frame=frame)
+            elif first < frame <= reach:
+                cuts[frame] = Cut(frame, "given")
+        if o.detect_cuts and len(span) > 1:
+            images = (self.colour.to_model(_finite(p.rgb)) for p in self.source.read(span))
+            for cut in detect_cuts(span, images):
+                cuts.setdefault(cut.frame, cut)
+        return [cuts[f] for f in sorted(cuts)]
 
     # -- the run ----------------------------------------------------------------------------
     def run(self) -> dict:
@@ -300,6 +343,10 @@ class Job:
         session = Session(model, downsample_ratio=o.downsample_ratio, pixel_aspect=self.source.pixel_aspect)
         ratio = session.ratio_for(self.source.height, self.source.width)
         chunk = o.seq_chunk or tuning.seq_chunk
+        self.cuts = self._find_cuts()
+        cut_frames = [c.frame for c in self.cuts]
+        self.plan.compute = clip_preroll(self.plan.compute, self.plan.requested[0], cut_frames)
+        steps = build_schedule(self.plan.compute, self.plan.requested, self.source.frames, cut_frames, o.warmup)
         attributes = self._attributes(model, ratio)
         total = len(self.plan.requested)
         self.reporter.start({
@@ -312,7 +359,10 @@ class Job:
             "input_colorspace": self.colour.input_space, "output_colorspace": self.colour.output_space,
             "weights": getattr(model, "weights_path", None), "weights_sha256": attributes["rvmatte/weights_sha256"],
             "outputs": self.outputs.describe(), "resume_complete": len(self._finished_frames()),
+            "warmup": o.warmup, "cuts": [c.frame for c in self.cuts], "masks": self.masks.describe(),
         })
+        for cut in self.cuts:
+            self.reporter.cut(cut.describe())
         if len(self._finished_frames()) == total:
             return self._finish(started, 0, total)
 
@@ -324,24 +374,32 @@ class Job:
         writers = o.writers or tuning.writers
         first_frame_time = None
         with self.review, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write") as pool, \
-                _Prefetch(self._read_model_frames(), depth=max(tuning.prefetch, chunk * 2)) as frames:
+                _Prefetch(self._read_model_frames(steps), depth=max(tuning.prefetch, chunk * 2)) as frames:
             for batch in _batches(frames, chunk):
+                if batch[0][0].reset:
+                    session.reset()
                 src = torch.from_numpy(np.stack([b[2] for b in batch]))
                 if tuning.pin_memory:
                     src = src.pin_memory()
                 src = src.permute(0, 3, 1, 2)
-                pha, fgr = session.infer(src)
+                if self.outputs.segmentation is not None:
+                    pha, fgr, seg = session.infer_with_segmentation(src)
+                    seg = seg[:, 0].cpu().numpy()
+                else:
+                    (pha, fgr), seg = session.infer(src), None
                 pha = pha[:, 0].cpu().numpy()
                 fgr = fgr.permute(0, 2, 3, 1).cpu().numpy()
-                for i, (frame, plate, model_in) in enumerate(batch):
-                    if frame not in requested:
+                for i, (step, plate, model_in) in enumerate(batch):
+                    frame = step.frame
+                    if not step.write or frame not in requested:
                         continue
                     todo = self.outputs.kinds() - self.plan.complete.get(frame, frozenset())
                     if not todo:
                         future: Future = Future()
                         future.set_result(False)
                     else:
-                        future = pool.submit(self._write, frame, plate, model_in, pha[i], fgr[i], attributes, todo)
+                        future = pool.submit(self._write, frame, plate, model_in, pha[i], fgr[i], attributes, todo,
+                                             None if seg is None else seg[i])
                     pending.append((frame, future))
                 # Report finished frames in order, and keep the frames in flight bounded.
                 while pending and (pending[0][1].done() or len(pending) > writers):
@@ -375,25 +433,37 @@ class Job:
         self.reporter.done(summary)
         return summary
 
-    def _read_model_frames(self) -> Iterator[Tuple[int, object, np.ndarray]]:
-        """(frame, plate, model input) for every frame to compute, read and converted in order."""
-        for plate in self.source.read(self.plan.compute):
+    def _read_model_frames(self, steps: Sequence[Step]) -> Iterator[Tuple[Step, object, np.ndarray]]:
+        """(step, plate, model input) for every step of the schedule, read and converted in order."""
+        warned = set()
+        for step, plate in zip(steps, self.source.read([s.frame for s in steps])):
             count = clean_nonfinite(plate.rgb)
-            if count:
+            if count and plate.frame not in warned:
+                warned.add(plate.frame)
                 self.reporter.warning(f"frame {plate.frame}: {count} NaN/inf values replaced by 0 "
                                       f"({plate.path})", frame=plate.frame)
-            yield plate.frame, plate, self.colour.to_model(plate.rgb)
+            yield step, plate, self.colour.to_model(plate.rgb)
 
     def _finished_frames(self) -> List[int]:
         kinds = self.outputs.kinds()
         return [f for f, passes in self.plan.complete.items() if passes >= kinds]
 
     def _write(self, frame: int, plate, model_in: np.ndarray, pha: np.ndarray, fgr: np.ndarray,
-               attributes: dict, passes: frozenset) -> bool:
+               attributes: dict, passes: frozenset, seg: Optional[np.ndarray] = None) -> bool:
         from rvmatte.io import write_frame
 
         o = self.options
         config = self.colour.config_name
+        if self.masks:
+            pha = self.masks.apply(frame, pha)
+        if seg is not None and "segmentation" in passes:
+            path = self.outputs.segmentation.path(frame)
+            if path.lower().endswith(".exr"):
+                compression = "zip" if o.compression.lower().startswith("dwa") else o.compression
+                write_frame(path, seg[:, :, None], [SEGMENTATION_CHANNEL], header=plate.header,
+                            bit_depth=o.bit_depth, compression=compression, attributes=attributes)
+            else:
+                write_frame(path, seg[:, :, None], ["Y"], header=plate.header)
         review = self.review
         alpha = self.outputs.alpha
         if alpha is not None and "alpha" in passes:
@@ -463,14 +533,23 @@ class Job:
 
 
 def _batches(items: Iterator, size: int) -> Iterator[list]:
+    """Groups of up to ``size`` items; a step that resets the state always starts a new group."""
     batch: list = []
     for item in items:
+        if batch and item[0].reset:
+            yield batch
+            batch = []
         batch.append(item)
         if len(batch) == size:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+def _finite(rgb: np.ndarray) -> np.ndarray:
+    clean_nonfinite(rgb)
+    return rgb
 
 
 class _Prefetch:

@@ -25,6 +25,9 @@ class Reporter:
     def warning(self, message: str, frame: Optional[int] = None) -> None:
         print(f"rvmatte: warning: {message}", file=sys.stderr, flush=True)
 
+    def cut(self, info: dict) -> None:
+        """A shot cut inside the run: the recurrent state is cleared at ``info["frame"]``."""
+
     def done(self, summary: dict) -> None:
         pass
 
@@ -33,6 +36,12 @@ class Reporter:
 
     def close(self) -> None:
         pass
+
+
+def describe_cut(info: dict) -> str:
+    how = "detected" if info.get("source") == "detected" else "given"
+    score = f", score {info['score']:.1f}" if "score" in info else ""
+    return f"cut at frame {info['frame']} ({how}{score}): state reset"
 
 
 class TtyReporter(Reporter):
@@ -54,6 +63,13 @@ class TtyReporter(Reporter):
 
     def warning(self, message: str, frame: Optional[int] = None) -> None:
         text = f"rvmatte: warning: {message}"
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def cut(self, info: dict) -> None:
+        text = f"rvmatte: {describe_cut(info)}"
         if self._bar is not None:
             self._bar.write(text, file=sys.stderr)
         else:
@@ -90,6 +106,9 @@ class JsonReporter(Reporter):
     def warning(self, message: str, frame: Optional[int] = None) -> None:
         self._emit("warning", message=message, **({} if frame is None else {"frame": frame}))
 
+    def cut(self, info: dict) -> None:
+        self._emit("cut", **info)
+
     def done(self, summary: dict) -> None:
         self._emit("done", **summary)
 
@@ -116,6 +135,9 @@ class OpenJDReporter(Reporter):
     def frame(self, frame: int, done: int, total: int, fps: float, skipped: bool = False) -> None:
         self._line(f"openjd_progress: {100.0 * done / max(total, 1):.1f}")
         self._line(f"openjd_status: frame {frame} {'kept' if skipped else 'written'} ({done}/{total}, {fps:.2f} fps)")
+
+    def cut(self, info: dict) -> None:
+        self._line(f"openjd_status: {describe_cut(info)}")
 
     def done(self, summary: dict) -> None:
         self._line(f"openjd_status: done: {summary['written']} written, {summary['skipped']} kept "

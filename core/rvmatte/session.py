@@ -61,24 +61,48 @@ class Session:
         if self.pixel_aspect == 1.0:
             fgr, pha, *self.state = self.model(src, *self.state, downsample_ratio=ratio)
         else:
-            fgr, pha = self._infer_anamorphic(src, ratio)
+            fgr, pha, _ = self._forward(src, ratio, segmentation=False)
         return pha[0].float(), fgr[0].float()
 
-    def _infer_anamorphic(self, src: torch.Tensor, ratio: float) -> Tuple[torch.Tensor, torch.Tensor]:
-        """The network's forward with separate x/y scales (the model's own forward takes one ratio)."""
+    @torch.inference_mode()
+    def infer_with_segmentation(self, src: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Like ``infer``, plus the segmentation probability [T,1,H,W] (sigmoid of the
+        segmentation head, upsampled to the frame) from the same forward pass."""
+        src = src.to(self.device, self.dtype, non_blocking=True).unsqueeze(0)
+        height, width = src.shape[-2:]
+        fgr, pha, seg = self._forward(src, self.ratio_for(height, width), segmentation=True)
+        return pha[0].float(), fgr[0].float(), seg[0].float()
+
+    def _forward(self, src: torch.Tensor, ratio: float, segmentation: bool):
+        """The network's forward written out, for what its own forward cannot give: separate
+        x/y scales (anamorphic plates) and both heads from one pass (the segmentation pass)."""
         model = self.model
         frames = src.shape[1]
         x = src.flatten(0, 1)
         height, width = x.shape[-2:]
-        size = (max(1, round(height * ratio)), max(1, round(width * ratio * self.pixel_aspect)))
-        x_sm = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+        if self.pixel_aspect == 1.0:
+            refine = ratio != 1
+            x_sm = x if not refine else F.interpolate(x, scale_factor=ratio, mode="bilinear", align_corners=False,
+                                                      recompute_scale_factor=False)
+        else:
+            refine = True
+            size = (max(1, round(height * ratio)), max(1, round(width * ratio * self.pixel_aspect)))
+            x_sm = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
         f1, f2, f3, f4 = model.backbone(x_sm)
         hid, *self.state = model.decoder(x_sm, f1, f2, f3, model.aspp(f4),
                                          *self.state, frames)
         fgr_residual, pha = model.project_mat(hid).split([3, 1], dim=1)
-        fgr_residual, pha = model.refiner(x, x_sm, fgr_residual, pha, hid)
+        if refine:
+            fgr_residual, pha = model.refiner(x, x_sm, fgr_residual, pha, hid)
         fgr = (fgr_residual + x).clamp(0.0, 1.0).unflatten(0, (1, frames))
-        return fgr, pha.clamp(0.0, 1.0).unflatten(0, (1, frames))
+        pha = pha.clamp(0.0, 1.0).unflatten(0, (1, frames))
+        seg = None
+        if segmentation:
+            logits = model.project_seg(hid)
+            if logits.shape[-2:] != (height, width):
+                logits = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False)
+            seg = torch.sigmoid(logits).unflatten(0, (1, frames))
+        return fgr, pha, seg
 
     def step(self, rgb: Union[np.ndarray, torch.Tensor]) -> Tuple[np.ndarray, np.ndarray]:
         """One frame, HxWx3 sRGB-encoded in 0..1 → (alpha HxW, foreground HxWx3), float32 numpy."""

@@ -16,6 +16,9 @@ def worker_command(job, view_job):
             "--precision", options["precision"],
             "--downsample-ratio", options["downsample_ratio"],
             "--device", options["device"]]
+    for name in ("holdout", "garbage"):
+        if view_job.masks.get(name):
+            argv += ["--" + name, view_job.masks[name]]
     if options.get("weights"):
         argv += ["--weights", options["weights"]]
     if job.ocio_config:

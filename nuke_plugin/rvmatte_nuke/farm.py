@@ -28,6 +28,9 @@ def run_args(job, view_job):
             "--downsample-ratio", options["downsample_ratio"], "--foreground-source", options["foreground_source"]]
     if job.ocio_config:
         args += ["--ocio-config", job.ocio_config]
+    for name in ("holdout", "garbage"):
+        if view_job.masks.get(name):
+            args += ["--" + name, view_job.masks[name]]
     return args
 
 
@@ -67,6 +70,11 @@ def write_job(groups, bundle_dir=None, chunk_size=100, preroll=16):
             job = jobs.collect(group)
         except jobs.JobError as exc:
             raise FarmError("%s: %s" % (group.name(), exc))
+        unread = job.mask_precomps()
+        if unread:
+            mask = unread[0]
+            raise FarmError("%s: farm jobs take the %s matte from a Read of an image sequence only (%s); "
+                            "render it to EXRs and read those" % (group.name(), mask.name, mask.shortcut_reason))
         if not job.options["weights"] or not os.path.isfile(job.options["weights"]):
             raise FarmError("%s: farm jobs send the weights file with the job; set the weights knob or "
                             "RVMatte > Preferences (now %r)" % (group.name(), job.options["weights"]))

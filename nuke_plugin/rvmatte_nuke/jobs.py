@@ -4,7 +4,7 @@ import os
 
 import nuke
 
-from . import read_input, sequences, settings, staleness
+from . import node as rvnode, read_input, sequences, settings, staleness
 
 
 class JobError(Exception):
@@ -14,13 +14,26 @@ class JobError(Exception):
 class ViewJob(object):
     """One shot for the worker: a view of a stereo script, or the only view."""
 
-    def __init__(self, view, plate, input_colorspace, precomp, alpha, foreground):
+    def __init__(self, view, plate, input_colorspace, precomp, alpha, foreground, masks=None):
         self.view = view
         self.plate = plate
         self.input_colorspace = input_colorspace
         self.precomp = precomp
         self.alpha = alpha
         self.foreground = foreground
+        self.masks = masks or {}
+
+
+class MaskInput(object):
+    """A connected holdout or garbage input: the files the worker reads
+    (`pattern`, %V for views) and whether Generate renders them first."""
+
+    def __init__(self, name, index, pattern, precomp, shortcut_reason=None):
+        self.name = name
+        self.index = index
+        self.pattern = pattern
+        self.precomp = precomp
+        self.shortcut_reason = shortcut_reason
 
 
 class Job(object):
@@ -39,6 +52,7 @@ class Job(object):
         self.working_space = fields["working_space"]
         self.state = fields["state"]
         self.shortcut_reason = fields.get("shortcut_reason")
+        self.masks = fields.get("masks", [])
 
     @property
     def frame_count(self):
@@ -46,6 +60,10 @@ class Job(object):
 
     def needs_precomp(self):
         return [v for v in self.views if v.precomp]
+
+    def mask_precomps(self):
+        """The connected mattes Generate must render (MaskInput)."""
+        return [m for m in self.masks if m.precomp]
 
 
 def frame_range(node):
@@ -140,6 +158,8 @@ def collect(node, prefs=None):
     if read is not None:
         plate, reason = read_input.plate_from_read(read, first, last, nuke.root())
 
+    masks = mask_inputs(node, first, last, lambda mask: os.path.join(
+        folder, "precomp", "%s%s.%s.####.exr" % (name, tag, mask)))
     view_jobs = []
     for view in views:
         def here(pattern):
@@ -149,8 +169,28 @@ def collect(node, prefs=None):
         else:
             source, colorspace, precomp = here(precomp_pattern), working_space, True
         view_jobs.append(ViewJob(view if stereo else None, source, explicit_colorspace or colorspace,
-                                 precomp, here(alpha_read), here(fgr_read)))
+                                 precomp, here(alpha_read), here(fgr_read),
+                                 dict((m.name, here(m.pattern)) for m in masks)))
     return Job(node_name=node.fullName(), first=first, last=last, views=view_jobs, output_dir=folder,
                alpha_read=alpha_read, fgr_read=fgr_read, precomp_pattern=precomp_pattern, python=python,
                options=worker_options(node, prefs), ocio_config=ocio_config(), working_space=working_space,
-               state=staleness.state_hash(node), shortcut_reason=None if plate is not None else reason)
+               state=staleness.state_hash(node), shortcut_reason=None if plate is not None else reason,
+               masks=masks)
+
+
+def mask_inputs(node, first, last, precomp_pattern):
+    """The connected holdout/garbage inputs: a usable Read's files (the plate's
+    rules), else a precomp at precomp_pattern(the input's name)."""
+    masks = []
+    for index, name in rvnode.MASK_INPUTS:
+        if node.input(index) is None:
+            continue
+        found, reason = None, "the %s input is not a Read" % name
+        read = read_input.upstream_read(node, index)
+        if read is not None:
+            found, reason = read_input.plate_from_read(read, first, last, nuke.root())
+        if found is not None:
+            masks.append(MaskInput(name, index, found.pattern, False))
+        else:
+            masks.append(MaskInput(name, index, precomp_pattern(name), True, reason))
+    return masks

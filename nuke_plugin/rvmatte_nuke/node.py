@@ -6,10 +6,13 @@ Inside:  Input1 (plate) ──────────────────�
          fgr_read ─────────────────────A──────────┘                                    (0: plate only)
 The Reads hold the worker's EXRs (already in the script's working space, so
 `raw`); `switch` passes the plate through until a matte exists.
+The optional inputs 1 and 2 (Input nodes `holdout` and `garbage`, whose names
+label the node's input arrows) feed nothing inside: Generate renders them (or
+takes their Read's files) as the worker's --holdout / --garbage mattes.
 """
 import nuke
 
-NODE_VERSION = 1
+NODE_VERSION = 2
 VERSION_KNOB = "rvm_version"
 FGR_LAYER = "fgr"
 FGR_CHANNELS = ["fgr.red", "fgr.green", "fgr.blue", "fgr.alpha"]
@@ -21,8 +24,9 @@ PRECISIONS = ("float32", "float16", "bfloat16")
 FOREGROUND_CHOICES = ("model", "plate")
 RANGE_CHOICES = ("input", "custom")
 RATIO_CHOICES = ("auto", "value")
+MASK_INPUTS = ((1, "holdout"), (2, "garbage"))
 
-INTERNAL = ("Input1", "alpha_read", "fgr_read", "copy_alpha", "copy_fgr", "premult", "switch", "Output1")
+INTERNAL = ("Input1", "holdout", "garbage", "alpha_read", "fgr_read", "copy_alpha", "copy_fgr", "premult", "switch", "Output1")
 GENERATE_COMMAND = "import rvmatte_nuke.generate\nrvmatte_nuke.generate.generate(nuke.thisNode())"
 LOAD_COMMAND = "import rvmatte_nuke.wiring\nrvmatte_nuke.wiring.load_results_button(nuke.thisNode())"
 
@@ -122,6 +126,7 @@ def _build_internals(group):
         for node in group.nodes():
             nuke.delete(node)
         plate = nuke.nodes.Input(name="Input1", label="plate")
+        masks = [nuke.nodes.Input(name=name, label="optional matte") for _, name in MASK_INPUTS]
         alpha_read = nuke.nodes.Read(name="alpha_read", raw=True, before="black", after="black")
         fgr_read = nuke.nodes.Read(name="fgr_read", raw=True, before="black", after="black")
         copy_alpha = nuke.nodes.Copy(name="copy_alpha", from0="rgba.alpha", to0="rgba.alpha")
@@ -143,6 +148,8 @@ def _build_internals(group):
         output.setInput(0, switch)
         for i, node in enumerate([plate, alpha_read, fgr_read, copy_alpha, copy_fgr, premult, switch, output]):
             node.setXYpos(110 * (i % 3), 60 * i)
+        for i, node in enumerate(masks):
+            node.setXYpos(330 + 110 * i, 0)
     finally:
         group.end()
 
@@ -163,8 +170,12 @@ def upgrade(group):
     if version >= NODE_VERSION:
         return False
     wiring = _current_wiring(group)
+    connected = [(i, group.input(i)) for i in range(group.inputs())]
     _add_missing_knobs(group, with_defaults=False)
     _build_internals(group)
+    for i, upstream in connected:
+        if upstream is not None:
+            group.setInput(i, upstream)
     if wiring is not None:
         for name, values in wiring.items():
             read = internal(group, name)

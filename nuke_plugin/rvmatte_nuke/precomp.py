@@ -15,15 +15,19 @@ class PrecompError(Exception):
 
 
 def render(group, job):
-    """Renders the views of `job` that need a precomp. Main thread only."""
+    """Renders the views of `job` that need a precomp, then the holdout and
+    garbage inputs that need one (their alpha only). Main thread only."""
     views = [v.view for v in job.needs_precomp()]
     if views:
         render_input(group, job.precomp_pattern, job.first, job.last, [v for v in views if v is not None])
+    all_views = [v.view for v in job.views if v.view is not None]
+    for mask in job.mask_precomps():
+        render_input(group, mask.pattern, job.first, job.last, all_views, input_name=mask.name, channels="alpha")
 
 
-def render_input(group, pattern, first, last, views):
-    """The group's input to `pattern` (%V for views) for first..last; views
-    empty: the script's only view."""
+def render_input(group, pattern, first, last, views, input_name="Input1", channels="rgb"):
+    """The group's input `input_name` (its Input node) to `pattern` (%V for
+    views) for first..last; views empty: the script's only view."""
     folder = os.path.dirname(pattern)
     if not os.path.isdir(folder):
         os.makedirs(folder)
@@ -37,10 +41,10 @@ def render_input(group, pattern, first, last, views):
         write["file"].setValue(pattern)
         write["datatype"].setValue("16 bit half")
         write["compression"].setValue("Zip (1 scanline)")
-        write["channels"].setValue("rgb")
+        write["channels"].setValue(channels)
         write["raw"].setValue(True)
         write["create_directories"].setValue(True)
-        write.setInput(0, group.node("Input1"))
+        write.setInput(0, group.node(input_name))
         root["proxy"].setValue(False)
         chosen = list(views) or None
         if chosen:
@@ -50,7 +54,8 @@ def render_input(group, pattern, first, last, views):
         except RuntimeError as exc:
             if "cancel" in str(exc).lower():
                 raise PrecompError("precomp cancelled")
-            raise PrecompError("precomp of %s failed: %s" % (group.name(), exc))
+            what = group.name() if input_name == "Input1" else "%s's %s input" % (group.name(), input_name)
+            raise PrecompError("precomp of %s failed: %s" % (what, exc))
     finally:
         root["proxy"].setValue(was_proxy)
         if write is not None:

@@ -26,9 +26,9 @@ class ReadPlate(object):
         self.colorspace = colorspace
 
 
-def upstream_read(node):
-    """The Read feeding input 0, through Dots; None when there is none."""
-    upstream = node.input(0)
+def upstream_read(node, index=0):
+    """The Read feeding input `index`, through Dots; None when there is none."""
+    upstream = node.input(index)
     while upstream is not None and upstream.Class() in PASS_THROUGH:
         upstream = upstream.input(0)
     if upstream is not None and upstream.Class() == "Read":

@@ -5,7 +5,7 @@ import os
 
 import nuke
 
-from . import sequences
+from . import node as rvnode, sequences
 
 COSMETIC_KNOBS = frozenset((
     "name", "label", "xpos", "ypos", "selected", "tile_color", "gl_color", "note_font", "note_font_size",
@@ -61,7 +61,9 @@ def _files_signature(read):
 
 
 def state_hash(node):
-    """Hash of the node's matte settings and its whole upstream graph."""
+    """Hash of the node's matte settings and its whole upstream graph, the
+    holdout and garbage inputs included (nothing of them when unconnected, so
+    a matte made before they existed keeps its hash)."""
     digest = hashlib.sha1()
     for name in SETTINGS_KNOBS:
         knob = node.knob(name)
@@ -69,6 +71,11 @@ def state_hash(node):
     upstream = node.input(0)
     if upstream is not None:
         _node_signature(upstream, digest, set())
+    for index, name in rvnode.MASK_INPUTS:
+        mask = node.input(index)
+        if mask is not None:
+            digest.update(("\0%s input\0" % name).encode("utf-8"))
+            _node_signature(mask, digest, set())
     return digest.hexdigest()
 
 

@@ -66,8 +66,24 @@ def test_run_arguments_carry_every_choice(command):
 def test_defaults_leave_optional_flags_out(command):
     args = command.run_arguments(command.MatteRequest("/in/p.####.exr", "a.####.exr", "f.####.exr", 1001, 1010))
     assert "--downsample-ratio" in args and args[args.index("--downsample-ratio") + 1] == "auto"
-    for flag in ("--start-frame", "--preroll", "--weights", "--ocio-config", "--input-colorspace"):
+    for flag in ("--start-frame", "--preroll", "--weights", "--ocio-config", "--input-colorspace",
+                 "--holdout", "--garbage"):
         assert flag not in args
+
+
+def test_holdout_and_garbage_mattes_are_passed_when_set(command):
+    request = command.MatteRequest("/in/p.####.exr", "a.####.exr", "f.####.exr", 1001, 1010,
+                                   holdout="/m/person.####.png", garbage="/m/box.png")
+    args = command.run_arguments(request)
+    assert args[args.index("--holdout") + 1] == "/m/person.####.png"
+    assert args[args.index("--garbage") + 1] == "/m/box.png"
+    assert args[-2:] == ["--progress", "json"]
+
+
+def test_garbage_matte_alone_leaves_holdout_out(command):
+    args = command.run_arguments(command.MatteRequest("/in/p.####.exr", "a.####.exr", "f.####.exr", 1, 2,
+                                                      garbage="/m/box.png"))
+    assert "--holdout" not in args and args[args.index("--garbage") + 1] == "/m/box.png"
 
 
 def test_environment_drops_blenders_python_settings(command):

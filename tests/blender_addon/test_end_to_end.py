@@ -13,7 +13,7 @@ import bpy
 import numpy as np
 import pytest
 
-from conftest import CORE_PYTHON, JUGGLE, MECHANIC, finish, needs_core, save_blend
+from conftest import CORE_PYTHON, JUGGLE, MECHANIC, finish, needs_core, save_blend, write_image
 
 pytestmark = needs_core
 
@@ -127,6 +127,27 @@ def test_rerun_updates_the_nodes_instead_of_duplicating_them(matted):
     assert again.state is addon.jobs.JobState.DONE, again.error
     assert (len(tree.nodes), len(tree.links), len(bpy.data.images), len(bpy.data.node_groups)) == before
     assert all(again.nodes[role] == job.nodes[role] for role in ("alpha", "foreground", "group", "source"))
+
+
+def test_garbage_matte_still_zeroes_the_alpha_outside_its_box(matted, addon, core_worker, tmp_path):
+    _, _, unmasked_folder, _ = matted
+    box = np.zeros((640, 360, 4), np.float32)
+    box[220:420, 130:230] = 1.0
+    # a number in the name: the add-on hands the worker an unnumbered copy
+    garbage = write_image(tmp_path / "roto" / "box_v3.exr", box)
+    clip = mechanic_clip(tmp_path, scene_frames=(12, 13))
+    bpy.context.scene.rvmatte.garbage = bpy.data.images.load(str(garbage))
+    assert bpy.ops.rvmatte.generate() == {"FINISHED"}
+    job = finish(addon.operators.scene_jobs[bpy.context.scene.name])
+    assert job.state is addon.jobs.JobState.DONE, job.error
+    name = bpy.path.clean_name(clip.name)
+    outside = box[..., 3] == 0
+    for number in (2, 3):
+        alpha = exr_pixels(tmp_path / "rvmatte" / name / f"{name}.alpha.{number:04d}.exr")[..., 3]
+        unmasked = exr_pixels(unmasked_folder / f"{name}.alpha.{number:04d}.exr")[..., 3]
+        assert unmasked[outside].max() > 0.9        # the person reaches outside the box
+        assert alpha[outside].max() == 0.0
+        np.testing.assert_allclose(alpha[~outside], unmasked[~outside], atol=2e-3)
 
 
 def test_bad_interpreter_path_is_reported_before_anything_starts(core_worker, tmp_path):

@@ -88,3 +88,13 @@ def test_finished_job_leaves_its_outcome_in_the_panel(addon):
     job.wait(20)
     rows = draw(addon)
     assert rows[-1] == {"kind": "label", "label": "bad clip", "icon": "ERROR"}
+
+
+def test_holdout_and_garbage_rows_follow_the_source_and_show_the_chosen_images(addon, tmp_path):
+    shown = draw(addon)
+    names = labels(shown)
+    assert names[names.index("Movie Clip") + 1: names.index("Movie Clip") + 3] == ["Holdout", "Garbage"]
+    assert [r["value"] for r in shown if r["label"] in ("Holdout", "Garbage")] == ["", ""]
+    bpy.context.scene.rvmatte.garbage = bpy.data.images.new("Box", 4, 4)
+    garbage = next(r for r in draw(addon) if r["label"] == "Garbage")
+    assert garbage["value"] == "Box"

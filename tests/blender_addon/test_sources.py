@@ -6,6 +6,7 @@ Start Frame and Offset.
 """
 
 import os
+import shutil
 
 import bpy
 import pytest
@@ -220,3 +221,141 @@ def test_missing_movie_file_is_named(addon, worker, tmp_path):
     bpy.context.scene.rvmatte.clip = clip
     with pytest.raises(addon.sources.SourceError, match=r"movie file not found: .*moved_away.mp4"):
         plan(addon)
+
+
+# ------------------------------------------------ holdout and garbage mattes (sources.matte_input)
+
+def sequence_source(tmp_path, frames=range(1001, 1011)):
+    """The panel set to matte a Movie Clip of `plate.####.exr` (files `frames`, shown from scene frame 1)."""
+    save_blend(tmp_path)
+    clip = bpy.data.movieclips.load(str(write_sequence(tmp_path / "plates", "plate", frames)))
+    bpy.context.scene.rvmatte.clip = clip
+    return clip
+
+
+def matte_image(path, sequence=False):
+    image = bpy.data.images.load(str(path))
+    if sequence:
+        image.source = "SEQUENCE"
+    return image
+
+
+def still(path):
+    """A flat still image at `path`, written like the sequences."""
+    return write_sequence(path.parent, path.stem, [1]).rename(path)
+
+
+def test_no_mattes_leave_both_flags_out(addon, worker, tmp_path):
+    sequence_source(tmp_path)
+    argv = plan(addon).argv
+    assert "--holdout" not in argv and "--garbage" not in argv
+
+
+def test_garbage_sequence_is_read_by_the_sources_frame_numbers(addon, worker, tmp_path):
+    sequence_source(tmp_path)
+    garbage = write_sequence(tmp_path / "roto", "box", range(1001, 1011))
+    bpy.context.scene.rvmatte.garbage = matte_image(garbage, sequence=True)
+    argv = plan(addon).argv
+    assert option(argv, "--garbage") == str(tmp_path / "roto" / "box.####.exr")
+    assert option(argv, "--frames") == "1001-1010"
+    assert "--holdout" not in argv
+
+
+def test_holdout_still_is_passed_as_its_file(addon, worker, tmp_path):
+    sequence_source(tmp_path)
+    bpy.context.scene.rvmatte.holdout = matte_image(still(tmp_path / "roto" / "person.exr"))
+    result = plan(addon)
+    assert option(result.argv, "--holdout") == str(tmp_path / "roto" / "person.exr")
+    assert "--garbage" not in result.argv
+    assert not result.mattes["holdout"].copy_from
+
+
+def test_holdout_and_garbage_together(addon, worker, tmp_path):
+    sequence_source(tmp_path)
+    settings = bpy.context.scene.rvmatte
+    settings.holdout = matte_image(write_sequence(tmp_path / "roto", "person", range(1001, 1011)), sequence=True)
+    settings.garbage = matte_image(still(tmp_path / "roto" / "box.exr"))
+    argv = plan(addon).argv
+    assert option(argv, "--holdout") == str(tmp_path / "roto" / "person.####.exr")
+    assert option(argv, "--garbage") == str(tmp_path / "roto" / "box.exr")
+
+
+def test_unsetting_a_matte_removes_its_flag(addon, worker, tmp_path):
+    sequence_source(tmp_path)
+    settings = bpy.context.scene.rvmatte
+    settings.garbage = matte_image(still(tmp_path / "roto" / "box.exr"))
+    assert option(plan(addon).argv, "--garbage") is not None
+    settings.garbage = None
+    assert "--garbage" not in plan(addon).argv
+
+
+def test_still_with_a_number_in_its_name_is_copied_to_an_unnumbered_file(addon, prefs, tmp_path):
+    prefs.worker = shutil.which("true")  # starts and ends at once: only the copy is looked at
+    clip = sequence_source(tmp_path)
+    box = still(tmp_path / "roto" / "box_v2.exr")
+    bpy.context.scene.rvmatte.garbage = matte_image(box)
+    result = plan(addon)
+    # the worker would take box_v2.exr for frame 2 of a sequence box_v#.exr
+    staged = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name) / "garbage_matte.exr"
+    assert option(result.argv, "--garbage") == str(staged)
+    assert result.mattes["garbage"].copy_from == str(box)
+    addon.operators.start_matte(bpy.context.scene).wait(20)
+    assert staged.read_bytes() == box.read_bytes()
+
+
+def test_matte_sequence_must_cover_the_source_frames(addon, worker, tmp_path):
+    sequence_source(tmp_path)
+    bpy.context.scene.rvmatte.holdout = matte_image(
+        write_sequence(tmp_path / "roto", "person", range(1, 11)), sequence=True)
+    with pytest.raises(addon.sources.SourceError, match=r"Holdout matte 'person.0001.exr' has frames 1-10; "
+                                                        r"the source frames 1001-1010 need a matte each"):
+        plan(addon)
+
+
+def test_matte_range_follows_the_frames_being_matted(addon, worker, tmp_path):
+    sequence_source(tmp_path)
+    settings = bpy.context.scene.rvmatte
+    settings.garbage = matte_image(write_sequence(tmp_path / "roto", "box", range(1003, 1006)), sequence=True)
+    settings.frame_range = "CUSTOM"
+    settings.frame_start, settings.frame_end = 3, 5   # files 1003-1005
+    assert option(plan(addon).argv, "--garbage") == str(tmp_path / "roto" / "box.####.exr")
+
+
+def test_generated_image_is_refused_as_a_matte(addon, worker, tmp_path):
+    generated = bpy.data.images.new("Painted", 8, 8)
+    with pytest.raises(addon.sources.SourceError, match="Garbage matte 'Painted' is a generated image"):
+        addon.sources.matte_input(generated, "Garbage matte", 1, 1, str(tmp_path / "garbage_matte"))
+
+
+def test_packed_matte_asks_to_be_unpacked(addon, worker, tmp_path):
+    image = matte_image(still(tmp_path / "box.exr"))
+    image.pack()
+    with pytest.raises(addon.sources.SourceError, match="'box.exr' is packed into the .blend file"):
+        addon.sources.matte_input(image, "Garbage matte", 1, 1, str(tmp_path / "garbage_matte"))
+
+
+def test_missing_matte_file_is_named(addon, worker, tmp_path):
+    image = matte_image(still(tmp_path / "box.exr"))
+    image.filepath = str(tmp_path / "moved" / "box.exr")
+    with pytest.raises(addon.sources.SourceError, match=r"Holdout matte 'box.exr': file not found: .*moved/box.exr"):
+        addon.sources.matte_input(image, "Holdout matte", 1, 1, str(tmp_path / "holdout_matte"))
+
+
+def test_linked_matte_path_is_resolved_relative_to_its_library(addon, worker, tmp_path):
+    library_dir = tmp_path / "library"
+    still(library_dir / "roto" / "box.exr")
+    bpy.ops.wm.save_as_mainfile(filepath=str(library_dir / "lib.blend"))
+    image = matte_image(library_dir / "roto" / "box.exr")
+    image.name = "LinkedBox"
+    image.filepath = "//roto/box.exr"
+    image.use_fake_user = True
+    bpy.ops.wm.save_as_mainfile(filepath=str(library_dir / "lib.blend"))
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    sequence_source(tmp_path / "shot")
+    with bpy.data.libraries.load(str(library_dir / "lib.blend"), link=True, relative=True) as (src, dst):
+        dst.images = ["LinkedBox"]
+    settings = bpy.context.scene.rvmatte
+    settings.garbage = bpy.data.images["LinkedBox"]
+    assert settings.garbage.library is not None
+    assert option(plan(addon).argv, "--garbage") == str(library_dir / "roto" / "box.exr")

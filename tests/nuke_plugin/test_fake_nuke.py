@@ -129,3 +129,14 @@ def test_to_node_resolves_names_in_the_current_group():
         assert nuke.toNode("Group1.NoOp1") is None
         assert nuke.toNode("root.Group1.NoOp1") is inner
     assert nuke.toNode("Group1.NoOp1") is inner
+
+
+def test_a_group_has_one_input_per_input_node_numbered_in_creation_order():
+    group = nuke.nodes.Group()
+    with group:
+        first, second = nuke.nodes.Input(name="plate"), nuke.nodes.Input(name="mask")
+    assert (first["number"].value(), second["number"].value()) == (0, 1)
+    assert group.maxInputs() == 2
+    source = nuke.nodes.NoOp()
+    assert group.setInput(1, source) and group.input(1) is source and group.inputs() == 2
+    assert group.setInput(2, source) is False

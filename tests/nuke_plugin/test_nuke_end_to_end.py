@@ -126,3 +126,45 @@ def test_the_real_workers_error_reaches_a_nuke_message(saved_script, real_worker
     assert message.startswith("RVMatte RVMatte1: ")
     assert str(tmp_path / "missing") in message and "Traceback" not in message
     assert group["status"].value().startswith("failed: ")
+
+
+def test_a_garbage_matte_input_clears_the_real_workers_alpha_outside_it(saved_script, shared_dir, plate_renderer,
+                                                                      real_worker):
+    box = (slice(40, 260), slice(150, 370))  # cuts through the subject, who stands at x 288-511
+
+    def render(write, frame, view):
+        if write["channels"].value() == "rgb":
+            return plate_renderer(write, frame, view)
+        assert write.input(0).name() == "garbage"
+        mask = np.zeros((288, 512, 1), np.float32)
+        mask[box] = 1.0
+        path = sequences.frame_file(write["file"].value(), frame)
+        out = oiio.ImageOutput.create(path)
+        assert out.open(path, oiio.ImageSpec(512, 288, 1, "half")), oiio.geterror()
+        out.write_image(mask)
+        out.close()
+    nuke._fake.render_hook = render
+    nuke.root()["workingSpaceLUT"].setValue(WORKING_SPACE)
+    nuke.GUI = False
+    grade = nuke.nodes.Grade()
+    grade.setInput(0, make_read(str(shared_dir / "data" / CLIP / "com" / "####.png"), 0, 29))
+    group = make_rvmatte(grade)
+    group.setInput(2, nuke.nodes.Blur())
+    group["range_mode"].setValue("custom")
+    group["range_first"].setValue(FIRST)
+    group["range_last"].setValue(FIRST + 1)
+
+    run = generate.generate(group)
+    assert nuke._fake.messages == [] and len(nuke._fake.executions) == 2
+    alpha_pattern = group.node("alpha_read")["file"].value()
+    assert [m.name for m in run.job.masks] == ["garbage"]
+    for frame in (FIRST, FIRST + 1):
+        _, truth = read_pixels(str(shared_dir / "data" / CLIP / "pha" / ("%04d.png" % (frame - FIRST))))
+        truth_outside = truth[..., 0].copy()
+        truth_outside[box] = 0.0
+        assert truth_outside.max() > 0.9, "the box must cut through the subject for this test to mean anything"
+        _, alpha = read_pixels(sequences.frame_file(alpha_pattern, frame))
+        outside = alpha[..., 0].copy()
+        outside[box] = 0.0
+        assert outside.max() == 0.0
+        assert alpha[box].max() > 0.9

@@ -11,6 +11,8 @@ GUI flag. It is strict where Nuke is strict or where Nuke would hang or crash:
 - ProgressTask.setProgress takes an int;
 - unknown node classes raise like Nuke's "Unknown command";
 - a Write's EXR knobs exist only once the file type is EXR;
+- a Group has one input per Input node inside, numbered in creation order
+  (setInput past them returns False);
 - script buttons on a Group run inside that Group's context, as in Nuke.
 
 Nothing renders pixels: `execute` calls `_fake.render_hook(write, frame, view)`,
@@ -580,7 +582,8 @@ class Node(object):
 
     def setInput(self, i, node):
         self._access("setInput")
-        if i >= max(self.maxInputs(), 1) and not isinstance(self, Group):
+        limit = self.maxInputs() if isinstance(self, Group) else max(self.maxInputs(), 1)
+        if i >= limit:
             return False
         if node is None:
             self._inputs.pop(i, None)
