@@ -16,6 +16,15 @@ def _with_grey(x: Tensor) -> Tensor:
     return torch.cat([x, x.mean(1, keepdim=True)], dim=1)
 
 
+def _apply_upsampled(a: Tensor, b: Tensor, fine_x: Tensor) -> Tuple[Tensor, Tensor]:
+    """Upsample the per-pixel linear model (a, b) to ``fine_x`` and apply it → (fgr, pha)."""
+    size = (fine_x.shape[2], fine_x.shape[3])
+    a = F.interpolate(a, size, mode="bilinear", align_corners=False)
+    b = F.interpolate(b, size, mode="bilinear", align_corners=False)
+    fgr, pha = (a * fine_x + b).split([3, 1], dim=1)
+    return fgr, pha
+
+
 class DeepGuidedFilterRefiner(nn.Module):
     """``A`` predicted by a small 1x1 network from the local statistics and the decoder's features."""
 
@@ -38,12 +47,7 @@ class DeepGuidedFilterRefiner(nn.Module):
         cov_xy = self.box_filter(base_x * base_y) - mean_x * mean_y
         var_x = self.box_filter(base_x * base_x) - mean_x * mean_x
         a = self.conv(torch.cat([cov_xy, var_x, base_hid], dim=1))
-        b = mean_y - a * mean_x
-        size = (fine_src.shape[2], fine_src.shape[3])
-        a = F.interpolate(a, size, mode="bilinear", align_corners=False)
-        b = F.interpolate(b, size, mode="bilinear", align_corners=False)
-        fgr, pha = (a * fine_x + b).split([3, 1], dim=1)
-        return fgr, pha
+        return _apply_upsampled(a, mean_y - a * mean_x, fine_x)
 
 
 def _box_filter(x: Tensor, radius: int) -> Tensor:
@@ -71,9 +75,4 @@ class FastGuidedFilterRefiner(nn.Module):
         cov_xy = _box_filter(lr_x * lr_y, self.radius) - mean_x * mean_y
         var_x = _box_filter(lr_x * lr_x, self.radius) - mean_x * mean_x
         a = cov_xy / (var_x + self.eps)
-        b = mean_y - a * mean_x
-        size = (hr_x.shape[2], hr_x.shape[3])
-        a = F.interpolate(a, size, mode="bilinear", align_corners=False)
-        b = F.interpolate(b, size, mode="bilinear", align_corners=False)
-        fgr, pha = (a * hr_x + b).split([3, 1], dim=1)
-        return fgr, pha
+        return _apply_upsampled(a, mean_y - a * mean_x, hr_x)
