@@ -41,7 +41,8 @@ def boundary_error(alphas, whole, frame):
 def test_a_preroll_reaching_the_shot_start_reproduces_the_whole_run(session, frames, whole):
     alphas = chunked_alpha(session, frames, chunk_size=6, preroll=6)
     for frame in range(len(frames)):
-        np.testing.assert_allclose(alphas[frame], whole[frame], atol=1e-5)
+        # 1e-4: the parity tolerance; CPU kernels differ run to run by ~1e-5 (shared/models/README)
+        np.testing.assert_allclose(alphas[frame], whole[frame], atol=1e-4)
 
 
 def test_a_cold_chunk_differs_from_the_whole_run_at_its_boundary(session, frames, whole):
