@@ -54,7 +54,7 @@ def convert_video(model,
     """
     from tqdm.auto import tqdm
 
-    from rvmatte.engine import _Prefetch, clean_nonfinite
+    from rvmatte.engine import Prefetch, clean_nonfinite
     from rvmatte.io import open_input
     from rvmatte.io.colour import ColourPipeline, default_input_colorspace
     from rvmatte.session import Session
@@ -81,7 +81,7 @@ def convert_video(model,
     ok = False
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rvmatte-convert-write") as pool, \
-                _Prefetch(model_frames(), depth=max(2, 2 * seq_chunk)) as frames, \
+                Prefetch(model_frames(), depth=max(2, 2 * seq_chunk)) as frames, \
                 tqdm(total=len(source.frames), disable=not progress, dynamic_ncols=True) as bar:
             pending = []
             chunk = []

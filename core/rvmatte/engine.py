@@ -374,7 +374,7 @@ class Job:
         writers = o.writers or tuning.writers
         first_frame_time = None
         with self.review, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write") as pool, \
-                _Prefetch(self._read_model_frames(steps), depth=max(tuning.prefetch, chunk * 2)) as frames:
+                Prefetch(self._read_model_frames(steps), depth=max(tuning.prefetch, chunk * 2)) as frames:
             for batch in _batches(frames, chunk):
                 if batch[0][0].reset:
                     session.reset()
@@ -552,7 +552,7 @@ def _finite(rgb: np.ndarray) -> np.ndarray:
     return rgb
 
 
-class _Prefetch:
+class Prefetch:
     """Runs an iterator in a background thread with a bounded queue (reading overlaps inference)."""
 
     _END = object()
