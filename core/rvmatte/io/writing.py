@@ -13,17 +13,13 @@ from ..errors import OutputError, one_line
 from .colour import interop_id
 from .header import apply_attributes
 from .images import reframe
+from .png import encode_png
 
 EXR_COMPRESSIONS = ("zip", "zips", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab", "rle", "none", "htj2k", "htj2k32")
 EXR_BIT_DEPTHS = {"half": oiio.HALF, "float": oiio.FLOAT}
 _INTEGER_DEPTHS = {"uint8": oiio.UINT8, "uint16": oiio.UINT16}
 _DEFAULT_INTEGER_DEPTH = {".png": "uint8", ".jpg": "uint8", ".jpeg": "uint8", ".tif": "uint16", ".tiff": "uint16"}
 _COLOUR_CHANNELS = {"R", "G", "B"}
-# zlib level 6 is Pillow's (and zlib's) default; one Paeth filter for every row instead of
-# libpng's adaptive choice among all five gives files within a few % of the size for
-# 15-50 % less encoding time (bench/speed.py, docs/performance.md).
-PNG_ZLIB_LEVEL = 6
-PNG_FILTER_PAETH = 0x80
 
 
 def write_frame(
@@ -76,10 +72,13 @@ def write_frame(
             spec.alpha_channel = len(channels) - 1
             spec.attribute("oiio:UnassociatedAlpha", 1)
         pixels = _clip_unit(pixels)
-        if extension == ".png":
-            spec.attribute("png:compressionLevel", PNG_ZLIB_LEVEL)
-            spec.attribute("png:filter", PNG_FILTER_PAETH)
         aspect = float(header.get("pixel_aspect", 1.0) or 1.0)
+        if extension == ".png":
+            srgb = colorspace is None or "srgb" in colorspace.lower()
+            samples = _quantise(pixels, np.uint8 if depth == "uint8" else np.uint16)
+            text = {str(k): str(v) for k, v in (attributes or {}).items()}
+            _write_bytes_atomically(path, encode_png(samples, pixel_aspect=aspect, srgb=srgb, text=text))
+            return
         if aspect != 1.0:
             spec.attribute("PixelAspectRatio", aspect)
     if colorspace:
@@ -89,6 +88,13 @@ def write_frame(
             spec.attribute("colorInteropID", interop)
     apply_attributes(spec, attributes or {})
     _write_atomically(path, spec, np.ascontiguousarray(pixels, dtype=np.float32))
+
+
+def _quantise(unit: np.ndarray, dtype) -> np.ndarray:
+    """0..1 floats to integers rounded half up, as OpenImageIO converts them (scales ``unit`` in place)."""
+    unit *= np.float32(np.iinfo(dtype).max)
+    unit += np.float32(0.5)
+    return unit.astype(dtype)
 
 
 def _clip_unit(pixels: np.ndarray) -> np.ndarray:
@@ -182,14 +188,7 @@ def _exr_spec(pixels, channels, display, data, bit_depth, compression):
 
 
 def _write_atomically(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
-    directory, base = os.path.split(os.path.abspath(path))
-    extension = os.path.splitext(base)[1]
-    temp = os.path.join(directory, f".{base}.tmp-{os.getpid()}-{secrets.token_hex(4)}{extension}")
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"cannot create output folder {directory} for {path} ({error.strerror or error})") from None
-    try:
+    def write(temp: str) -> None:
         out = oiio.ImageOutput.create(temp)
         if out is None:
             raise OutputError(f"cannot write {path}: no writer for this file type ({one_line(oiio.geterror())})")
@@ -202,6 +201,30 @@ def _write_atomically(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> No
             closed = out.close()
         if not closed:
             raise OutputError(f"cannot write {path} ({_oiio_reason(out)})")
+
+    _replace_atomically(path, write)
+
+
+def _write_bytes_atomically(path: str, data: bytes) -> None:
+    def write(temp: str) -> None:
+        with open(temp, "wb") as stream:
+            stream.write(data)
+
+    _replace_atomically(path, write)
+
+
+def _replace_atomically(path: str, write) -> None:
+    """``write(temp)`` into a temp file beside ``path``, then rename it over ``path``; the temp
+    name carries this process's id so a rerun can tell a dead writer's leftovers from a live one's."""
+    directory, base = os.path.split(os.path.abspath(path))
+    extension = os.path.splitext(base)[1]
+    temp = os.path.join(directory, f".{base}.tmp-{os.getpid()}-{secrets.token_hex(4)}{extension}")
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create output folder {directory} for {path} ({error.strerror or error})") from None
+    try:
+        write(temp)
         os.replace(temp, path)
     except OutputError:
         _remove_quietly(temp)
