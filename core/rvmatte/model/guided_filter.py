@@ -16,12 +16,20 @@ def _with_grey(x: Tensor) -> Tensor:
     return torch.cat([x, x.mean(1, keepdim=True)], dim=1)
 
 
-def _apply_upsampled(a: Tensor, b: Tensor, fine_x: Tensor) -> Tuple[Tensor, Tensor]:
-    """Upsample the per-pixel linear model (a, b) to ``fine_x`` and apply it → (fgr, pha)."""
-    size = (fine_x.shape[2], fine_x.shape[3])
-    a = F.interpolate(a, size, mode="bilinear", align_corners=False)
-    b = F.interpolate(b, size, mode="bilinear", align_corners=False)
-    fgr, pha = (a * fine_x + b).split([3, 1], dim=1)
+def _apply_upsampled(a: Tensor, b: Tensor, fine_src: Tensor) -> Tuple[Tensor, Tensor]:
+    """Upsample the per-pixel linear model (a, b) [N,4,h,w] to ``fine_src`` [N,3,H,W] and apply
+    it to the image and its grey channel → (fgr [N,3,H,W], pha [N,1,H,W]).
+
+    The same ``A·x + b`` as on the 4-channel guide, without building that guide or the
+    product at full resolution: two fused multiply-adds instead of a concatenation, a
+    product and a sum over four full-size channels.
+    """
+    size = (fine_src.shape[2], fine_src.shape[3])
+    # Few channels: the planar (NCHW) upsampling kernel is the faster one here.
+    a = F.interpolate(a.contiguous(), size, mode="bilinear", align_corners=False)
+    b = F.interpolate(b.contiguous(), size, mode="bilinear", align_corners=False)
+    fgr = torch.addcmul(b[:, :3], a[:, :3], fine_src)
+    pha = torch.addcmul(b[:, 3:], a[:, 3:], fine_src.mean(1, keepdim=True))
     return fgr, pha
 
 
@@ -39,15 +47,16 @@ class DeepGuidedFilterRefiner(nn.Module):
 
     def forward(self, fine_src: Tensor, base_src: Tensor, base_fgr: Tensor, base_pha: Tensor,
                 base_hid: Tensor) -> Tuple[Tensor, Tensor]:
-        fine_x = _with_grey(fine_src)                       # [N,4,H,W]
         base_x = _with_grey(base_src)                       # [N,4,h,w]
         base_y = torch.cat([base_fgr, base_pha], dim=1)     # [N,4,h,w]
-        mean_x = self.box_filter(base_x)
-        mean_y = self.box_filter(base_y)
-        cov_xy = self.box_filter(base_x * base_y) - mean_x * mean_y
-        var_x = self.box_filter(base_x * base_x) - mean_x * mean_x
+        # The four box filters as one grouped convolution over 16 channels.
+        means = F.conv2d(torch.cat([base_x, base_y, base_x * base_y, base_x * base_x], dim=1),
+                         self.box_filter.weight.repeat(4, 1, 1, 1), padding=1, groups=16)
+        mean_x, mean_y, mean_xy, mean_xx = means.chunk(4, dim=1)
+        cov_xy = mean_xy - mean_x * mean_y
+        var_x = mean_xx - mean_x * mean_x
         a = self.conv(torch.cat([cov_xy, var_x, base_hid], dim=1))
-        return _apply_upsampled(a, mean_y - a * mean_x, fine_x)
+        return _apply_upsampled(a, mean_y - a * mean_x, fine_src)
 
 
 def _box_filter(x: Tensor, radius: int) -> Tensor:
@@ -69,10 +78,9 @@ class FastGuidedFilterRefiner(nn.Module):
                 base_hid: Tensor) -> Tuple[Tensor, Tensor]:
         lr_x = _with_grey(base_src)
         lr_y = torch.cat([base_fgr, base_pha], dim=1)
-        hr_x = _with_grey(fine_src)
         mean_x = _box_filter(lr_x, self.radius)
         mean_y = _box_filter(lr_y, self.radius)
         cov_xy = _box_filter(lr_x * lr_y, self.radius) - mean_x * mean_y
         var_x = _box_filter(lr_x * lr_x, self.radius) - mean_x * mean_x
         a = cov_xy / (var_x + self.eps)
-        return _apply_upsampled(a, mean_y - a * mean_x, hr_x)
+        return _apply_upsampled(a, mean_y - a * mean_x, fine_src)

@@ -77,7 +77,7 @@ class MattingNetwork(nn.Module):
             fgr_residual, pha = self.project_mat(hid).split([3, 1], dim=1)
             if downsample_ratio != 1:
                 fgr_residual, pha = self.refiner(x, x_sm, fgr_residual, pha, hid)
-            out = [(fgr_residual + x).clamp(0.0, 1.0), pha.clamp(0.0, 1.0)]
+            out = [(fgr_residual + x).clamp_(0.0, 1.0), pha.clamp(0.0, 1.0)]
         if time_series:
             out = [o.unflatten(0, (batch, frames)) for o in out]
         return out + [r1, r2, r3, r4]
