@@ -36,22 +36,30 @@ def test_available_cores_is_within_the_machine():
     assert 1 <= available_cores() <= (os.cpu_count() or 1)
 
 
-def _omp_policy_seen_by_the_cli(env_value):
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+def _variable_seen_by_the_cli(name, env_value):
+    env = {k: v for k, v in os.environ.items() if k != name}
     if env_value is not None:
-        env["OMP_WAIT_POLICY"] = env_value
+        env[name] = env_value
     code = ("import os, rvmatte.cli as c, sys; sys.argv = ['rvmatte', '--version']\n"
-            "try:\n    c.main()\nexcept SystemExit:\n    pass\nprint(os.environ.get('OMP_WAIT_POLICY'))")
+            f"try:\n    c.main()\nexcept SystemExit:\n    pass\nprint(os.environ.get({name!r}))")
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           check=True).stdout.split()[-1]
 
 
 def test_the_command_line_stops_openmp_from_spinning():
-    assert _omp_policy_seen_by_the_cli(None) == "PASSIVE"
+    assert _variable_seen_by_the_cli("OMP_WAIT_POLICY", None) == "PASSIVE"
 
 
 def test_a_wait_policy_the_user_exported_is_kept():
-    assert _omp_policy_seen_by_the_cli("ACTIVE") == "ACTIVE"
+    assert _variable_seen_by_the_cli("OMP_WAIT_POLICY", "ACTIVE") == "ACTIVE"
+
+
+def test_the_command_line_gives_torch_huge_pages_for_frame_sized_tensors():
+    assert _variable_seen_by_the_cli("THP_MEM_ALLOC_ENABLE", None) == "1"
+
+
+def test_huge_pages_the_user_turned_off_stay_off():
+    assert _variable_seen_by_the_cli("THP_MEM_ALLOC_ENABLE", "0") == "0"
 
 
 def test_a_thread_count_given_by_the_farm_is_kept(monkeypatch):
