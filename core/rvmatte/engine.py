@@ -436,7 +436,11 @@ class Job:
     def _read_model_frames(self, steps: Sequence[Step]) -> Iterator[Tuple[Step, object, np.ndarray]]:
         """(step, plate, model input) for every step of the schedule, read and converted in order."""
         warned = set()
+        plate_is_model_input = self._plate_is_model_input()
         for step, plate in zip(steps, self.source.read([s.frame for s in steps])):
+            if plate_is_model_input:        # integers in 0..1: nothing to clean, convert or clip
+                yield step, plate, plate.rgb
+                continue
             count = clean_nonfinite(plate.rgb)
             if count and plate.frame not in warned:
                 warned.add(plate.frame)

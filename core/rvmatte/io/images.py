@@ -209,7 +209,8 @@ class ImageSequenceSource(Source):
             pixels = pixels[:, :, np.newaxis]
         elif pixels.ndim == 4:
             pixels = pixels[0]
-        picked = pixels[:, :, [i - low for i in chosen.indices]]
+        in_order = list(chosen.indices) == list(range(low, high))
+        picked = pixels if in_order else pixels[:, :, [i - low for i in chosen.indices]]
         if picked.shape[2] == 1:
             picked = np.repeat(picked, 3, axis=2)
         rgb = np.ascontiguousarray(fit_to_display(picked, spec), dtype=np.float32)
