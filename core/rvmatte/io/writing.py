@@ -18,6 +18,7 @@ from .png import encode_png
 EXR_COMPRESSIONS = ("zip", "zips", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab", "rle", "none", "htj2k", "htj2k32")
 EXR_BIT_DEPTHS = {"half": oiio.HALF, "float": oiio.FLOAT}
 _INTEGER_DEPTHS = {"uint8": oiio.UINT8, "uint16": oiio.UINT16}
+_NUMPY_DEPTHS = {"uint8": np.uint8, "uint16": np.uint16}
 _DEFAULT_INTEGER_DEPTH = {".png": "uint8", ".jpg": "uint8", ".jpeg": "uint8", ".tif": "uint16", ".tiff": "uint16"}
 _COLOUR_CHANNELS = {"R", "G", "B"}
 
@@ -44,7 +45,10 @@ def write_frame(
     Other formats (PNG, TIFF, JPEG...): values clipped to 0..1 and quantised
     (PNG/JPEG 8-bit, TIFF 16-bit unless ``bit_depth`` says uint8/uint16), stored
     as given: the caller passes display-encoded, straight (unpremultiplied)
-    colour, as these formats expect. Raises OutputError naming the path.
+    colour, as these formats expect. With an ``A`` channel, colour where the stored
+    alpha is 0 is stored as 0: straight colour there is no part of the image (every
+    reader premultiplies it away), and the plate's detail left there made a 1080p
+    foreground PNG 5x larger and 3.5x slower to encode. Raises OutputError naming the path.
     """
     pixels = np.asarray(pixels, dtype=np.float32)
     if pixels.ndim == 2:
@@ -72,10 +76,12 @@ def write_frame(
             spec.alpha_channel = len(channels) - 1
             spec.attribute("oiio:UnassociatedAlpha", 1)
         pixels = _clip_unit(pixels)
+        if spec.alpha_channel >= 0:
+            _clear_colour_under_zero_alpha(pixels, spec.alpha_channel, np.iinfo(_NUMPY_DEPTHS[depth]).max)
         aspect = float(header.get("pixel_aspect", 1.0) or 1.0)
         if extension == ".png":
             srgb = colorspace is None or "srgb" in colorspace.lower()
-            samples = _quantise(pixels, np.uint8 if depth == "uint8" else np.uint16)
+            samples = _quantise(pixels, _NUMPY_DEPTHS[depth])
             text = {str(k): str(v) for k, v in (attributes or {}).items()}
             _write_bytes_atomically(path, encode_png(samples, pixel_aspect=aspect, srgb=srgb, text=text))
             return
@@ -88,6 +94,12 @@ def write_frame(
             spec.attribute("colorInteropID", interop)
     apply_attributes(spec, attributes or {})
     _write_atomically(path, spec, np.ascontiguousarray(pixels, dtype=np.float32))
+
+
+def _clear_colour_under_zero_alpha(unit: np.ndarray, alpha: int, levels: int) -> None:
+    """Zero (in place) every channel of the pixels whose alpha rounds to 0 of ``levels``."""
+    kept = unit[:, :, alpha] >= np.float32(0.5 / levels)
+    np.multiply(unit, kept[:, :, np.newaxis], out=unit)
 
 
 def _quantise(unit: np.ndarray, dtype) -> np.ndarray:
