@@ -1,13 +1,12 @@
 """PNG encoding for review frames: the PNG format as libpng writes it, compressed by libdeflate.
 
-Review foregrounds are straight colour over the whole frame (the network's colour is
-defined everywhere), so they barely compress, and zlib's level 6 (Pillow's and
-libpng's default) spent over 1 CPU-second on each 1080p RGBA frame: most of a
-frame's CPU time on two cores. libdeflate at the same level writes files of the
-same size (within 1 %) in a quarter of the time (bench/png_encoding.py,
-docs/performance.md). Each row is filtered with Paeth, the filter that compresses
-photographic content best; the filter is vectorised over the whole image, as PNG
-filters predict from the unfiltered neighbours.
+zlib at level 6 (Pillow's and libpng's default) spent about 1 CPU-second on a 1080p
+RGBA foreground whose colour covers the frame, and a quarter of that with the colour
+cleared where alpha is 0: either way most of a frame's CPU time on two cores.
+libdeflate at the same level writes files of the same size (within 1 %) in a third
+of the time (bench/png_encoding.py, docs/performance.md). Each row is filtered
+with Paeth, the filter that compresses photographic content best; the filter is
+vectorised over the whole image, as PNG filters predict from unfiltered neighbours.
 """
 
 from __future__ import annotations
