@@ -24,7 +24,7 @@ from rvmatte.errors import InputError, OutputError, RvmatteError
 from rvmatte.masks import Masks
 from rvmatte.progress import Reporter
 from rvmatte.schedule import Step, build_schedule, clip_preroll
-from rvmatte.tuning import defaults_for
+from rvmatte.tuning import defaults_for, lower_thread_priority
 
 FOREGROUND_SOURCES = ("model", "plate")
 
@@ -373,7 +373,8 @@ class Job:
         pending: collections.deque = collections.deque()
         writers = o.writers or tuning.writers
         first_frame_time = None
-        with self.review, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write") as pool, \
+        with self.review, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write",
+                                                 initializer=lower_thread_priority) as pool, \
                 Prefetch(self._read_model_frames(steps), depth=max(tuning.prefetch, chunk * 2)) as frames:
             for batch in _batches(frames, chunk):
                 if batch[0][0].reset:
@@ -568,6 +569,7 @@ class Prefetch:
         self._thread = threading.Thread(target=self._fill, name="rvmatte-read", daemon=True)
 
     def _fill(self) -> None:
+        lower_thread_priority()
         try:
             for item in self._iterator:
                 if not self._put(item):

@@ -65,3 +65,22 @@ def test_huge_pages_the_user_turned_off_stay_off():
 def test_a_thread_count_given_by_the_farm_is_kept(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert defaults_for("cpu", cores=8).threads == 3
+
+
+def test_a_helper_thread_lowers_only_its_own_priority():
+    import threading
+
+    from rvmatte.tuning import HELPER_NICENESS, lower_thread_priority
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = {}
+
+    def helper():
+        lower_thread_priority()
+        seen["helper"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    thread = threading.Thread(target=helper)
+    thread.start()
+    thread.join()
+    assert seen["helper"] == min(19, before + HELPER_NICENESS)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
