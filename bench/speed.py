@@ -43,8 +43,10 @@ WEIGHTS = SHARED / "models" / "rvm_mobilenetv3_from_tfjs.pth"
 ORIGINAL = {"model_fps": 11.6, "png_wall_s": 14.1, "png_peak_gb": 1.14}
 
 MODEL_CONFIGS = {
-    # name: (fold BatchNorm, intra-op threads (0 = torch's default), OpenMP passive wait, precision)
-    "original's forward (as loaded, torch default threads)": (False, 0, False, "float32"),
+    # name (no commas): (fold BatchNorm, intra-op threads (0 = torch's default),
+    # the CLI's process settings (passive OpenMP, allocator), precision)
+    "original's forward as loaded (torch default threads)": (False, 0, False, "float32"),
+    "rvmatte network folded (torch default threads)": (True, 0, False, "float32"),
     "rvmatte CPU default": (True, None, True, "float32"),
     "folded + 2 threads passive": (True, 2, True, "float32"),
     "folded + bf16": (True, None, True, "bfloat16"),
@@ -163,8 +165,10 @@ def steady_fps(times: list, skip: int = 5) -> float:
 def model_worker(config: str, frames: int, warmup: int, width: int, height: int, ratio: float) -> None:
     """Runs in a child process: the network alone, state fed back; prints JSON frame times."""
     fold, threads, passive, precision = MODEL_CONFIGS[config]
-    if passive:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if passive:      # the command line's process settings (OpenMP wait policy, allocator)
+        from rvmatte.tuning import prepare_process
+
+        prepare_process()
     import torch
 
     from rvmatte.optimize import prepare_model

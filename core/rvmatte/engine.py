@@ -490,7 +490,9 @@ class Job:
         if writes_fg:
             path = fg.path(frame)
             if path.lower().endswith(".exr"):
-                rgba = np.concatenate([linear * pha[:, :, None], pha[:, :, None]], axis=2)
+                rgba = np.empty(pha.shape + (4,), np.float32)
+                np.multiply(linear, pha[:, :, None], out=rgba[:, :, :3])
+                rgba[:, :, 3] = pha
                 write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header, bit_depth=o.bit_depth,
                             compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
                             ocio_config=config)
@@ -517,8 +519,10 @@ class Job:
         plate = self.colour.to_output(plate_rgb)
         if self.options.foreground_source == "plate":
             return plate
-        delta = self.colour.model_to_output(model_fgr) - self.colour.model_to_output(model_in)
-        return plate + delta
+        delta = self.colour.model_to_output(model_fgr)      # new arrays: updated in place (memory)
+        delta -= self.colour.model_to_output(model_in)
+        plate += delta
+        return plate
 
     def foreground_display(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray) -> np.ndarray:
         """The straight foreground colour, display-encoded (sRGB) in 0..1, for review images.
