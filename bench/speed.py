@@ -43,13 +43,16 @@ WEIGHTS = SHARED / "models" / "rvm_mobilenetv3_from_tfjs.pth"
 ORIGINAL = {"model_fps": 11.6, "png_wall_s": 14.1, "png_peak_gb": 1.14}
 
 MODEL_CONFIGS = {
-    # name (no commas): (fold BatchNorm, intra-op threads (0 = torch's default),
-    # the CLI's process settings (passive OpenMP, allocator), precision)
-    "original's forward as loaded (torch default threads)": (False, 0, False, "float32"),
-    "rvmatte network folded (torch default threads)": (True, 0, False, "float32"),
-    "rvmatte CPU default": (True, None, True, "float32"),
-    "folded + 2 threads passive": (True, 2, True, "float32"),
-    "folded + bf16": (True, None, True, "bfloat16"),
+    # name (no commas): (fold BatchNorm, intra-op threads (0 = torch's default), the CLI's process
+    # settings (passive OpenMP, allocator), precision, torch.compile (its build falls in the warm-up))
+    "original's forward as loaded (torch default threads)": (False, 0, False, "float32", False),
+    "rvmatte network folded (torch default threads)": (True, 0, False, "float32", False),
+    "rvmatte CPU default": (True, None, True, "float32", False),
+    "folded + 2 threads passive": (True, 2, True, "float32", False),
+    "folded + bf16": (True, None, True, "bfloat16", False),
+    "folded + compiled (torch default threads)": (True, 0, False, "float32", True),
+    "folded + bf16 + compiled (torch default threads)": (True, 0, False, "bfloat16", True),
+    "folded + bf16 + compiled (1 thread passive)": (True, None, True, "bfloat16", True),
 }
 
 
@@ -164,7 +167,7 @@ def steady_fps(times: list, skip: int = 5) -> float:
 
 def model_worker(config: str, frames: int, warmup: int, width: int, height: int, ratio: float) -> None:
     """Runs in a child process: the network alone, state fed back; prints JSON frame times."""
-    fold, threads, passive, precision = MODEL_CONFIGS[config]
+    fold, threads, passive, precision, compiled = MODEL_CONFIGS[config]
     if passive:      # the command line's process settings (OpenMP wait policy, allocator)
         from rvmatte.tuning import prepare_process
 
@@ -182,6 +185,10 @@ def model_worker(config: str, frames: int, warmup: int, width: int, height: int,
         torch.set_num_threads(threads)
     model = load_model("mobilenetv3", WEIGHTS, device="cpu", precision=precision)
     model = prepare_model(model, tuning, fold)
+    if compiled:
+        from rvmatte.optimize import CompiledNetwork
+
+        model = CompiledNetwork(model, on_fallback=lambda message: sys.exit(message))
     dtype = next(model.parameters()).dtype
     clip = [torch.from_numpy(rgb).permute(2, 0, 1)[None].to(dtype) for rgb in _upscaled_frames(width, height, 8)]
     rec = [None] * 4

@@ -57,6 +57,7 @@ class RunOptions:
     threads: Optional[int] = None            # None: the device default (rvmatte.tuning)
     writers: Optional[int] = None
     fold_batchnorm: Optional[bool] = None
+    compile: bool = False                    # torch.compile the steady-state forward (long shots)
     model: object = None                     # an already loaded network (hosts, tests, the API)
     composite: Optional[str] = None          # review: foreground over a colour or a background plate
     background: Optional[str] = None         # background input for the composite (else a colour)
@@ -328,7 +329,12 @@ class Job:
         torch_threads = torch.get_num_threads()
         torch.set_num_threads(o.threads or tuning.threads)
         try:
-            return self._run(prepare_model(model, tuning, o.fold_batchnorm), tuning, started)
+            model = prepare_model(model, tuning, o.fold_batchnorm)
+            if o.compile:
+                from rvmatte.optimize import CompiledNetwork
+
+                model = CompiledNetwork(model, on_fallback=self.reporter.warning)
+            return self._run(model, tuning, started)
         finally:
             torch.set_num_threads(torch_threads)
 
@@ -356,6 +362,7 @@ class Job:
             "device": device_name(device), "variant": attributes["rvmatte/variant"],
             "precision": str(next(model.parameters()).dtype).replace("torch.", ""),
             "downsample_ratio": ratio, "seq_chunk": chunk, "preroll": len(self.plan.compute) - total,
+            "compiled": hasattr(model, "compiled_calls"),
             "input_colorspace": self.colour.input_space, "output_colorspace": self.colour.output_space,
             "weights": getattr(model, "weights_path", None), "weights_sha256": attributes["rvmatte/weights_sha256"],
             "outputs": self.outputs.describe(), "resume_complete": len(self._finished_frames()),

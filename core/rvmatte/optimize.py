@@ -74,3 +74,58 @@ def prepare_model(model: nn.Module, tuning, fold: bool | None = None) -> nn.Modu
     if tuning.channels_last:
         prepared = prepared.to(memory_format=torch.channels_last)
     return prepared
+
+
+class CompiledNetwork(nn.Module):
+    """The network with its steady-state forward compiled by ``torch.compile`` (Inductor,
+    weights frozen as constants), for long shots.
+
+    Only calls that carry a recurrent state go to the compiled graph: the first frame of a
+    shot (and of every cut) runs eagerly, so one graph is built per input size instead of
+    two, and the state-less forward is never traced. Compiling costs tens of seconds on the
+    first call with a state (less once Inductor's on-disk cache holds the graph); where it
+    fails (no C++ compiler, an unsupported build), ``on_fallback`` is told why and the run
+    goes on eagerly with the same numbers it would have had without ``--compile``.
+
+    Attributes the pipeline reads (``variant``, ``weights_sha256``, the blocks used by the
+    written-out forward) come from the eager network.
+    """
+
+    def __init__(self, network: nn.Module, on_fallback=None):
+        super().__init__()
+        import torch
+
+        self.network = network
+        compiled = torch.compile(network, dynamic=False)
+        object.__setattr__(self, "_compiled", compiled)        # not a submodule: no second set of parameters
+        self._on_fallback = on_fallback
+        self.compiled_calls = 0          # forwards that ran the compiled graph
+
+    @staticmethod
+    def _freezing():
+        import torch._inductor.config as inductor
+
+        return inductor.patch(freezing=True)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self._modules["network"], name)
+
+    def forward(self, src, r1=None, r2=None, r3=None, r4=None, downsample_ratio: float = 1.0,
+                segmentation_pass: bool = False):
+        state = (r1, r2, r3, r4)
+        if self._compiled is None or segmentation_pass or any(r is None for r in state):
+            return self.network(src, *state, downsample_ratio=downsample_ratio, segmentation_pass=segmentation_pass)
+        try:
+            with self._freezing():       # weights as constants: Inductor prepacks them for oneDNN
+                out = self._compiled(src, *state, downsample_ratio=downsample_ratio)
+        except Exception as error:       # Inductor's failures have no common base class
+            self._compiled = None
+            if self._on_fallback is not None:
+                self._on_fallback(f"torch.compile failed, running the network uncompiled: "
+                                  f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0][:300]}")
+            return self.network(src, *state, downsample_ratio=downsample_ratio)
+        self.compiled_calls += 1
+        return out

@@ -52,7 +52,8 @@ class TtyReporter(Reporter):
         from tqdm import tqdm
 
         print(f"rvmatte {info['version']}: {info['input']} → {info['frames']} frames "
-              f"{info['width']}x{info['height']} on {info['device']}, ratio {info['downsample_ratio']:.3g}",
+              f"{info['width']}x{info['height']} on {info['device']}, ratio {info['downsample_ratio']:.3g}"
+              + (" (compiling the network at frame 2: tens of seconds)" if info.get("compiled") else ""),
               file=sys.stderr, flush=True)
         self._bar = tqdm(total=info["frames"], unit="frame", file=sys.stderr, dynamic_ncols=True)
 

@@ -8,7 +8,7 @@ import torch
 
 from paths import MODELS
 from rvmatte.model import MattingNetwork
-from rvmatte.optimize import count_batchnorms, fold_batchnorm, prepare_model
+from rvmatte.optimize import CompiledNetwork, count_batchnorms, fold_batchnorm, prepare_model
 from rvmatte.tuning import defaults_for
 
 torch.set_grad_enabled(False)
@@ -97,3 +97,39 @@ def test_bfloat16_alpha_stays_within_the_documented_bound(model, golden):
     bf16 = prepare_model(copy.deepcopy(model).to(torch.bfloat16), defaults_for("cpu", "bfloat16", cores=2))
     _, pha16, _ = _run(bf16, golden, torch.bfloat16)
     assert np.abs(pha16 - pha32).mean() <= BF16_MEAN_ALPHA_BOUND
+
+
+def test_compiled_network_matches_the_original_golden_outputs(model, golden):
+    fallbacks = []
+    compiled = CompiledNetwork(fold_batchnorm(model), on_fallback=fallbacks.append)
+    fgr, pha, rec = _run(compiled, golden)
+    assert fallbacks == [] and compiled.compiled_calls == len(golden["src_u8"]) - 1     # first frame eager
+    np.testing.assert_allclose(pha, golden["pha"], rtol=0, atol=1e-4)
+    np.testing.assert_allclose(fgr[..., ::4, ::4], golden["fgr_sub4"], rtol=0, atol=1e-4)
+    for i, r in enumerate(rec, 1):
+        np.testing.assert_allclose(r, golden[f"final_r{i}"], rtol=0, atol=1e-4)
+
+
+def test_compiled_bfloat16_alpha_stays_within_the_documented_bound(model, golden):
+    _, pha32, _ = _run(fold_batchnorm(model), golden)
+    bf16 = prepare_model(copy.deepcopy(model).to(torch.bfloat16), defaults_for("cpu", "bfloat16", cores=2))
+    compiled = CompiledNetwork(bf16)
+    _, pha16, _ = _run(compiled, golden, torch.bfloat16)
+    assert compiled.compiled_calls == len(golden["src_u8"]) - 1
+    assert np.abs(pha16 - pha32).mean() <= BF16_MEAN_ALPHA_BOUND
+
+
+def test_a_failed_compile_is_reported_and_the_network_runs_uncompiled(model, golden, monkeypatch):
+    """No C++ compiler (a Windows workstation without one, a slim container): the run goes on."""
+    import torch._inductor.config as inductor
+
+    torch._dynamo.reset()
+    monkeypatch.setattr(inductor, "fx_graph_cache", False)
+    monkeypatch.setattr(inductor.cpp, "cxx", (None, "rvmatte-no-such-compiler"))
+    fallbacks = []
+    compiled = CompiledNetwork(fold_batchnorm(model), on_fallback=fallbacks.append)
+    fgr, pha, _ = _run(compiled, golden)
+    torch._dynamo.reset()
+    assert len(fallbacks) == 1 and fallbacks[0].startswith("torch.compile failed, running the network uncompiled")
+    assert compiled.compiled_calls == 0
+    np.testing.assert_allclose(pha, golden["pha"], rtol=0, atol=1e-4)
