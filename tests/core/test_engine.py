@@ -67,6 +67,27 @@ def test_model_foreground_applies_the_networks_change_in_linear_light(job):
     np.testing.assert_allclose(linear[..., :2], plate[..., :2], rtol=1e-6)
 
 
+def test_premultiplied_foreground_is_the_linear_foreground_times_alpha_and_zero_where_alpha_is(job):
+    rng = np.random.default_rng(1)
+    plate = (rng.random((40, 60, 3)) * 6.0).astype(np.float32)            # HDR plate
+    model_in = job.colour.to_model(plate)
+    fgr = np.clip(model_in * 0.9 + 0.05, 0, 1).astype(np.float32)
+    pha = np.zeros((40, 60), np.float32)
+    pha[10:20, 25:31] = rng.random((10, 6))
+    pha[33, 7] = 0.5                                                     # a stray pixel far from the rest
+    rgba = job.premultiplied_foreground(plate, model_in, fgr, pha)
+    expected = job.foreground_linear(plate, model_in, fgr) * pha[:, :, None]
+    np.testing.assert_allclose(rgba[:, :, :3], expected, rtol=1e-6, atol=0)
+    np.testing.assert_array_equal(rgba[:, :, 3], pha)
+    assert not rgba[pha == 0].any()
+
+
+def test_premultiplied_foreground_of_an_empty_matte_is_zero(job):
+    plate = np.full((8, 8, 3), 3.0, np.float32)
+    rgba = job.premultiplied_foreground(plate, job.colour.to_model(plate), np.ones_like(plate), np.zeros((8, 8), np.float32))
+    assert not rgba.any()
+
+
 def test_plate_foreground_is_the_plate(job):
     job.options.foreground_source = "plate"
     plate = np.array([[[5.0, 0.5, 12.0]]], np.float32)

@@ -42,6 +42,24 @@ def test_half_rounds_and_float_keeps_every_bit(tmp_path):
     assert half[0, 0, 0] == np.float32(np.float16(1 / 3)) and full[0, 0, 0] == np.float32(1 / 3)
 
 
+def test_half_values_are_rounded_as_openimageio_rounds_them(tmp_path):
+    """Halves come from numpy; every value, edge cases included, must store the bits OpenImageIO's own
+    float-to-half conversion stores."""
+    rng = np.random.default_rng(0)
+    edges = [0.0, -0.0, 1e-8, 6e-8, 3e-5, 6.1e-5, 1 / 3, 0.5 + 2 ** -12, 1 + 2 ** -11, 2048.5, 65504.0, 65519.0,
+             65520.0, 1e6, -1e6, np.inf, -np.inf, np.nan]
+    spread = rng.standard_normal(4096 - len(edges)) * 10.0 ** rng.integers(-7, 6, 4096 - len(edges))
+    pixels = np.concatenate([edges, spread]).astype(np.float32).reshape(64, 64, 1)
+    write_frame(str(tmp_path / "ours.exr"), pixels, ["A"], bit_depth="half")
+    spec = oiio.ImageSpec(64, 64, 1, oiio.HALF)
+    spec.channelnames = ("A",)
+    out = oiio.ImageOutput.create(str(tmp_path / "oiio.exr"))
+    assert out.open(str(tmp_path / "oiio.exr"), spec) and out.write_image(pixels)
+    out.close()
+    ours, theirs = (oiio.ImageBuf(str(tmp_path / name)).get_pixels(oiio.HALF) for name in ("ours.exr", "oiio.exr"))
+    np.testing.assert_array_equal(ours.view(np.uint16), theirs.view(np.uint16))
+
+
 def test_values_above_one_survive_in_exr(tmp_path):
     write_frame(str(tmp_path / "hdr.exr"), np.full((2, 2, 3), 12.5, np.float32), ["R", "G", "B"])
     assert read_image(tmp_path / "hdr.exr")[0].max() == 12.5
