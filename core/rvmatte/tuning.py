@@ -10,7 +10,8 @@ OpenMP must not spin-wait (``OMP_WAIT_POLICY=PASSIVE``: with spinning threads,
 2 intra-op threads cost 4-7x the CPU time of 1), the network gets the cores
 minus one for the writers, ``seq_chunk`` stays 1 (batching frames gained
 nothing), BatchNorm is folded (a few % less CPU, same numbers) and channels_last
-is off (slower on this CPU). bf16 stays opt-in: slower here than float32.
+is off (slower on this CPU). bf16 stays opt-in: slower here than float32 unless
+compiled (``--compile``, also opt-in: its 15-35 s build pays only on long shots).
 
 CUDA (not measured: no GPU was available when this was written): ``seq_chunk``
 4 (as the original's recommendation for GPUs), pinned host memory for the
