@@ -339,23 +339,25 @@ def test_the_temp_file_of_a_writer_killed_mid_write_is_recognised(tmp_path, monk
     assert os.listdir(tmp_path) == []
 
 
+def _stored_straight(path, integer_type):
+    """The integers in the file, colour as stored (not premultiplied by OpenImageIO on reading)."""
+    config = oiio.ImageSpec()
+    config.attribute("oiio:UnassociatedAlpha", 1)
+    inp = oiio.ImageInput.open(str(path), config)
+    stored = inp.read_image(integer_type)
+    inp.close()
+    return stored
+
+
 def test_png_colour_under_alpha_that_rounds_to_zero_is_stored_as_zero(tmp_path):
     rgba = np.array([[[0.7, 0.6, 0.5, 0.4 / 255], [0.7, 0.6, 0.5, 0.6 / 255], [0.7, 0.6, 0.5, np.nan]]], np.float32)
     write_frame(str(tmp_path / "f.png"), rgba, ["R", "G", "B", "A"])
-    config = oiio.ImageSpec()
-    config.attribute("oiio:UnassociatedAlpha", 1)
-    inp = oiio.ImageInput.open(str(tmp_path / "f.png"), config)
-    stored = inp.read_image(oiio.UINT8)
-    inp.close()
+    stored = _stored_straight(tmp_path / "f.png", oiio.UINT8)
     assert stored[0].tolist() == [[0, 0, 0, 0], [179, 153, 128, 1], [0, 0, 0, 0]]
 
 
 def test_sixteen_bit_tiff_keeps_colour_under_the_smallest_alpha_it_can_store(tmp_path):
     rgba = np.array([[[0.5, 0.5, 0.5, 1 / 65535], [0.5, 0.5, 0.5, 0.2 / 65535]]], np.float32)
     write_frame(str(tmp_path / "f.tif"), rgba, ["R", "G", "B", "A"])
-    config = oiio.ImageSpec()
-    config.attribute("oiio:UnassociatedAlpha", 1)
-    inp = oiio.ImageInput.open(str(tmp_path / "f.tif"), config)
-    stored = inp.read_image(oiio.UINT16)
-    inp.close()
+    stored = _stored_straight(tmp_path / "f.tif", oiio.UINT16)
     assert stored[0].tolist() == [[32768, 32768, 32768, 1], [0, 0, 0, 0]]
