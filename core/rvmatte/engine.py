@@ -330,7 +330,10 @@ class Job:
         torch.set_num_threads(o.threads or tuning.threads)
         try:
             model = prepare_model(model, tuning, o.fold_batchnorm)
-            if o.compile:
+            if o.compile and (self.source.pixel_aspect != 1.0 or self.outputs.segmentation is not None):
+                self.reporter.warning("--compile: anamorphic plates and the segmentation pass run the network's "
+                                      "written-out forward, which is not compiled")
+            elif o.compile:
                 from rvmatte.optimize import CompiledNetwork
 
                 model = CompiledNetwork(model, on_fallback=self.reporter.warning)

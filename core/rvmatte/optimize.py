@@ -111,6 +111,8 @@ class CompiledNetwork(nn.Module):
         try:
             return super().__getattr__(name)
         except AttributeError:
+            if name.startswith("_") or "network" not in self.__dict__.get("_modules", {}):
+                raise                    # half-built (copy, pickle): nothing to delegate to yet
             return getattr(self._modules["network"], name)
 
     def forward(self, src, r1=None, r2=None, r3=None, r4=None, downsample_ratio: float = 1.0,

@@ -42,3 +42,18 @@ def test_compiled_run_writes_the_alpha_of_an_uncompiled_run(tmp_path, capsys):
     for frame in range(1, 5):
         np.testing.assert_allclose(read(tmp_path / "compiled" / f"plate.alpha.{frame:04d}.exr"),
                                    read(tmp_path / "eager" / f"plate.alpha.{frame:04d}.exr"), rtol=0, atol=1e-4)
+
+
+def test_compile_on_an_anamorphic_plate_says_the_network_runs_uncompiled(tmp_path, capsys):
+    import json
+
+    from rvmatte.cli import main
+    from shots import make_exr_shot
+
+    shot = make_exr_shot(tmp_path / "in", frames=range(1, 3), pixel_aspect=2.0)
+    assert main(["run", shot, "-o", str(tmp_path / "out"), "--no-foreground", "--downsample-ratio", "0.5",
+                 "--device", "cpu", "--compile", "--progress", "json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    start = next(e for e in events if e["event"] == "start")
+    assert start["compiled"] is False
+    assert any(e["event"] == "warning" and "--compile" in e["message"] for e in events)
