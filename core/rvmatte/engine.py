@@ -534,19 +534,19 @@ class Job:
                                  pha: np.ndarray, linear: Optional[np.ndarray] = None) -> np.ndarray:
         """RGBA for the EXR foreground pass: ``foreground_linear`` times alpha, and alpha.
 
-        Without a full-frame ``linear`` at hand, colour is converted only inside the box around
-        alpha > 0: outside it the premultiplied colour is 0 whatever the plate holds (its NaN/inf
-        were cleaned on reading), and a matted subject rarely fills the frame (the conversions
-        were a quarter of a 1080p EXR frame's CPU)."""
+        Colour is computed only inside the box around alpha > 0 (``linear``, when the review
+        already converted the whole frame, is cropped instead): outside it the premultiplied
+        colour is 0 whatever the plate holds (its NaN/inf were cleaned on reading), and a matted
+        subject rarely fills the frame (the conversions were a quarter of a 1080p EXR frame's CPU)."""
         rgba = np.zeros(pha.shape + (4,), np.float32)
         rgba[:, :, 3] = pha
+        box = _box_around(pha > 0)
+        if box is None:
+            return rgba
         if linear is None:
-            box = _box_around(pha > 0)
-            if box is None:
-                return rgba
             linear = self.foreground_linear(plate_rgb[box], model_in[box], model_fgr[box])
         else:
-            box = (slice(None), slice(None))
+            linear = linear[box]
         np.multiply(linear, pha[box][:, :, None], out=rgba[box][:, :, :3])
         return rgba
 
