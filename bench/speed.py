@@ -260,8 +260,8 @@ def paired(job, runs: int, env: dict, base_env) -> tuple:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", default="model,png,exr,steady,4k,flat",
-                        help="comma list of: model, png, exr, steady, 4k, flat")
+    parser.add_argument("--only", default="model,backends,png,exr,steady,4k,flat",
+                        help="comma list of: model, backends, png, exr, steady, 4k, flat")
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median reported)")
     parser.add_argument("--model-frames", type=int, default=100, help="frames timed per model-only run")
     parser.add_argument("--steady-frames", type=int, default=120, help="frames of the steady-state job")
@@ -271,13 +271,23 @@ def main() -> int:
                         "folder (e.g. an older commit), interleaved with ours, for a side-by-side ratio")
     parser.add_argument("--keep", help="generate inputs here and keep them (default: a temporary folder)")
     parser.add_argument("--job-frames", type=int, default=20, help="frames of the PNG and EXR jobs")
+    parser.add_argument("--backend-configs", help="backend rows (default: all of bench/backend_rows.py's)")
     parser.add_argument("--model-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--backend-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--alpha-out", help=argparse.SUPPRESS)
     parser.add_argument("--size", default="1920x1080", help=argparse.SUPPRESS)
     parser.add_argument("--ratio", type=float, default=0.25, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.model_worker:
         width, height = map(int, args.size.split("x"))
         model_worker(args.model_worker, args.model_frames, 5, width, height, args.ratio)
+        return 0
+    if args.backend_worker:
+        from backend_rows import backend_worker
+
+        width, height = map(int, args.size.split("x"))
+        backend_worker(args.backend_worker, args.model_frames, 3, width, height, args.ratio, args.alpha_out,
+                       _upscaled_frames(width, height, 8))
         return 0
 
     wanted = set(args.only.split(","))
@@ -295,6 +305,12 @@ def main() -> int:
                          f"{ORIGINAL['model_fps']}",
                          f"{r['fps'] / ORIGINAL['model_fps']:.2f}x", ">= 15 (1.3x)"))
             print(rows[-1], flush=True)
+
+    if "backends" in wanted:
+        from backend_rows import BACKEND_CONFIGS, measure_backends
+
+        configs = args.backend_configs.split(",") if args.backend_configs else list(BACKEND_CONFIGS)
+        rows += measure_backends(__file__, configs, args.model_frames, args.runs, env, ORIGINAL["model_fps"])
 
     ref_wall = None
     with tempfile.TemporaryDirectory(prefix="rvmatte-bench-", dir=args.keep) as tmp:
