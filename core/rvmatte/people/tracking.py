@@ -213,29 +213,32 @@ class Labeller:
         view[inside] = result[inside].astype(np.uint8)
 
     def _unseeded(self, labels, comp, stats, unseeded):
-        if self.others:
-            lut = np.zeros(len(stats), np.uint8)
-            lut[unseeded] = self.top
-            labels[np.isin(comp, unseeded)] = self.top
-            return
+        """Regions no label reached: a speck (a loose hair strand) goes to the nearest labelled pixel;
+        a large one is everyone else (targets) or a person not seen yet (``--people N``)."""
+        cv2 = _cv2()
         frame_area = comp.size
-        present = [label for label in range(1, self.persons + 1) if (labels == label).any()]
-        centres = {}
-        ys, xs = np.indices(labels.shape)
-        for label in present:
-            where = labels == label
-            centres[label] = (xs[where].mean(), ys[where].mean())
-        for c in sorted(unseeded, key=lambda c: -stats[c, 4]):
-            vacant = [label for label in range(1, self.persons + 1) if label not in centres]
-            cx, cy = stats[c, 0] + stats[c, 2] / 2, stats[c, 1] + stats[c, 3] / 2
-            if vacant and stats[c, 4] >= NEW_PERSON_AREA * frame_area:
-                label = vacant[0]
-                centres[label] = (cx, cy)
-            elif centres:
-                label = min(centres, key=lambda l: (centres[l][0] - cx) ** 2 + (centres[l][1] - cy) ** 2)
+        large = [c for c in unseeded if stats[c, 4] >= NEW_PERSON_AREA * frame_area]
+        small = [c for c in unseeded if stats[c, 4] < NEW_PERSON_AREA * frame_area]
+        present = set(np.unique(labels).tolist()) - {0}
+        for c in sorted(large, key=lambda c: -stats[c, 4]):
+            if self.others:
+                label = self.top
             else:
-                continue
+                vacant = [label for label in range(1, self.persons + 1) if label not in present]
+                if not vacant:
+                    small.append(c)
+                    continue
+                label = vacant[0]
             labels[comp == c] = label
+            present.add(label)
+        if small and present:
+            unlabelled = (labels == 0).astype(np.uint8)
+            _, index = cv2.distanceTransformWithLabels(unlabelled, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+            lut = np.zeros(int(index.max()) + 1, np.uint8)
+            labelled = unlabelled == 0
+            lut[index[labelled]] = labels[labelled]
+            where = np.isin(comp, small)
+            labels[where] = lut[index[where]]
 
 
 def point_anchor(alpha: np.ndarray, points, shape) -> np.ndarray:
