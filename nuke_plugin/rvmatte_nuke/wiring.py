@@ -62,7 +62,10 @@ def set_tile_color(group, colour):
 
 
 def finish(job, outcomes):
-    """The end of a Generate (called in the main thread)."""
+    """The end of a Generate (called in the main thread). A job of a script that was closed
+    since wires nothing: a node of the same name in another script is not its node."""
+    if getattr(job, "script", None) not in (None, nuke.root().name()):
+        return
     with nuke.root():
         group = nuke.toNode(job.node_name)
     if not rvnode.is_rvmatte(group):
