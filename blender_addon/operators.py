@@ -213,6 +213,23 @@ def _matte_finished(job, scene_name, plan):
         report("ERROR", f"RVMatte: {job.error}")
 
 
+PANEL_AREAS = ("NODE_EDITOR", "CLIP_EDITOR")
+
+
+def esc_is_for_panel(areas, x, y):
+    """True when the mouse (window coordinates) is over the sidebar that shows the RVMatte panel.
+
+    Esc elsewhere belongs to Blender (it stops playback, closes the render view) and is passed on."""
+    for area in areas:
+        if area.type not in PANEL_AREAS:
+            continue
+        for region in area.regions:
+            if region.type == "UI" and region.x <= x < region.x + region.width \
+                    and region.y <= y < region.y + region.height:
+                return True
+    return False
+
+
 class RVMATTE_OT_generate(bpy.types.Operator):
     """Run RVM on the source in a separate process and wire the passes into the compositor"""
 
@@ -245,7 +262,8 @@ class RVMATTE_OT_generate(bpy.types.Operator):
         if not self.job.running:
             self._end(context)
             return {"FINISHED"}
-        if event.type == "ESC" and event.value == "PRESS":
+        if event.type == "ESC" and event.value == "PRESS" and context.window is not None \
+                and esc_is_for_panel(context.window.screen.areas, event.mouse_x, event.mouse_y):
             self.job.cancel()
             self._end(context)
             return {"FINISHED"}
