@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--progress", choices=("tty", "json", "openjd", "none"),
                      help="tty (a bar on stderr), json (JSON lines on stdout), openjd, none")
     run.add_argument("--debug", action="store_true", help="show tracebacks")
+    from rvmatte.people.cli import add_run_options
+    add_run_options(run)
     run.set_defaults(func=cmd_run, bit_depth="half")
 
     info = sub.add_parser("info", help="describe an input and what a run would do")
@@ -237,6 +239,9 @@ def cmd_run(args) -> int:
 
     reporter = make_reporter(args.progress)
     args._reporter = reporter
+    from rvmatte.people.cli import run_with_people, wants_people
+    if wants_people(args):
+        return run_with_people(args, _options_from(args), reporter)
     run(_options_from(args), reporter)
     return 0
 

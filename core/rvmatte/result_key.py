@@ -44,6 +44,9 @@ RESULT_AFFECTING: Dict[str, str] = {
     "compression": "EXR compression (dwaa/dwab are lossy)",
     "background_colour": "the composite's colour",
     "background": "the composite's background (keyed by its file name pattern and frame size)",
+    "target": "who is kept (people pass); key the mask contents (sha256), not their paths",
+    "target_point": "who is kept (people pass): the points and frames themselves",
+    "people": "how many persons the people pass splits",
 }
 
 #: ``rvmatte run`` options that decide where, how fast, or which frames, but not what a frame holds.

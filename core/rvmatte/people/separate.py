@@ -52,16 +52,18 @@ def _read_rgba(path: str, frame: int) -> np.ndarray:
         if pixels is None:
             raise InputError(f"--foreground: frame {frame}: cannot read {path} ({one_line(inp.geterror())})")
         names = list(spec.channelnames)
+        colorspace = spec.get_string_attribute("oiio:ColorSpace") or None
     finally:
         inp.close()
     pixels = fit_to_display(np.asarray(pixels, np.float32).reshape(spec.height, spec.width, -1), spec)
-    return pixels, names
+    return pixels, names, colorspace
 
 
 def separate(shot: str, alpha: str, people: Sequence[targets.Person], output_dir: str, *,
              foreground: Optional[str] = None, bit_depth: str = "half", compression: str = "zip",
              layer: Optional[str] = None, start_frame: Optional[int] = None,
-             on_frame: Optional[Callable[[int, int, int], None]] = None) -> PeopleResult:
+             on_frame: Optional[Callable[[int, int, int], None]] = None, alpha_out: Optional[str] = None,
+             foreground_out: Optional[str] = None) -> PeopleResult:
     """Label every frame of ``shot`` and write the per-person outputs (see the module docstring)."""
     from rvmatte.io import open_input
 
@@ -94,8 +96,9 @@ def separate(shot: str, alpha: str, people: Sequence[targets.Person], output_dir
     flow = tracking.Flow()
     name = source.name
     people_pattern = os.path.join(output_dir, f"{name}.people.####.exr")
-    alpha_pattern = os.path.join(output_dir, f"{name}.alpha.####.exr") if picked else None
-    fgr_pattern = os.path.join(output_dir, f"{name}.fgr.####.exr") if picked and fgr is not None else None
+    alpha_pattern = (alpha_out or os.path.join(output_dir, f"{name}.alpha.####.exr")) if picked else None
+    fgr_pattern = (foreground_out or os.path.join(output_dir, f"{name}.fgr.####.exr")) \
+        if picked and fgr is not None else None
     start = anchors[0] if anchors else frames[0]
     order = [f for f in frames if f >= start] + [f for f in reversed(frames) if f < start]
     done = 0
@@ -138,6 +141,6 @@ def _write(frame, header, matte, labels, names, people_pattern, alpha_pattern, f
     write_frame(_path(alpha_pattern, frame), np.where(keep, matte, np.float32(0))[:, :, None], ["A"],
                 header=header, bit_depth=bit_depth, compression=compression)
     if fgr_pattern is not None:
-        pixels, channels = _read_rgba(fgr.frame_path(frame), frame)
+        pixels, channels, colorspace = _read_rgba(fgr.frame_path(frame), frame)
         write_frame(_path(fgr_pattern, frame), pixels * keep[:, :, None], channels, header=header,
-                    bit_depth=bit_depth, compression=compression)
+                    bit_depth=bit_depth, compression=compression, colorspace=colorspace)
