@@ -3,15 +3,16 @@
     python bench/people.py WORK [--frames 20] [--rvm]
 
 Makes two-person composites (512x288, tests/core/people/composites.py: apart,
-touching, crossing) under WORK from ../shared's foreground layers, then splits
-a matte of each with ``rvmatte people`` in three ways: ``--people 2`` (the two
+touching, crossing; ``three`` adds a third person) under WORK from ../shared's foreground layers, then splits
+a matte of each with ``rvmatte people`` in three ways: ``--people N`` (the N
 largest regions of frame 1), a rough mask per person on frame 1, and a mask
 per person on the LAST frame only (tracked backwards). The matte split is the
 ground-truth alpha of both (isolates the tracking), and with ``--rvm`` also
 RVM's own alpha from ``rvmatte run`` (what a user gets). Per person: MAD (×1e3)
 from ``rvmatte eval``'s evaluator against that person's ground truth, the
-frames whose person layer overlaps (IoU at 0.5) the other person's truth more
-than its own (identity switches), and the pass's seconds per frame.
+frames whose person layer overlaps (IoU at 0.5) another person's truth more
+than its own (identity switches; with ``--people N`` a layer's own truth is the one
+it matched on frame 1, as names go left to right), and the pass's seconds per frame.
 """
 from __future__ import annotations
 
@@ -59,11 +60,11 @@ def split_layers(people_pattern: str, names, frames, folder: Path):
 def measure(shot, kind, mode, matte, work: Path, frames: int):
     out = work / "out" / kind / mode / Path(matte).parent.name
     options = []
-    if mode == "people2":
-        options = ["--people", "2"]
+    if mode == "peopleN":
+        options = ["--people", str(len(shot["truth"]))]
     else:
         frame = 1 if mode == "mask-first" else frames
-        for k in (0, 1):
+        for k in range(len(shot["truth"])):
             path = work / "masks" / kind / mode / f"p{k + 1}.{frame:04d}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
             write_mask(str(path), blob_mask(shot["arrays"][frame][k]))
@@ -71,14 +72,19 @@ def measure(shot, kind, mode, matte, work: Path, frames: int):
     began = time.perf_counter()
     assert rvmatte(["people", shot["plate"], "--alpha", matte, "-o", str(out), *options, "--json"]) == 0
     seconds = (time.perf_counter() - began) / frames
-    names = ["person1", "person2"]
+    names = [f"person{k + 1}" for k in range(len(shot["truth"]))]
     patterns, layers = split_layers(str(out / "shot.people.####.exr"), names, frames, out / "split")
     row = {"shot": kind, "mode": mode, "matte": Path(matte).parent.name, "s_per_frame": round(seconds, 3)}
+    truths = shot["arrays"]
     for k, name in enumerate(names):
-        row[f"{name}_mad_x1e3"] = round(evaluate_sequences(patterns[name], shot["truth"][k], metrics=("mad",)).overall["mad"], 2)
+        # --people N names regions left to right on frame 1: its person k is the truth it matched there.
+        own = k if mode != "peopleN" else max(range(len(names)), key=lambda j: iou(layers[name][1], truths[1][j]))
+        row[f"{name}_is_truth"] = own + 1
+        row[f"{name}_mad_x1e3"] = round(evaluate_sequences(patterns[name], shot["truth"][own],
+                                                           metrics=("mad",)).overall["mad"], 2)
         row[f"{name}_switched"] = [f for f in range(1, frames + 1)
-                                   if iou(layers[name][f], shot["arrays"][f][1 - k])
-                                   > iou(layers[name][f], shot["arrays"][f][k])]
+                                   if max(iou(layers[name][f], t) for j, t in enumerate(truths[f]) if j != own)
+                                   > iou(layers[name][f], truths[f][own])]
     return row
 
 
@@ -101,7 +107,7 @@ def main() -> None:
             print(f"{kind}: rvmatte run {(time.perf_counter() - began) / args.frames:.3f} s/frame", file=sys.stderr)
             mattes.append(str(rvm_dir / "shot.####.exr"))
         for matte in mattes:
-            for mode in ("people2", "mask-first", "mask-last"):
+            for mode in ("peopleN", "mask-first", "mask-last"):
                 row = measure(shot, kind, mode, matte, args.work, args.frames)
                 rows.append(row)
                 print(json.dumps(row), flush=True)

@@ -8,7 +8,8 @@ person 2's alpha × (1 − person 1's). Their sum is the composite's alpha.
 Kinds: ``apart`` (never closer than a third of the frame), ``touching`` (one
 shared region in 14 of 20 frames at 512x288, up to 13% of person 2 behind person 1), ``crossing`` (person 1 walks in front of
 person 2, who is wider, 8 px a frame at 512 wide, from his left edge past his middle: partial
-overlap in every frame, never fully hidden).
+overlap in every frame, never fully hidden); ``three`` (``touching`` plus a third person at the
+far left: person 1's layer mirrored, its colour channels rotated, at 0.7 of its height).
 """
 from __future__ import annotations
 
@@ -95,28 +96,39 @@ def make_shot(folder: str, kind: str, width: int = 512, height: int = 288, frame
               scale: float = 0.8) -> Dict[str, object]:
     """Write ``com/shot.####.png`` (plate), ``alpha/shot.####.exr`` (the matte of both) and
     ``truth/personK.####.exr``; returns their patterns and the per-frame truth arrays."""
-    colour1, alpha1 = layer(LAYERS[1], int(height * scale))
-    colour2, alpha2 = layer(LAYERS[0], int(height * scale * 0.95), mirror=True)     # a little further back
+    people = [layer(LAYERS[1], int(height * scale)),
+              layer(LAYERS[0], int(height * scale * 0.95), mirror=True)]      # a little further back
+    if kind == "three":                       # person 3: person 1's layer mirrored, recoloured, further back
+        colour3, alpha3 = layer(LAYERS[1], int(height * scale * 0.7), mirror=True)
+        people.append((np.ascontiguousarray(colour3[:, :, [2, 0, 1]]), alpha3))
     bg = background(width, height)
-    lefts = paths_for(kind, frames, width, (alpha1.shape[1], alpha2.shape[1]))
+    lefts = paths_for("touching" if kind == "three" else kind, frames, width,
+                      (people[0][1].shape[1], people[1][1].shape[1]))
+    if kind == "three":
+        lefts = [(l1, l2, int(0.01 * width + 2 * i)) for i, (l1, l2) in enumerate(lefts)]
     for sub in ("com", "alpha", "truth"):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
     truth = {}
-    for index, (l1, l2) in enumerate(lefts):
+    for index, positions in enumerate(lefts):
         frame = index + 1
-        c1, a1 = _paste(height, width, colour1, alpha1, l1)
-        c2, a2 = _paste(height, width, colour2, alpha2, l2 + (index % 3) - 1)
-        behind = c2 * a2[:, :, None] + bg * (1 - a2[:, :, None])
-        com = c1 * a1[:, :, None] + behind * (1 - a1[:, :, None])
-        t1, t2 = a1, a2 * (1 - a1)
-        truth[frame] = (t1, t2)
+        placed = [_paste(height, width, colour, alpha, left + ((index % 3) - 1 if k == 1 else 0))
+                  for k, ((colour, alpha), left) in enumerate(zip(people, positions))]
+        com = bg
+        for c, a in reversed(placed):                                   # back to front
+            com = c * a[:, :, None] + com * (1 - a[:, :, None])
+        hidden = np.ones((height, width), np.float32)
+        truths = []
+        for _, a in placed:                                             # front to back
+            truths.append(a * hidden)
+            hidden = hidden * (1 - a)
+        truth[frame] = tuple(truths)
         _write(os.path.join(folder, "com", f"shot.{frame:04d}.png"), com, oiio.UINT8)
-        _write(os.path.join(folder, "alpha", f"shot.{frame:04d}.exr"), (t1 + t2)[:, :, None], oiio.FLOAT, ("A",))
-        for k, t in enumerate((t1, t2), start=1):
+        _write(os.path.join(folder, "alpha", f"shot.{frame:04d}.exr"), sum(truths)[:, :, None], oiio.FLOAT, ("A",))
+        for k, t in enumerate(truths, start=1):
             _write(os.path.join(folder, "truth", f"person{k}.{frame:04d}.exr"), t[:, :, None], oiio.FLOAT, ("A",))
     return {"plate": os.path.join(folder, "com", "shot.####.png"),
             "alpha": os.path.join(folder, "alpha", "shot.####.exr"),
-            "truth": [os.path.join(folder, "truth", f"person{k}.####.exr") for k in (1, 2)],
+            "truth": [os.path.join(folder, "truth", f"person{k}.####.exr") for k in range(1, len(people) + 1)],
             "arrays": truth, "frames": frames, "lefts": lefts}
 
 
