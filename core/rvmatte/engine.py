@@ -316,7 +316,7 @@ class Job:
         return result_key(
             o, width=self.source.width, height=self.source.height, pixel_aspect=self.source.pixel_aspect,
             input_colorspace=self.colour.input_space, output_colorspace=self.colour.output_space,
-            weights_sha256=getattr(model, "weights_sha256", ""), downsample_ratio=ratio,
+            ocio_config=self.colour.config_name, weights_sha256=getattr(model, "weights_sha256", ""), downsample_ratio=ratio,
             variant=getattr(model, "variant", None), refiner=getattr(model, "refiner_name", None),
             precision=str(next(model.parameters()).dtype).replace("torch.", ""),
             holdout_sha256=matte_sha256(self.masks.holdout), garbage_sha256=matte_sha256(self.masks.garbage),

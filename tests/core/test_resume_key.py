@@ -133,3 +133,38 @@ def test_a_png_frame_without_its_sidecar_is_redone(tmp_path, capsys):
     events = _run(capsys, plate, "--alpha", pattern, "--downsample-ratio", "0.5", "--resume")
     assert _done(events)["written"] == 1
     assert os.path.isfile(sidecar_path(str(out / "a.0003.png")))
+
+
+def test_resume_redoes_frames_when_a_holdout_matte_changed_under_the_same_name(shot, tmp_path, capsys):
+    import numpy as np
+
+    from rvmatte.io import write_frame
+    from shots import spec_of
+
+    spec = spec_of(shot.replace("####", "0001"))
+    holdout = tmp_path / "hold"
+
+    def write_holdout(value):
+        for frame in (1, 2, 3):
+            write_frame(str(holdout / f"h.{frame:04d}.exr"), np.full((spec.full_height, spec.full_width, 1), value,
+                                                                    np.float32), ["A"])
+
+    write_holdout(0.0)
+    args = [shot, "-o", tmp_path / "out", "--downsample-ratio", "0.5", "--holdout", holdout / "h.####.exr"]
+    _run(capsys, *args)
+    assert _done(_run(capsys, *args, "--resume"))["written"] == 0
+    write_holdout(1.0)
+    events = _run(capsys, *args, "--resume")
+    assert _done(events)["written"] == 3
+    assert any("holdout_sha256" in w for w in _warnings(events))
+
+
+def test_farm_status_flags_the_frames_a_later_run_with_other_settings_did_not_redo(shot, tmp_path, capsys):
+    from rvmatte.farm.status import check
+
+    out = tmp_path / "out"
+    _run(capsys, shot, "-o", out, "--downsample-ratio", "0.5")
+    _run(capsys, shot, "-o", out, "--downsample-ratio", "0.25", "--frames", "3")
+    (status,) = check(str(out))
+    assert status.done == [3] and status.other_settings == [1, 2]
+    assert not status.complete
