@@ -176,7 +176,11 @@ class Outputs:
     def remove_stale_temps(self, frames: Sequence[int]) -> None:
         from rvmatte.io import remove_temp_files
 
+        from rvmatte.io.stamp import has_header_room, sidecar_path
+
         remove_temp_files(p.path(f) for p in self.patterns() for f in frames)
+        remove_temp_files(sidecar_path(p.path(f)) for p in self.patterns() for f in frames
+                          if not getattr(p, "is_movie", False) and not has_header_room(p.path(f)))
 
     def _named(self):
         return [(k, p) for k, p in (("alpha", self.alpha), ("foreground", self.foreground),

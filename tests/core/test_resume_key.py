@@ -168,3 +168,15 @@ def test_farm_status_flags_the_frames_a_later_run_with_other_settings_did_not_re
     (status,) = check(str(out))
     assert status.done == [3] and status.other_settings == [1, 2]
     assert not status.complete
+
+
+def test_a_sidecar_temp_left_by_a_killed_writer_is_removed(tmp_path, capsys):
+    plate = make_png_shot(tmp_path / "in", count=2)
+    out = tmp_path / "out"
+    pattern = str(out / "a.####.png")
+    _run(capsys, plate, "--alpha", pattern, "--downsample-ratio", "0.5")
+    leftover = out / ".rvmatte" / ".a.0001.png.json.tmp-999999999-00ff00ff.json"
+    leftover.write_text("{")
+    _run(capsys, plate, "--alpha", pattern, "--downsample-ratio", "0.5", "--resume")
+    assert not leftover.exists()
+    assert sorted(os.listdir(out / ".rvmatte")) == ["a.0001.png.json", "a.0002.png.json"]
