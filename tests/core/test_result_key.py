@@ -2,6 +2,8 @@
 result-affecting ones."""
 import argparse
 
+import numpy as np
+
 import pytest
 
 from rvmatte.cli import build_parser
@@ -90,3 +92,22 @@ def test_differences_name_each_changed_field():
     old = result_fields(RunOptions(input="x"), **RESOLVED)
     new = result_fields(RunOptions(input="x", bit_depth="float"), **{**RESOLVED, "downsample_ratio": 0.25})
     assert differences(old, new) == "bit_depth half → float, downsample_ratio 0.4 → 0.25"
+
+
+def _matte_files(folder, values):
+    from rvmatte.io import write_frame
+    from rvmatte.mattes import MatteSequence
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame, value in zip((1, 2), values):
+        write_frame(str(folder / f"m.{frame:04d}.exr"), np.full((4, 4, 1), value, np.float32), ["A"])
+    return MatteSequence(str(folder / "m.####.exr"), "--holdout")
+
+
+def test_mattes_are_keyed_by_their_contents_not_their_paths(tmp_path):
+    from rvmatte.result_key import matte_sha256
+
+    here = matte_sha256(_matte_files(tmp_path / "a", (0.0, 1.0)))
+    assert matte_sha256(_matte_files(tmp_path / "b", (0.0, 1.0))) == here
+    assert matte_sha256(_matte_files(tmp_path / "c", (0.0, 0.5))) != here
+    assert matte_sha256(None) is None
