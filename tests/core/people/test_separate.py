@@ -127,3 +127,12 @@ def test_the_coverages_of_all_people_add_up_to_the_matte(crossing, tmp_path):
         matte, _ = _read(shot["alpha"].replace("####", f"{frame:04d}"))
         coverage = sum(layers[f"CryptoPerson{r:02d}.{c}"] for r in range(2) for c in "GA")
         np.testing.assert_allclose(coverage, matte["A"], atol=1e-6)
+
+
+def test_the_people_exr_is_float_and_zip_whatever_half_and_compression_say(apart, tmp_path):
+    folder, shot = apart
+    _people(shot, tmp_path, "--target", _mask(folder, shot, 1), "--half", "--compression", "piz")
+    _, people = _read(tmp_path / "shot.people.0001.exr")
+    _, alpha = _read(tmp_path / "shot.alpha.0001.exr")
+    assert people.format == oiio.FLOAT and people.get_string_attribute("compression") == "zip"
+    assert alpha.format == oiio.HALF and alpha.get_string_attribute("compression") == "piz"
