@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 
-from . import command, protocol
+from . import command, environment, protocol
 
 POLL_SECONDS = 0.1
 TERMINATE_GRACE_SECONDS = 10.0
@@ -45,7 +45,9 @@ def run_worker(argv, on_event=None, cancelled=None, env=None):
     events = []
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                universal_newlines=True, bufsize=1, env=env, creationflags=_creation_flags())
+                                universal_newlines=True, encoding="utf-8", errors="replace", bufsize=1,
+                                env=environment.worker_environment() if env is None else env,
+                                creationflags=_creation_flags())
     except OSError as exc:
         return Outcome("failed", error="cannot start the worker %s: %s" % (argv[0], exc.strerror or exc))
     readers = [threading.Thread(target=_pump, args=(proc.stdout, lines.put)),

@@ -15,7 +15,7 @@ SIDECAR = "%s.rvmatte.json"
 def wire(group, alpha_pattern, fgr_pattern, first, last):
     for name, pattern in (("alpha_read", alpha_pattern), ("fgr_read", fgr_pattern)):
         read = rvnode.internal(group, name)
-        read["file"].setValue(pattern)
+        read["file"].setValue(sequences.knob_path(pattern))
         for key, value in (("first", first), ("last", last), ("origfirst", first), ("origlast", last)):
             read[key].setValue(value)
         read["origset"].setValue(True)
