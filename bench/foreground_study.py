@@ -44,6 +44,15 @@ SHARED = {"dev01": (ws.DATA / "synthetic" / "dev01_p3m-bd6af989_on_bgm1-bg0001_1
           "dev02": (ws.DATA / "synthetic" / "dev02_p3m-514ca06a_on_bgm1-bg0002_512x288", 1.0)}
 LOWS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9)
 HIGHS = (0.9, 0.95, 0.98, 0.99, 0.995)
+INTERIOR = (4, 8)      # distance variant: also the plate deeper than R px inside alpha >= 0.5 (band 0.5-0.95)
+
+
+def erode(mask: np.ndarray, steps: int) -> np.ndarray:
+    """``mask`` shrunk by ``steps`` pixels (4-neighbour erosion): pixels at least that far inside."""
+    for _ in range(steps):
+        p = np.pad(mask, 1, constant_values=False)
+        mask = p[1:-1, 1:-1] & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+    return mask
 
 
 def juggle_backgrounds(count: int) -> list:
@@ -120,6 +129,9 @@ def score(work: Path, name: str, folder: Path, cache: Path, frames: int, bands) 
         outputs = {s: jobs[s].foreground_linear(plate, plate, fgr, pha) for s in ("plate", "model", "edge")}
         for low, high in bands:
             outputs[f"edge {low:g}-{high:g}"] = blend_edge(plate_lin.copy(), outputs["model"].copy(), pha, low, high)
+        for steps in INTERIOR:      # the same band, with alpha forced to 1 deep inside the subject
+            band = np.where(erode(pha >= 0.5, steps), np.float32(1.0), pha)
+            outputs[f"interior {steps}"] = blend_edge(plate_lin.copy(), outputs["model"].copy(), band, 0.5, 0.95)
         regions = {"solid": true_a == 1.0, "soft": (true_a > 0) & (true_a < 1)}
         for source, colour in outputs.items():
             pre = colour * pha[:, :, None]
@@ -179,6 +191,13 @@ def main(argv=None) -> int:
         key = f"edge {b[0]:g}-{b[1]:g}"
         print(f"| {b[0]:g}–{b[1]:g} | " + " | ".join(f"{worst_ratio(results[n], key):.3f}" for n in TUNE)
               + f" | {min(results[n][key]['exact'] for n in TUNE) * 100:.1f} % |")
+    print("\n| clip | " + " | ".join(f"worst / exact, edge{'' if s is None else f' + interior {s} px'}"
+                                    for s in (None,) + INTERIOR) + " |")
+    print("| --- |" + " ---: |" * (1 + len(INTERIOR)))
+    for name in TUNE + REPORT:
+        cells = [f"{worst_ratio(results[name], k):.3f} / {results[name][k]['exact'] * 100:.1f} %"
+                 for k in ["edge 0.5-0.95"] + [f"interior {s}" for s in INTERIOR]]
+        print(f"| {name} | " + " | ".join(cells) + " |")
     print("\n| clip | set | source | fg solid | fg soft | exact solid | comp solid | comp soft | worst ratio |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     chosen = f"edge {best[0]:g}-{best[1]:g}"
