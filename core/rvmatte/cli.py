@@ -153,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--frames", metavar="A-B", help="frames to write (default: all)")
     run.add_argument("--preroll", type=_non_negative, default=0, metavar="N",
                      help="warm the recurrent state on the N frames before A (not written)")
-    run.add_argument("--resume", action="store_true", help="keep frames already complete on disk")
+    run.add_argument("--resume", action="store_true",
+                     help="keep frames already complete on disk and made with the same settings (result key); "
+                          "others are redone")
     _add_quality_options(run)
     run.add_argument("--output-colorspace", help="scene-linear space of EXR outputs (default: input's if linear)")
     depth = run.add_mutually_exclusive_group()

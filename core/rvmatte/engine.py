@@ -8,6 +8,7 @@ shot length. Frames are reported in order, once their files are on disk.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import queue
 import threading
@@ -22,6 +23,7 @@ from rvmatte import __version__
 from rvmatte.cuts import Cut, detect_cuts
 from rvmatte.errors import InputError, OutputError, RvmatteError
 from rvmatte.foreground import blend_edge, edge_band_attributes
+from rvmatte.io.stamp import FIELDS_ATTRIBUTE, KEY_ATTRIBUTE
 from rvmatte.masks import Masks
 from rvmatte.progress import Reporter
 from rvmatte.schedule import Step, build_schedule, clip_preroll
@@ -175,7 +177,11 @@ class Outputs:
     def remove_stale_temps(self, frames: Sequence[int]) -> None:
         from rvmatte.io import remove_temp_files
 
+        from rvmatte.io.stamp import has_header_room, sidecar_path
+
         remove_temp_files(p.path(f) for p in self.patterns() for f in frames)
+        remove_temp_files(sidecar_path(p.path(f)) for p in self.patterns() for f in frames
+                          if not getattr(p, "is_movie", False) and not has_header_room(p.path(f)))
 
     def _named(self):
         return [(k, p) for k, p in (("alpha", self.alpha), ("foreground", self.foreground),
@@ -187,13 +193,26 @@ class Outputs:
             described["contact_sheet"] = self.contact_sheet
         return described
 
-    def complete_passes(self, frame: int) -> frozenset:
+    def complete_passes(self, frame: int, key: Optional[str] = None, mismatched: Optional[list] = None) -> frozenset:
         """The passes ("alpha", "foreground", "composite", "segmentation") of this frame whose files read
-        back completely."""
+        back completely and, given a result ``key``, were made with it; the fields of each complete
+        file made with another key are appended to ``mismatched`` (None: no key recorded)."""
         from rvmatte.io import frame_is_complete
+        from rvmatte.io.stamp import stored_result
 
-        return frozenset(kind for kind, p in self._named()
-                         if frame_is_complete(p.path(frame), _channels_for(p.path(frame), kind)))
+        passes = []
+        for kind, p in self._named():
+            path = p.path(frame)
+            if not frame_is_complete(path, _channels_for(path, kind)):
+                continue
+            if key is not None:
+                stored, fields = stored_result(path)
+                if stored != key:
+                    if mismatched is not None:
+                        mismatched.append(fields if stored else None)
+                    continue
+            passes.append(kind)
+        return frozenset(passes)
 
     def kinds(self) -> frozenset:
         """What each frame contributes to; the contact sheet is never complete on disk, so a
@@ -274,6 +293,7 @@ class Job:
         return load_model(o.variant, o.weights, device=o.device, precision=o.precision, refiner=o.refiner)
 
     def _attributes(self, model, ratio: float) -> dict:
+        key, fields = self._result_key(model, ratio)
         return {
             "rvmatte/version": __version__,
             "rvmatte/variant": getattr(model, "variant", self.options.variant),
@@ -287,7 +307,46 @@ class Job:
             **(edge_band_attributes() if self.options.foreground_source == "edge" else {}),
             "rvmatte/warmup": int(self.options.warmup),
             "rvmatte/cuts": ",".join(str(c.frame) for c in self.cuts),
+            KEY_ATTRIBUTE: key,
+            FIELDS_ATTRIBUTE: json.dumps(fields, sort_keys=True),
         }
+
+    def _result_key(self, model, ratio: float):
+        """(key, fields) of this run: see rvmatte.result_key."""
+        from rvmatte.result_key import matte_sha256, result_key
+
+        o = self.options
+        background = None
+        if o.background:
+            background = (os.path.basename(o.background.rstrip("/\\")), self.source.width, self.source.height)
+        return result_key(
+            o, width=self.source.width, height=self.source.height, pixel_aspect=self.source.pixel_aspect,
+            input_colorspace=self.colour.input_space, output_colorspace=self.colour.output_space,
+            ocio_config=self.colour.config_name, weights_sha256=getattr(model, "weights_sha256", ""), downsample_ratio=ratio,
+            variant=getattr(model, "variant", None), refiner=getattr(model, "refiner_name", None),
+            precision=str(next(model.parameters()).dtype).replace("torch.", ""),
+            holdout_sha256=matte_sha256(self.masks.holdout), garbage_sha256=matte_sha256(self.masks.garbage),
+            background=background)
+
+    def _find_complete(self, key: str, ours: dict) -> None:
+        """--resume: the passes of each frame already on disk, whole and made with ``key``; frames made
+        with other settings are redone, and a warning says how many and what differs."""
+        from rvmatte.result_key import differences
+
+        redone: dict = {}
+        for frame in self.plan.requested:
+            mismatched: list = []
+            passes = self.outputs.complete_passes(frame, key, mismatched)
+            if passes:
+                self.plan.complete[frame] = passes
+            if mismatched:
+                fields = mismatched[0]
+                reason = (differences(fields, ours) or "another result key") if fields else "no result key recorded"
+                redone[reason] = redone.get(reason, 0) + 1
+        for reason, count in redone.items():
+            self.reporter.warning(f"--resume: {count} frame{'s' if count != 1 else ''} "
+                                  f"{'were' if count != 1 else 'was'} made with other settings ({reason}) "
+                                  f"and {'are' if count != 1 else 'is'} redone")
 
     def _find_cuts(self) -> List[Cut]:
         """Given (--reset-at) and detected (--detect-cuts) cuts inside the frames this run computes,
@@ -320,11 +379,6 @@ class Job:
             self.reporter.warning(self.colour_warning)
         self.outputs.prepare_directories()
         self.outputs.remove_stale_temps(self.plan.requested)
-        if o.resume:
-            for frame in self.plan.requested:
-                passes = self.outputs.complete_passes(frame)
-                if passes:
-                    self.plan.complete[frame] = passes
         model = self._load_model()
         param = next(model.parameters())
         tuning = defaults_for(param.device.type, str(param.dtype).replace("torch.", ""))
@@ -359,6 +413,8 @@ class Job:
         self.plan.compute = clip_preroll(self.plan.compute, self.plan.requested[0], cut_frames)
         steps = build_schedule(self.plan.compute, self.plan.requested, self.source.frames, cut_frames, o.warmup)
         attributes = self._attributes(model, ratio)
+        if o.resume:
+            self._find_complete(attributes[KEY_ATTRIBUTE], json.loads(attributes[FIELDS_ATTRIBUTE]))
         total = len(self.plan.requested)
         self.reporter.start({
             "version": __version__, "input": self.source.path, "frames": total,
@@ -468,9 +524,13 @@ class Job:
     def _write(self, frame: int, plate, model_in: np.ndarray, pha: np.ndarray, fgr: np.ndarray,
                attributes: dict, passes: frozenset, seg: Optional[np.ndarray] = None) -> bool:
         from rvmatte.io import write_frame
+        from rvmatte.io.stamp import remove_sidecar, write_sidecar
 
         o = self.options
         config = self.colour.config_name
+        stamped = self._sidecar_paths(frame, passes)
+        for path in stamped:         # never a new frame beside the sidecar of an older one
+            remove_sidecar(path)
         band = pha              # the network's alpha decides the edge band; the masks only scale the passes
         if self.masks:
             pha = self.masks.apply(frame, pha)
@@ -514,7 +574,16 @@ class Job:
                 else:
                     write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header)
         review.frame(frame, plate, model_in, pha, linear, attributes, write_composite="composite" in passes)
+        for path in stamped:
+            write_sidecar(path, attributes[KEY_ATTRIBUTE], json.loads(attributes[FIELDS_ATTRIBUTE]))
         return bool(passes - {"contact_sheet"})
+
+    def _sidecar_paths(self, frame: int, passes: frozenset) -> List[str]:
+        """The frame files written now that have no room for the result key in their header."""
+        from rvmatte.io.stamp import has_header_room
+
+        return [p.path(frame) for kind, p in self.outputs._named()
+                if kind in passes and not getattr(p, "is_movie", False) and not has_header_room(p.path(frame))]
 
     def foreground_linear(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray,
                           pha: Optional[np.ndarray] = None) -> np.ndarray:

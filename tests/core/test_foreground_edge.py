@@ -127,3 +127,12 @@ def test_an_edge_run_writes_the_hot_plate_where_solid_and_records_the_band(tmp_p
     assert spec.get_string_attribute("rvmatte/foreground_source") == "edge"
     assert spec.get_float_attribute("rvmatte/foreground_band_low") == pytest.approx(EDGE_BAND_LOW)
     assert spec.get_float_attribute("rvmatte/foreground_band_high") == pytest.approx(EDGE_BAND_HIGH)
+
+
+def test_the_edge_band_is_part_of_the_result_key_and_the_other_sources_keys_are_unchanged():
+    from rvmatte.result_key import result_fields
+
+    resolved = dict(width=64, height=36, pixel_aspect=1.0, input_colorspace="sRGB", output_colorspace="lin",
+                    weights_sha256="ab", downsample_ratio=0.5)
+    assert result_fields(RunOptions(input="x"), **resolved)["foreground_band"] == [EDGE_BAND_LOW, EDGE_BAND_HIGH]
+    assert "foreground_band" not in result_fields(RunOptions(input="x", foreground_source="model"), **resolved)

@@ -1023,6 +1023,20 @@ def addOnScriptLoad(call, args=(), kwargs={}, nodeClass="Root"):
     _add_callback("onScriptLoad", call, args, kwargs, nodeClass)
 
 
+def addOnScriptClose(call, args=(), kwargs={}, nodeClass="Root"):
+    _add_callback("onScriptClose", call, args, kwargs, nodeClass)
+
+
+def scriptClose(ignoreUnsavedChanges=False):
+    """Runs the onScriptClose callbacks, then leaves an empty untitled script (as File > Close)."""
+    _require_main("nuke.scriptClose")
+    for call, args, kwargs, _ in list(_fake.callbacks.get("onScriptClose", [])):
+        call(*args, **kwargs)
+    callbacks = _fake.callbacks
+    _fake.reset()
+    _fake.callbacks = callbacks
+
+
 def addKnobChanged(call, args=(), kwargs={}, nodeClass="*"):
     _add_callback("knobChanged", call, args, kwargs, nodeClass)
 
