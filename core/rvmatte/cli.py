@@ -126,9 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output-dir", help="write <name>.alpha.####.exr and <name>.fgr.####.exr here")
     run.add_argument("--alpha", metavar="PATTERN", help="alpha pass pattern; the extension picks the format")
     run.add_argument("--foreground", metavar="PATTERN",
-                     help="premultiplied foreground pattern (the words plate/model set --foreground-source)")
-    run.add_argument("--foreground-source", choices=("model", "plate"), default=None,
-                     help="model: RVM's decontaminated colour applied in linear light (default); plate: plate × alpha")
+                     help="premultiplied foreground pattern (the words edge/model/plate set --foreground-source)")
+    run.add_argument("--foreground-source", choices=("edge", "model", "plate"), default=None,
+                     help="edge: the plate exactly where the subject is solid, RVM's decontaminated colour in the "
+                          "soft edge band (default); model: RVM's colour everywhere, applied in linear light; "
+                          "plate: plate × alpha")
     run.add_argument("--no-alpha", action="store_true", help="with -o: skip the alpha pass")
     run.add_argument("--no-foreground", action="store_true", help="with -o: skip the foreground pass")
     review = run.add_argument_group("review media")
@@ -198,7 +200,7 @@ def _options_from(args) -> "RunOptions":
 
     foreground = args.foreground
     source = args.foreground_source
-    if foreground in ("plate", "model"):
+    if foreground in ("edge", "plate", "model"):
         if source and source != foreground:
             raise UsageError(f"--foreground {foreground} contradicts --foreground-source {source}")
         source, foreground = foreground, None
@@ -221,7 +223,7 @@ def _options_from(args) -> "RunOptions":
     if args.background and args.background_colour:
         raise UsageError("--background and --background-colour exclude each other")
     return RunOptions(
-        input=args.input, alpha=alpha, foreground=foreground, foreground_source=source or "model",
+        input=args.input, alpha=alpha, foreground=foreground, foreground_source=source or "edge",
         weights=args.weights, variant=args.variant, refiner=args.refiner, device=args.device,
         precision=args.precision, downsample_ratio=args.downsample_ratio, seq_chunk=args.seq_chunk,
         frames=parse_frame_range(args.frames) if args.frames else None, preroll=args.preroll,

@@ -22,13 +22,14 @@ import numpy as np
 from rvmatte import __version__
 from rvmatte.cuts import Cut, detect_cuts
 from rvmatte.errors import InputError, OutputError, RvmatteError
+from rvmatte.foreground import blend_edge, edge_band_attributes
 from rvmatte.io.stamp import FIELDS_ATTRIBUTE, KEY_ATTRIBUTE
 from rvmatte.masks import Masks
 from rvmatte.progress import Reporter
 from rvmatte.schedule import Step, build_schedule, clip_preroll
 from rvmatte.tuning import defaults_for, lower_thread_priority
 
-FOREGROUND_SOURCES = ("model", "plate")
+FOREGROUND_SOURCES = ("edge", "model", "plate")
 
 
 @dataclass
@@ -38,7 +39,7 @@ class RunOptions:
     input: str
     alpha: Optional[str] = None
     foreground: Optional[str] = None
-    foreground_source: str = "model"
+    foreground_source: str = "edge"
     weights: Optional[str] = None
     variant: str = "mobilenetv3"
     refiner: str = "deep_guided_filter"
@@ -260,7 +261,7 @@ class Job:
         self.options = options
         self.reporter = reporter or Reporter()
         if options.foreground_source not in FOREGROUND_SOURCES:
-            raise InputError(f"--foreground-source {options.foreground_source!r}: expected plate or model")
+            raise InputError(f"--foreground-source {options.foreground_source!r}: expected edge, model or plate")
         self.source = open_input(options.input, layer=options.layer, start_frame=options.start_frame)
         self.plan = plan_frames(self.source.frames, options.frames, options.preroll, self.source.frame_path)
         self.outputs = Outputs(options.alpha, options.foreground, self.source, options.composite,
@@ -303,6 +304,7 @@ class Job:
             "rvmatte/colorspace": self.colour.output_space,
             "rvmatte/ocio_config": self.colour.config_name,
             "rvmatte/foreground_source": self.options.foreground_source,
+            **(edge_band_attributes() if self.options.foreground_source == "edge" else {}),
             "rvmatte/warmup": int(self.options.warmup),
             "rvmatte/cuts": ",".join(str(c.frame) for c in self.cuts),
             KEY_ATTRIBUTE: key,
@@ -529,6 +531,7 @@ class Job:
         stamped = self._sidecar_paths(frame, passes)
         for path in stamped:         # never a new frame beside the sidecar of an older one
             remove_sidecar(path)
+        band = pha              # the network's alpha decides the edge band; the masks only scale the passes
         if self.masks:
             pha = self.masks.apply(frame, pha)
         if seg is not None and "segmentation" in passes:
@@ -554,17 +557,17 @@ class Job:
                 write_frame(path, pha[:, :, None], ["Y"], header=plate.header)
         fg = self.outputs.foreground
         writes_fg = fg is not None and "foreground" in passes
-        linear = self.foreground_linear(plate.rgb, model_in, fgr) if review.needs_foreground else None
+        linear = self.foreground_linear(plate.rgb, model_in, fgr, band) if review.needs_foreground else None
         if writes_fg:
             path = fg.path(frame)
             if path.lower().endswith(".exr"):
-                rgba = self.premultiplied_foreground(plate.rgb, model_in, fgr, pha, linear)
+                rgba = self.premultiplied_foreground(plate.rgb, model_in, fgr, pha, linear, band)
                 write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header, bit_depth=o.bit_depth,
                             compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
                             ocio_config=config)
             else:
                 # Review images: display-encoded, straight (unpremultiplied) colour, as PNG expects.
-                display = self.foreground_display(plate.rgb, model_in, fgr)
+                display = self.foreground_display(plate.rgb, model_in, fgr, band)
                 rgba = np.concatenate([display, pha[:, :, None]], axis=2)
                 if getattr(fg, "is_movie", False):
                     review.movie_frame("foreground", frame, rgba)
@@ -582,25 +585,35 @@ class Job:
         return [p.path(frame) for kind, p in self.outputs._named()
                 if kind in passes and not getattr(p, "is_movie", False) and not has_header_room(p.path(frame))]
 
-    def foreground_linear(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray) -> np.ndarray:
+    def foreground_linear(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray,
+                          pha: Optional[np.ndarray] = None) -> np.ndarray:
         """The unpremultiplied foreground colour in the output space.
 
         ``model`` source: the network's change to each pixel is applied in linear light,
         ``plate + (lin(fgr) - lin(model input))``, so a pixel the network leaves alone keeps
-        the plate's value exactly, HDR highlights included.
+        the plate's value exactly, HDR highlights included. ``edge`` source: that colour only
+        in the soft band of the alpha ``pha``, the plate exactly where the subject is solid
+        (rvmatte.foreground).
         """
-        if self.options.foreground_source == "model" and self._plate_is_model_input():
+        source = self.options.foreground_source
+        if source == "model" and self._plate_is_model_input():
             return self.colour.model_to_output(model_fgr)      # plate + (fgr - plate), one conversion
         plate = self.colour.to_output(plate_rgb)
-        if self.options.foreground_source == "plate":
+        if source == "plate":
             return plate
+        if source == "edge" and pha is None:
+            raise ValueError("the edge foreground needs the alpha")
         delta = self.colour.model_to_output(model_fgr)      # new arrays: updated in place (memory)
-        delta -= self.colour.model_to_output(model_in)
-        plate += delta
-        return plate
+        if not self._plate_is_model_input():
+            delta -= self.colour.model_to_output(model_in)
+            delta += plate                                  # the model source's colour
+        if source == "edge":
+            return blend_edge(plate, delta, pha)
+        return delta
 
     def premultiplied_foreground(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray,
-                                 pha: np.ndarray, linear: Optional[np.ndarray] = None) -> np.ndarray:
+                                 pha: np.ndarray, linear: Optional[np.ndarray] = None,
+                                 band: Optional[np.ndarray] = None) -> np.ndarray:
         """RGBA for the EXR foreground pass: ``foreground_linear`` times alpha, and alpha.
 
         Colour is computed only inside the box around alpha > 0 (``linear``, when the review
@@ -613,22 +626,28 @@ class Job:
         if box is None:
             return rgba
         if linear is None:
-            linear = self.foreground_linear(plate_rgb[box], model_in[box], model_fgr[box])
+            band = pha if band is None else band     # the alpha that decides the edge band (before masks)
+            linear = self.foreground_linear(plate_rgb[box], model_in[box], model_fgr[box], band[box])
         else:
             linear = linear[box]
         np.multiply(linear, pha[box][:, :, None], out=rgba[box][:, :, :3])
         return rgba
 
-    def foreground_display(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray) -> np.ndarray:
+    def foreground_display(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray,
+                           pha: Optional[np.ndarray] = None) -> np.ndarray:
         """The straight foreground colour, display-encoded (sRGB) in 0..1, for review images.
 
         When the plate reached the network unchanged (see ``_plate_is_model_input``) the round
         trip through linear light gives back the network's own values (within float round-off),
-        so they are used directly.
+        so they are used directly (the ``edge`` blend is then done on those display values).
         """
         if self._plate_is_model_input():
-            return model_fgr if self.options.foreground_source == "model" else plate_rgb
-        return np.clip(self.colour.output_to_model(self.foreground_linear(plate_rgb, model_in, model_fgr)), 0.0, 1.0)
+            source = self.options.foreground_source
+            if source == "edge":
+                return blend_edge(plate_rgb.copy(), model_fgr, pha)
+            return model_fgr if source == "model" else plate_rgb
+        linear = self.foreground_linear(plate_rgb, model_in, model_fgr, pha)
+        return np.clip(self.colour.output_to_model(linear), 0.0, 1.0)
 
     def _plate_is_model_input(self) -> bool:
         """Integer plates already in the network's sRGB space: the model input is the plate itself

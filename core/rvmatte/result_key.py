@@ -28,8 +28,8 @@ RESULT_AFFECTING: Dict[str, str] = {
     "input_colorspace": "how the plate is converted for the network (the resolved space is keyed)",
     "ocio_config": "the colour conversions (a config file is keyed by its contents)",
     "output_colorspace": "the space EXR outputs are written in (the resolved space is keyed)",
-    "foreground_source": "model's decontaminated colour or plate × alpha",
-    "foreground": "the words plate/model set the foreground source (a pattern only says where)",
+    "foreground_source": "edge band, model's decontaminated colour or plate × alpha",
+    "foreground": "the words edge/model/plate set the foreground source (a pattern only says where)",
     "weights": "the network's weights, keyed by the sha256 of the file's contents",
     "variant": "the network's encoder",
     "refiner": "the network's upsampler",
@@ -146,6 +146,10 @@ def result_fields(options, *, width: int, height: int, pixel_aspect: float, inpu
         "background_colour": list(o.background_colour) if o.background_colour else None,
         "background": list(background) if background else None,
     }
+    if o.foreground_source == "edge":         # the band's thresholds live in the code: key them too
+        from rvmatte.foreground import EDGE_BAND_HIGH, EDGE_BAND_LOW
+
+        fields["foreground_band"] = [EDGE_BAND_LOW, EDGE_BAND_HIGH]
     return fields
 
 

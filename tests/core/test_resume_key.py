@@ -69,7 +69,7 @@ def test_resume_redoes_frames_made_with_another_foreground_source(shot, tmp_path
     _run(capsys, shot, "-o", out, "--downsample-ratio", "0.5", "--foreground-source", "plate")
     events = _run(capsys, shot, "-o", out, "--downsample-ratio", "0.5", "--resume")
     assert _done(events)["written"] == 3
-    assert any("foreground_source plate → model" in w for w in _warnings(events))
+    assert any("foreground_source plate → edge" in w for w in _warnings(events))       # edge: the default
 
 
 def test_resume_redoes_frames_made_with_other_weights_contents_but_not_with_a_copy(shot, tmp_path, capsys):
