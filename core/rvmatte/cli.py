@@ -121,7 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    run = sub.add_parser("run", help="matte a shot", description="Matte a shot into EXR passes.")
+    # @FILE reads arguments from FILE, one per line: how a Deadline task gets values no quoting can break.
+    run = sub.add_parser("run", help="matte a shot", description="Matte a shot into EXR passes.",
+                         fromfile_prefix_chars="@")
     _add_input_options(run)
     run.add_argument("-o", "--output-dir", help="write <name>.alpha.####.exr and <name>.fgr.####.exr here")
     run.add_argument("--alpha", metavar="PATTERN", help="alpha pass pattern; the extension picks the format")
@@ -186,7 +188,18 @@ def build_parser() -> argparse.ArgumentParser:
             __import__(module, fromlist=["add_parser"]).add_parser(sub)
         except ImportError:
             pass
+    _no_abbreviations(parser)
     return parser
+
+
+def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
+    """Turn off prefix matching on every (sub)command: ``--devi`` must not mean ``--device``
+    (a farm's run-args guard, and any later option sharing a prefix, depend on it)."""
+    parser.allow_abbrev = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _no_abbreviations(child)
 
 
 def _options_from(args) -> "RunOptions":

@@ -32,10 +32,20 @@ def _run_parser() -> argparse.ArgumentParser:
     return sub.choices["run"]
 
 
-def check_run_args(run_args: list[str], where: str) -> None:
-    """Raise InputError (naming ``where``) unless ``run_args`` are valid extra `rvmatte run` options
-    that leave everything the farm job sets alone."""
+def refuse_control_characters(value: str, what: str) -> str:
+    """``value`` unless it holds a control character (a newline would split an arguments file's
+    line or inject a line into a Deadline job file); InputError naming ``what`` otherwise."""
+    bad = next((c for c in value if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise InputError(f"{what}: {value!r} holds the control character {bad!r}, which no farm job file can carry")
+    return value
+
+
+def check_run_args(run_args: list[str], where: str) -> argparse.Namespace:
+    """The run options ``run_args`` set (unset ones at their defaults); InputError naming ``where``
+    unless they are valid extra `rvmatte run` options that leave everything the farm job sets alone."""
     for value in run_args:
+        refuse_control_characters(value, f"{where}: run_args")
         if value.startswith("@"):
             raise InputError(f"{where}: run_args must not read an arguments file ({value})")
     parser = _run_parser()
@@ -55,3 +65,4 @@ def check_run_args(run_args: list[str], where: str) -> None:
     if given:
         action = next(a for a in parser._actions if a.dest == given[0])
         raise InputError(f"{where}: run_args must not set {'/'.join(action.option_strings)}: the farm job sets it")
+    return parser.parse_args(["PLATE", *run_args])
