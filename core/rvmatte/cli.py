@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--debug", action="store_true")
     info.set_defaults(func=cmd_info)
 
-    for module in ("rvmatte.farm.cli", "rvmatte.export", "rvmatte.eval_cli"):
+    for module in ("rvmatte.farm.cli", "rvmatte.export", "rvmatte.eval_cli", "rvmatte.doctor"):
         try:
             __import__(module, fromlist=["add_parser"]).add_parser(sub)
         except ImportError:

@@ -105,9 +105,26 @@ class Session:
         return fgr, pha, seg
 
     def step(self, rgb: Union[np.ndarray, torch.Tensor]) -> Tuple[np.ndarray, np.ndarray]:
-        """One frame, HxWx3 sRGB-encoded in 0..1 → (alpha HxW, foreground HxWx3), float32 numpy."""
+        """One frame, HxWx3 sRGB-encoded in 0..1 → (alpha HxW, foreground HxWx3), float32 numpy.
+
+        The foreground is the network's own: straight (not premultiplied) decontaminated colour,
+        sRGB-encoded in 0..1, like the original's ``fgr``. For what ``rvmatte run`` writes to an
+        EXR foreground pass, use ``step_premultiplied``.
+        """
         pha, fgr = self.run(rgb[None])
         return pha[0], fgr[0]
+
+    def step_premultiplied(self, rgb: Union[np.ndarray, torch.Tensor]) -> Tuple[np.ndarray, np.ndarray]:
+        """One frame, HxWx3 sRGB-encoded in 0..1 → (alpha HxW, RGBA HxWx4): the foreground in
+        linear light (the sRGB curve undone, Rec.709 primaries) premultiplied by alpha — the
+        CLI's ``--foreground-source model`` for an sRGB plate, as in its EXR foreground pass."""
+        from rvmatte.io.colour import srgb_decode
+
+        pha, fgr = self.step(rgb)
+        rgba = np.empty(pha.shape + (4,), np.float32)
+        np.multiply(srgb_decode(fgr), pha[:, :, None], out=rgba[:, :, :3])
+        rgba[:, :, 3] = pha
+        return pha, rgba
 
     def run(self, frames: Union[np.ndarray, torch.Tensor]) -> Tuple[np.ndarray, np.ndarray]:
         """Several consecutive frames TxHxWx3 → (alpha TxHxW, foreground TxHxWx3)."""
