@@ -39,3 +39,10 @@ def test_seq_chunk_sizes_differ_by_at_most_one_half_float_step(chunk, tmp_path):
     single = _alpha(chunk, tmp_path / "c1", "--threads", "1", "--seq-chunk", "1")
     batched = _alpha(chunk, tmp_path / "c4", "--threads", "1", "--seq-chunk", "4")
     assert float(np.abs(single - batched).max()) <= HALF_STEP
+
+
+def test_thread_count_and_seq_chunk_are_not_part_of_the_result_key():
+    from rvmatte.result_key import NOT_RESULT_AFFECTING, RESULT_AFFECTING
+
+    for dest in ("threads", "seq_chunk"):
+        assert dest in NOT_RESULT_AFFECTING and dest not in RESULT_AFFECTING
