@@ -114,14 +114,38 @@ def _reset_frames(text: Optional[str]) -> List[int]:
         raise UsageError(str(error)) from None
 
 
+class _UsageExit(SystemExit):
+    """A command line argparse refused; ``message`` is the one line already printed."""
+
+    def __init__(self, message: str):
+        super().__init__(EXIT_USAGE)
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line ``rvmatte: error: …`` (``--help`` shows the usage);
+    subcommand parsers are made of the same class."""
+
+    def error(self, message: str):
+        message = " ".join(message.split())
+        print(f"rvmatte: error: {message} (see {self.prog} --help)", file=sys.stderr, flush=True)
+        raise _UsageExit(message)
+
+
+def _wants_json(argv: List[str]) -> bool:
+    return any(a == "--progress=json" or (a == "--progress" and b == "json") for a, b in zip(argv, argv[1:] + [""]))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rvmatte", description="Robust Video Matting for VFX: EXR alpha and premultiplied foreground passes.")
     parser.add_argument("--version", action="version", version=f"rvmatte {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    run = sub.add_parser("run", help="matte a shot", description="Matte a shot into EXR passes.")
+    # @FILE reads arguments from FILE, one per line: how a Deadline task gets values no quoting can break.
+    run = sub.add_parser("run", help="matte a shot", description="Matte a shot into EXR passes.",
+                         fromfile_prefix_chars="@")
     _add_input_options(run)
     run.add_argument("-o", "--output-dir", help="write <name>.alpha.####.exr and <name>.fgr.####.exr here")
     run.add_argument("--alpha", metavar="PATTERN", help="alpha pass pattern; the extension picks the format")
@@ -192,7 +216,18 @@ def build_parser() -> argparse.ArgumentParser:
             __import__(module, fromlist=["add_parser"]).add_parser(sub)
         except ImportError:
             pass
+    _no_abbreviations(parser)
     return parser
+
+
+def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
+    """Turn off prefix matching on every (sub)command: ``--devi`` must not mean ``--device``
+    (a farm's run-args guard, and any later option sharing a prefix, depend on it)."""
+    parser.allow_abbrev = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _no_abbreviations(child)
 
 
 def _options_from(args) -> "RunOptions":
@@ -222,6 +257,10 @@ def _options_from(args) -> "RunOptions":
         raise UsageError(f"--contact-sheet {sheet}: give an image file name, e.g. {sheet}.png")
     if args.background and args.background_colour:
         raise UsageError("--background and --background-colour exclude each other")
+    from rvmatte.run_checks import check_compression, check_ocio_config
+
+    check_compression(args.compression)
+    check_ocio_config(args.ocio_config)
     return RunOptions(
         input=args.input, alpha=alpha, foreground=foreground, foreground_source=source or "edge",
         weights=args.weights, variant=args.variant, refiner=args.refiner, device=args.device,
@@ -282,12 +321,19 @@ def cmd_info(args) -> int:
         "network_size": [round(source.width * source.pixel_aspect * ratio), round(source.height * ratio)],
         "device": device, "weights": weights,
     }
+    failed = "error" in weights
     if args.json:
         print(json.dumps(report))
-        return 0
+        return EXIT_FAILED if failed else 0
     for key, value in report.items():
+        if key == "weights":
+            value = None if failed else f"{weights['path']} (sha256 {weights['sha256']})"
+        elif isinstance(value, (list, tuple)):
+            value = ", ".join(map(str, value))
         if value not in (None, [], ""):
             print(f"{key:>18}: {value}")
+    if failed:
+        raise RvmatteError(weights["error"])
     return 0
 
 
@@ -300,7 +346,15 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     prepare_process()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageExit as usage:
+        if _wants_json(argv):  # a host reading JSON lines learns why, too
+            from rvmatte.progress import make_reporter
+
+            make_reporter("json").error(usage.message)
+        return EXIT_USAGE
     debug = getattr(args, "debug", False)
     # A host's cancel (SIGTERM) ends the run like Ctrl-C: writes in flight finish atomically.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -312,6 +366,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _fail(args, "interrupted", EXIT_INTERRUPTED, debug)
     except MemoryError:
         return _fail(args, "out of memory: lower --downsample-ratio or --seq-chunk", EXIT_FAILED, debug)
+    except BrokenPipeError:
+        # Whoever read stdout stopped (`| head -1`): nobody is left to tell, so end quietly; stdout
+        # goes to devnull so Python's own flush at exit stays quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - the last line of defence against a bare traceback
         name = type(exc).__name__
         if "out of memory" in str(exc).lower():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from typing import Iterable, Sequence
@@ -210,13 +211,13 @@ def _write_atomically(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> No
             raise OutputError(f"cannot write {path}: no writer for this file type ({one_line(oiio.geterror())})")
         try:
             if not out.open(temp, spec):
-                raise OutputError(f"cannot write {path} ({_oiio_reason(out)})")
+                raise OutputError(f"cannot write {path} ({_write_failure(out, temp, path, pixels.nbytes)})")
             if not out.write_image(pixels):
-                raise OutputError(f"cannot write {path} ({_oiio_reason(out)})")
+                raise OutputError(f"cannot write {path} ({_write_failure(out, temp, path, pixels.nbytes)})")
         finally:
             closed = out.close()
         if not closed:
-            raise OutputError(f"cannot write {path} ({_oiio_reason(out)})")
+            raise OutputError(f"cannot write {path} ({_write_failure(out, temp, path, pixels.nbytes)})")
 
     _replace_atomically(path, write)
 
@@ -256,6 +257,33 @@ def _replace_atomically(path: str, write) -> None:
 def _oiio_reason(out: oiio.ImageOutput) -> str:
     reason = out.geterror() or oiio.geterror()
     return one_line(reason) if reason else "unknown error"
+
+
+def _write_failure(out: oiio.ImageOutput, temp: str, path: str, size: int) -> str:
+    """Why OpenImageIO failed to write ``temp``, told about ``path`` (the hidden temp means nothing
+    to the user). OpenImageIO drops the system's reason ("File output failed."), so a full disk is
+    recognised here: by the free space left, or by a probe write into the temp failing with ENOSPC."""
+    reason = _oiio_reason(out).replace(temp, path)
+    if _disk_full(temp, size):
+        return f"{os.strerror(errno.ENOSPC)}; {reason}"
+    return reason
+
+
+def _disk_full(temp: str, size: int) -> bool:
+    try:
+        stats = os.statvfs(os.path.dirname(temp))
+        if stats.f_bavail * stats.f_frsize < size:
+            return True
+    except (OSError, AttributeError):  # no statvfs on Windows
+        pass
+    try:
+        with open(temp, "wb") as probe:
+            probe.write(bytes(65536))
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as error:
+        return error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    return False
 
 
 def _remove_quietly(path: str) -> None:
