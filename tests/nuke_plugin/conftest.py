@@ -35,21 +35,12 @@ def saved_script(tmp_path):
     return tmp_path / "shot"
 
 
-def fake_interpreter(folder):
-    """An interpreter whose `-m rvmatte` is the fake worker. The plugin gives the worker a clean
-    environment (no PYTHONPATH), so the fake is put on the path by the interpreter itself."""
-    path = os.path.join(str(folder), "fake-python")
-    with open(path, "w") as f:
-        f.write('#!/bin/sh\nPYTHONPATH="%s" exec "%s" "$@"\n' % (FAKE_WORKER, sys.executable))
-    os.chmod(path, 0o755)
-    return path
-
-
 @pytest.fixture
 def fake_worker(tmp_path, monkeypatch):
     """Preferences point at this interpreter, which imports the fake `rvmatte`.
     Returns the log file of the worker's command lines."""
     from rvmatte_nuke import settings
+    from nuke_helpers import fake_interpreter
     settings.save(settings.Preferences(python=fake_interpreter(tmp_path)))
     log = tmp_path / "worker_argv.jsonl"
     monkeypatch.setenv("FAKE_RVMATTE_LOG", str(log))

@@ -44,7 +44,7 @@ def test_save_writes_what_was_typed(app):
 
 
 def test_check_worker_reports_the_workers_version(app, tmp_path):
-    from conftest import fake_interpreter
+    from nuke_helpers import fake_interpreter
 
     widget = panel.PreferencesPanel()
     widget.python_edit.setText(fake_interpreter(tmp_path))
