@@ -262,6 +262,9 @@ class Job:
         from rvmatte.review import Review
 
         self.review = Review(options, self.source, self.colour, self.outputs, self.plan.requested, self.reporter)
+        from rvmatte.overwrites import check_no_input_overwritten, job_inputs, job_outputs
+
+        check_no_input_overwritten(job_outputs(self), job_inputs(self))
 
     # -- set-up -----------------------------------------------------------------------------
     def _load_model(self):
