@@ -22,6 +22,7 @@ from rvmatte import __version__
 from rvmatte.cuts import Cut, detect_cuts
 from rvmatte.errors import InputError, OutputError, RvmatteError
 from rvmatte.masks import Masks
+from rvmatte.output_checks import check_network_output, clamp_to_half
 from rvmatte.progress import Reporter
 from rvmatte.schedule import Step, build_schedule, clip_preroll
 from rvmatte.tuning import defaults_for, lower_thread_priority
@@ -403,6 +404,7 @@ class Job:
                     (pha, fgr), seg = session.infer(src), None
                 pha = pha[:, 0].cpu().numpy()
                 fgr = fgr.permute(0, 2, 3, 1).cpu().numpy()
+                check_network_output([b[0].frame for b in batch], pha, fgr)
                 for i, (step, plate, model_in) in enumerate(batch):
                     frame = step.frame
                     if not step.write or frame not in requested:
@@ -502,6 +504,8 @@ class Job:
             path = fg.path(frame)
             if path.lower().endswith(".exr"):
                 rgba = self.premultiplied_foreground(plate.rgb, model_in, fgr, pha, linear)
+                if o.bit_depth == "half":
+                    clamp_to_half(rgba, frame, "foreground", self.reporter)
                 write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header, bit_depth=o.bit_depth,
                             compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
                             ocio_config=config)
