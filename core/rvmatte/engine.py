@@ -454,6 +454,8 @@ class Job:
         warned = set()
         plate_is_model_input = self._plate_is_model_input()
         for step, plate in zip(steps, self.source.read([s.frame for s in steps])):
+            if getattr(plate, "warning", None):
+                self.reporter.warning(plate.warning, frame=plate.frame)
             if plate_is_model_input:        # integers in 0..1: nothing to clean, convert or clip
                 yield step, plate, plate.rgb
                 continue
