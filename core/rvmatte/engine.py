@@ -355,6 +355,8 @@ class Job:
         device = next(model.parameters()).device
         session = Session(model, downsample_ratio=o.downsample_ratio, pixel_aspect=self.source.pixel_aspect)
         ratio = session.ratio_for(self.source.height, self.source.width)
+        if session.ratio_note(self.source.height, self.source.width):
+            self.reporter.warning(session.ratio_note(self.source.height, self.source.width))
         chunk = o.seq_chunk or tuning.seq_chunk
         self.cuts = self._find_cuts()
         cut_frames = [c.frame for c in self.cuts]
