@@ -293,7 +293,7 @@ def cmd_info(args) -> int:
     from rvmatte.device import device_name, resolve_device
     from rvmatte.io import open_input
     from rvmatte.io.colour import default_input_colorspace
-    from rvmatte.session import auto_downsample_ratio
+    from rvmatte.session import auto_downsample_ratio, network_size, usable_ratio
 
     source = open_input(args.input, layer=args.layer, start_frame=args.start_frame)
     colour = args.input_colorspace
@@ -302,6 +302,8 @@ def cmd_info(args) -> int:
         colour, warning = default_input_colorspace(source, args.ocio_config)
     ratio = (auto_downsample_ratio(source.height, source.width, source.pixel_aspect)
              if args.downsample_ratio == "auto" else args.downsample_ratio)
+    ratio = usable_ratio(ratio, source.height, source.width, source.pixel_aspect)
+    net_height, net_width = network_size(source.height, source.width, ratio, source.pixel_aspect)
     device = device_name(resolve_device(args.device))
     weights = None
     try:
@@ -318,7 +320,7 @@ def cmd_info(args) -> int:
         "width": source.width, "height": source.height, "pixel_aspect": source.pixel_aspect, "fps": source.fps,
         "channels": list(source.channels), "layers": list(source.layers), "is_float": source.is_float,
         "colorspace": colour, "colorspace_warning": warning, "downsample_ratio": ratio,
-        "network_size": [round(source.width * source.pixel_aspect * ratio), round(source.height * ratio)],
+        "network_size": [net_width, net_height],
         "device": device, "weights": weights,
     }
     failed = "error" in weights

@@ -25,6 +25,7 @@ from rvmatte.errors import InputError, OutputError, RvmatteError
 from rvmatte.foreground import blend_edge, edge_band_attributes
 from rvmatte.io.stamp import FIELDS_ATTRIBUTE, KEY_ATTRIBUTE
 from rvmatte.masks import Masks
+from rvmatte.output_checks import check_network_output, clamp_to_half
 from rvmatte.progress import Reporter
 from rvmatte.schedule import Step, build_schedule, clip_preroll
 from rvmatte.tuning import defaults_for, lower_thread_priority
@@ -282,6 +283,9 @@ class Job:
         from rvmatte.review import Review
 
         self.review = Review(options, self.source, self.colour, self.outputs, self.plan.requested, self.reporter)
+        from rvmatte.overwrites import check_no_input_overwritten, job_inputs, job_outputs
+
+        check_no_input_overwritten(job_outputs(self), job_inputs(self))
 
     # -- set-up -----------------------------------------------------------------------------
     def _load_model(self):
@@ -407,6 +411,8 @@ class Job:
         device = next(model.parameters()).device
         session = Session(model, downsample_ratio=o.downsample_ratio, pixel_aspect=self.source.pixel_aspect)
         ratio = session.ratio_for(self.source.height, self.source.width)
+        if session.ratio_note(self.source.height, self.source.width):
+            self.reporter.warning(session.ratio_note(self.source.height, self.source.width))
         chunk = o.seq_chunk or tuning.seq_chunk
         self.cuts = self._find_cuts()
         cut_frames = [c.frame for c in self.cuts]
@@ -458,6 +464,7 @@ class Job:
                     (pha, fgr), seg = session.infer(src), None
                 pha = pha[:, 0].cpu().numpy()
                 fgr = fgr.permute(0, 2, 3, 1).cpu().numpy()
+                check_network_output([b[0].frame for b in batch], pha, fgr)
                 for i, (step, plate, model_in) in enumerate(batch):
                     frame = step.frame
                     if not step.write or frame not in requested:
@@ -507,6 +514,8 @@ class Job:
         warned = set()
         plate_is_model_input = self._plate_is_model_input()
         for step, plate in zip(steps, self.source.read([s.frame for s in steps])):
+            if getattr(plate, "warning", None):
+                self.reporter.warning(plate.warning, frame=plate.frame)
             if plate_is_model_input:        # integers in 0..1: nothing to clean, convert or clip
                 yield step, plate, plate.rgb
                 continue
@@ -562,6 +571,8 @@ class Job:
             path = fg.path(frame)
             if path.lower().endswith(".exr"):
                 rgba = self.premultiplied_foreground(plate.rgb, model_in, fgr, pha, linear, band)
+                if o.bit_depth == "half":
+                    clamp_to_half(rgba, frame, "foreground", self.reporter)
                 write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header, bit_depth=o.bit_depth,
                             compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
                             ocio_config=config)
