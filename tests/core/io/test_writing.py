@@ -370,7 +370,7 @@ def test_a_full_disk_says_so_and_names_the_frame_not_the_hidden_temp(tmp_path, m
     # The temp file this write will use is a link to /dev/full: every write into it fails with ENOSPC.
     monkeypatch.setattr(writing.secrets, "token_hex", lambda n: "f00d")
     path = tmp_path / "sh.0001.exr"
-    os.symlink("/dev/full", tmp_path / f".sh.0001.exr.tmp-{os.getpid()}-f00d.exr")
+    os.symlink("/dev/full", tmp_path / f".sh.0001.exr.tmp-{writing.host_id()}-{os.getpid()}-f00d.exr")
     with pytest.raises(OutputError) as error:
         write_frame(str(path), np.random.default_rng(1).random((256, 256, 1), np.float32), ["A"])
     message = str(error.value)
