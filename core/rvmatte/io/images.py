@@ -231,6 +231,9 @@ class ImageSequenceSource(Source):
 
     @staticmethod
     def _open(frame: int, path: str) -> oiio.ImageInput:
+        from rvmatte.io.probe import check_frame_file
+
+        check_frame_file(frame, path)
         inp = oiio.ImageInput.open(path)
         if inp is None:
             reason = one_line(oiio.geterror())
