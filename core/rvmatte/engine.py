@@ -20,6 +20,7 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from rvmatte import __version__
+from rvmatte.backends import label as backend_label
 from rvmatte.cuts import Cut, detect_cuts
 from rvmatte.errors import InputError, OutputError, RvmatteError
 from rvmatte.foreground import blend_edge, edge_band_attributes
@@ -62,6 +63,7 @@ class RunOptions:
     writers: Optional[int] = None
     fold_batchnorm: Optional[bool] = None
     compile: bool = False                    # torch.compile the steady-state forward (long shots)
+    backend: str = "torch"                   # torch, onnxruntime, openvino or auto (rvmatte.backends)
     model: object = None                     # an already loaded network (hosts, tests, the API)
     composite: Optional[str] = None          # review: foreground over a colour or a background plate
     background: Optional[str] = None         # background input for the composite (else a colour)
@@ -303,6 +305,7 @@ class Job:
             "rvmatte/variant": getattr(model, "variant", self.options.variant),
             "rvmatte/refiner": getattr(model, "refiner_name", self.options.refiner),
             "rvmatte/weights_sha256": getattr(model, "weights_sha256", ""),
+            "rvmatte/backend": backend_label(model),
             "rvmatte/downsample_ratio": float(ratio),
             "rvmatte/input_colorspace": self.colour.input_space,
             "rvmatte/colorspace": self.colour.output_space,
@@ -397,9 +400,26 @@ class Job:
                 from rvmatte.optimize import CompiledNetwork
 
                 model = CompiledNetwork(model, on_fallback=self.reporter.warning)
+            if o.backend != "torch":
+                model = self._select_backend(model, tuning)
             return self._run(model, tuning, started)
         finally:
             torch.set_num_threads(torch_threads)
+
+    def _select_backend(self, model, tuning):
+        from rvmatte.backends import select
+
+        o = self.options
+        if o.compile and o.backend != "auto":
+            raise RvmatteError(f"--compile is torch's; --backend {o.backend} exports its own graph")
+        if o.compile:
+            return model
+        selected = select(o.backend, model, precision=o.precision, threads=o.threads or tuning.threads,
+                          warn=self.reporter.warning)
+        if selected is not model and (self.source.pixel_aspect != 1.0 or self.outputs.segmentation is not None):
+            self.reporter.warning(f"--backend {selected.backend_name}: anamorphic plates and the segmentation pass "
+                                  "run the network's written-out forward in torch")
+        return selected
 
     def _run(self, model, tuning, started: float) -> dict:
         import torch
@@ -429,7 +449,7 @@ class Job:
             "device": device_name(device), "variant": attributes["rvmatte/variant"],
             "precision": str(next(model.parameters()).dtype).replace("torch.", ""),
             "downsample_ratio": ratio, "seq_chunk": chunk, "preroll": len(self.plan.compute) - total,
-            "compiled": hasattr(model, "compiled_calls"),
+            "compiled": hasattr(model, "compiled_calls"), "backend": attributes["rvmatte/backend"],
             "input_colorspace": self.colour.input_space, "output_colorspace": self.colour.output_space,
             "weights": getattr(model, "weights_path", None), "weights_sha256": attributes["rvmatte/weights_sha256"],
             "outputs": self.outputs.describe(), "resume_complete": len(self._finished_frames()),

@@ -1,0 +1,45 @@
+"""OpenVINO (CPU plugin) running the static-shape export.
+
+The precision is always asked for explicitly: on CPUs with AVX512-BF16 or AMX the plugin's
+default inference precision is bf16, which would silently change the numbers of a run
+that asked for float32. Its compiled blobs are cached by OpenVINO itself in a folder of
+the rvmatte cache (``CACHE_DIR``), beside the exported ONNX file.
+"""
+from __future__ import annotations
+
+import os
+
+NAME = "openvino"
+PRECISIONS = ("float32", "bfloat16")
+_HINT = {"float32": "f32", "bfloat16": "bf16"}
+
+
+def version() -> str:
+    import openvino
+
+    return openvino.__version__ if hasattr(openvino, "__version__") else openvino.get_version()
+
+
+class Runner:
+    def __init__(self, path: str, precision: str, threads: int):
+        import openvino
+
+        from rvmatte.backends import cache
+
+        core = openvino.Core()
+        config = {"INFERENCE_PRECISION_HINT": _HINT[precision], "INFERENCE_NUM_THREADS": max(1, int(threads)),
+                  "CACHE_DIR": os.path.join(cache.cache_dir(), f"openvino-{version()}")}
+        self.compiled = core.compile_model(path, "CPU", config)
+        self.request = self.compiled.create_infer_request()
+        inputs = self.compiled.inputs
+        self.input_names = [i.get_any_name() for i in inputs]
+        self.state_shapes = [tuple(i.get_shape()) for i in inputs[1:]]
+        self.outputs = list(self.compiled.outputs)
+
+    def run(self, src, state):
+        results = self.request.infer(dict(zip(self.input_names, [src, *state])))
+        return [results[o].copy() for o in self.outputs]
+
+
+def load(path: str, precision: str, threads: int) -> Runner:
+    return Runner(path, precision, threads)
