@@ -47,6 +47,8 @@ RESULT_AFFECTING: Dict[str, str] = {
     "target": "who is kept (people pass); key the mask contents (sha256), not their paths",
     "target_point": "who is kept (people pass): the points and frames themselves",
     "people": "how many persons the people pass splits",
+    "backend": "the inference engine and its version (oneDNN-based backends differ in round-off; "
+               "the resolved backend is keyed, 'auto' included)",
 }
 
 #: ``rvmatte run`` options that decide where, how fast, or which frames, but not what a frame holds.
@@ -113,7 +115,7 @@ def result_fields(options, *, width: int, height: int, pixel_aspect: float, inpu
                   ocio_config: Optional[str] = None, variant: Optional[str] = None,
                   refiner: Optional[str] = None, precision: Optional[str] = None,
                   holdout_sha256: Optional[str] = None, garbage_sha256: Optional[str] = None,
-                  background: Optional[Tuple[str, int, int]] = None) -> dict:
+                  background: Optional[Tuple[str, int, int]] = None, backend: Optional[str] = None) -> dict:
     """The values the key is made of, from RunOptions and the resolved inputs.
 
     Resolved values win over the options: the ratio a run used (not ``auto``), the
@@ -145,6 +147,7 @@ def result_fields(options, *, width: int, height: int, pixel_aspect: float, inpu
         "compression": (o.compression or "zip").lower(),
         "background_colour": list(o.background_colour) if o.background_colour else None,
         "background": list(background) if background else None,
+        "backend": backend or getattr(o, "backend", "torch"),
     }
     if o.foreground_source == "edge":         # the band's thresholds live in the code: key them too
         from rvmatte.foreground import EDGE_BAND_HIGH, EDGE_BAND_LOW

@@ -49,6 +49,7 @@ def test_the_key_is_a_short_hex_digest_and_stable():
     {"precision": "float16"}, {"warmup": 3}, {"reset_at": [1005]}, {"detect_cuts": True},
     {"bit_depth": "float"}, {"compression": "dwaa"}, {"background_colour": (0.0, 0.0, 255.0)},
     {"layer": "beauty"}, {"start_frame": 1001}, {"ocio_config": "ocio://studio-config-latest"},
+    {"backend": "onnxruntime"},
 ])
 def test_the_key_changes_with_each_result_affecting_option(change):
     before, _ = result_key(RunOptions(input="x"), **RESOLVED)
@@ -60,6 +61,7 @@ def test_the_key_changes_with_each_result_affecting_option(change):
     {"weights_sha256": "cd" * 32}, {"downsample_ratio": 0.25}, {"width": 1024}, {"height": 576},
     {"pixel_aspect": 2.0}, {"input_colorspace": "ACEScg"}, {"output_colorspace": "ACEScg"},
     {"holdout_sha256": "ef" * 32}, {"garbage_sha256": "01" * 32}, {"background": ("bg.####.exr", 512, 288)},
+    {"backend": "onnxruntime 1.23.2 float32"},
 ])
 def test_the_key_changes_with_each_resolved_input(change):
     before, _ = result_key(RunOptions(input="x"), **RESOLVED)
