@@ -315,7 +315,8 @@ def describe_check(job):
             break
         except ValueError:
             continue
-    if job.state is not jobs.JobState.DONE or not isinstance(found, dict):
+    # `rvmatte info` exits 1 when the weights are unusable, after printing its report: the report says why.
+    if not isinstance(found, dict) or "version" not in found:
         return False, f"Worker check failed: {job.error or 'no answer from the worker'}"
     weights = found.get("weights") or {}
     lines = [f"rvmatte {found.get('version', '?')} on device {found.get('device', '?')}"]
@@ -342,6 +343,7 @@ def start_check(context):
     env = command.worker_environment(os.environ, online=bpy.app.online_access)
 
     def finished(job):
+        shutil.rmtree(folder, ignore_errors=True)
         ok, text = describe_check(job)
         try:
             preferences().check_result = text

@@ -310,3 +310,13 @@ def test_a_worker_that_exits_0_without_writing_the_frames_is_a_failure(addon, co
     assert job.error.endswith(".alpha.0002.exr)")      # scene frame 12 of a clip starting at 11 = movie frame 2
     tree = addon.compositor.compositor_tree(bpy.context.scene)
     assert tree is None or not any(n.get("rvmatte_role") for n in tree.nodes)
+
+
+def test_check_leaves_no_temp_folder_behind(addon, core_worker, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    bpy.ops.rvmatte.check_worker()
+    finish(addon.operators.check_job)
+    assert core_worker.check_result.startswith("rvmatte ")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("rvmatte_check_")]
