@@ -1,0 +1,349 @@
+"""The GPU measurement of issue 18 in one self-contained script (< 5 min on a CUDA machine).
+
+Needs only a CUDA build of PyTorch (Python 3.12) and this repository's ``core/`` (carried
+beside it); no network. Weights: ``--weights`` (default ../shared/models/...pth, else
+randomly initialised weights, which time the same and are said so in the table).
+
+    python bench/gpu_bench.py                       # CUDA, rows into $OUT (or ./gpu_bench_out)
+    python bench/gpu_bench.py --device cpu --tiny   # the logic on CPU in seconds (tests/bench)
+
+Rows, in this order (the torch-only ones first; each is appended to ``rows.jsonl`` in the
+output folder and flushed the moment it finishes, so a run cut off still returns what it
+measured):
+
+- model only, frames/s, at 1080p / ratio 0.25 and 4K / ratio 0.125, for float32, float16,
+  bfloat16, float16 + channels_last, float32 + channels_last and float16 + CUDA graphs
+  (the steady-state forward captured once with static input and state buffers and
+  replayed). The frames are already on the device (as the paper's and the original's
+  README figures are); the state is fed back;
+- parity: float32 on the device against float32 on the CPU over a few frames with the state
+  fed back (TF32 off for this row), max and mean |Δα|;
+- end to end, frames/s of ``rvmatte run`` on a 1080p and a 4K EXR shot written here, only
+  where OpenImageIO imports (the job's reading, colour and writing included);
+- GPU utilisation sampled during the model rows (``torch.cuda.utilization``, needs pynvml;
+  else ``nvidia-smi``; else "n/a").
+
+At the end one Markdown table is printed and written to ``table.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "core"))
+SHARED = Path(os.environ.get("RVMATTE_SHARED", HERE.parent.parent / "shared"))
+DEFAULT_WEIGHTS = SHARED / "models" / "rvm_mobilenetv3_from_tfjs.pth"
+
+SIZES = {"1080p": (1920, 1080, 0.25), "4K": (3840, 2160, 0.125)}
+TINY_SIZES = {"1080p": (256, 144, 0.25), "4K": (512, 288, 0.125)}      # --tiny: same rows, small frames
+MODES = [  # name: (dtype, channels_last, cuda graph)
+    ("float32", ("float32", False, False)),
+    ("float16", ("float16", False, False)),
+    ("bfloat16", ("bfloat16", False, False)),
+    ("float32 + channels_last", ("float32", True, False)),
+    ("float16 + channels_last", ("float16", True, False)),
+    ("float16 + CUDA graph", ("float16", False, True)),
+]
+
+
+class Rows:
+    """Rows appended to ``rows.jsonl`` (flushed and fsynced) as they finish."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "rows.jsonl"
+        self.rows = []
+        self.path.write_text("")
+
+    def add(self, **row) -> None:
+        self.rows.append(row)
+        with open(self.path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        print(json.dumps(row), flush=True)
+
+
+def load_network(weights, device, dtype, channels_last: bool):
+    import torch
+
+    from rvmatte.model import MattingNetwork
+
+    model = MattingNetwork("mobilenetv3")
+    if weights and Path(weights).is_file():
+        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    model = model.eval().to(device, getattr(torch, dtype))
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def make_frames(count: int, width: int, height: int, device, dtype):
+    """Deterministic frames with structure (a bright disc over gradients), [1,3,H,W] in 0..1."""
+    import torch
+
+    y, x = torch.meshgrid(torch.linspace(0, 1, height), torch.linspace(0, 1, width), indexing="ij")
+    frames = []
+    for i in range(count):
+        cx, cy = 0.4 + 0.02 * i, 0.5
+        disc = (((x - cx) * width / height) ** 2 + (y - cy) ** 2 < 0.08).float()
+        rgb = torch.stack([x * 0.6 + disc * 0.4, y * 0.5 + disc * 0.3, (1 - x) * 0.4 + disc * 0.2])
+        frames.append(rgb.clamp(0, 1)[None].to(device, dtype))
+    return frames
+
+
+def synchronize(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def gpu_utilisation(device) -> str:
+    import torch
+
+    if device.type != "cuda":
+        return "n/a"
+    try:
+        return f"{torch.cuda.utilization(device)}%"
+    except Exception:
+        pass
+    if shutil.which("nvidia-smi"):
+        out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True)
+        if out.returncode == 0 and out.stdout.strip():
+            return f"{out.stdout.strip().splitlines()[0]}%"
+    return "n/a"
+
+
+def time_model(model, frames, ratio, warmup: int, count: int, device, use_graph: bool):
+    """Frames/s of the steady state (state fed back) and the utilisation sampled at its end."""
+    import torch
+
+    rec = [None] * 4
+    with torch.inference_mode():
+        if not use_graph:
+            for i in range(warmup):
+                _, _, *rec = model(frames[i % len(frames)], *rec, downsample_ratio=ratio)
+            synchronize(device)
+            start = time.perf_counter()
+            for i in range(count):
+                _, _, *rec = model(frames[i % len(frames)], *rec, downsample_ratio=ratio)
+            utilisation = gpu_utilisation(device)
+            synchronize(device)
+            return count / (time.perf_counter() - start), utilisation
+        step = graph_step(model, frames[0], ratio, device)
+        for i in range(warmup):
+            step(frames[i % len(frames)])
+        synchronize(device)
+        start = time.perf_counter()
+        for i in range(count):
+            step(frames[i % len(frames)])
+        utilisation = gpu_utilisation(device)
+        synchronize(device)
+        return count / (time.perf_counter() - start), utilisation
+
+
+def graph_step(model, example, ratio, device):
+    """A ``step(frame)`` replaying one captured CUDA graph of the forward with the state fed back
+    through static buffers (shapes fixed: one frame size and ratio)."""
+    import torch
+
+    _, _, *state = model(example, downsample_ratio=ratio)           # the state's shapes
+    static_src = example.clone()
+    static_rec = [torch.zeros_like(r) for r in state]
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        for _ in range(3):                                           # warm the allocator and cuDNN off-graph
+            model(static_src, *static_rec, downsample_ratio=ratio)
+    torch.cuda.current_stream(device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        outputs = model(static_src, *static_rec, downsample_ratio=ratio)
+
+    def step(frame):
+        static_src.copy_(frame)
+        graph.replay()
+        for buffer, new in zip(static_rec, outputs[2:]):
+            buffer.copy_(new)
+        return outputs[0], outputs[1]
+
+    return step
+
+
+def parity(weights, device, size, frames_count: int) -> dict:
+    """float32 on ``device`` vs float32 on the CPU, the state fed back; TF32 off for the row."""
+    import torch
+
+    width, height, ratio = size
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        results = {}
+        for where in ("cpu", device):
+            model = load_network(weights, where, "float32", False)
+            rec, phas = [None] * 4, []
+            with torch.inference_mode():
+                for src in make_frames(frames_count, width, height, where, torch.float32):
+                    _, pha, *rec = model(src, *rec, downsample_ratio=ratio)
+                    phas.append(pha.float().cpu())
+            results[str(where)] = phas
+        diffs = [(a - b).abs() for a, b in zip(results["cpu"], results[str(device)])]
+        return {"max": max(float(d.max()) for d in diffs), "mean": sum(float(d.mean()) for d in diffs) / len(diffs)}
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def end_to_end(weights, device, size, count: int, folder: Path) -> float:
+    """Frames/s of ``rvmatte run`` on a linear half-float EXR shot (alpha + foreground EXRs written)."""
+    import numpy as np
+    import OpenImageIO as oiio
+    import torch
+
+    from rvmatte.cli import main as rvmatte_main
+
+    width, height, ratio = size
+    shot = folder / f"in{width}"
+    shot.mkdir(parents=True, exist_ok=True)
+    for i, frame in enumerate(make_frames(count, width, height, "cpu", torch.float32), start=1):
+        pixels = np.ascontiguousarray(frame[0].permute(1, 2, 0).numpy() ** 2.2)
+        spec = oiio.ImageSpec(width, height, 3, oiio.HALF)
+        out = oiio.ImageOutput.create(str(shot / f"plate.{i:04d}.exr"))
+        out.open(str(shot / f"plate.{i:04d}.exr"), spec)
+        out.write_image(pixels)
+        out.close()
+    args = ["run", str(shot / "plate.####.exr"), "-o", str(folder / f"out{width}"), "--device", str(device),
+            "--downsample-ratio", str(ratio), "--progress", "none"]
+    if weights and Path(weights).is_file():
+        args += ["--weights", str(weights)]
+    start = time.perf_counter()
+    if rvmatte_main(args) != 0:
+        raise RuntimeError("rvmatte run failed")
+    return count / (time.perf_counter() - start)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda", help="cuda (default), cuda:N, or cpu for a smoke run")
+    parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    parser.add_argument("--out", default=os.environ.get("OUT") or "gpu_bench_out", help="folder for the rows")
+    parser.add_argument("--tiny", action="store_true", help="small frames and few of them (a test of the logic)")
+    parser.add_argument("--frames", type=int, help="timed frames per row (default 100, 3 with --tiny)")
+    parser.add_argument("--budget-s", type=float, default=270, help="rows not started by then are skipped")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    started = time.perf_counter()
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("gpu_bench: CUDA is not available in this torch build / machine", file=sys.stderr)
+        return 2
+    sizes = TINY_SIZES if args.tiny else SIZES
+    count = args.frames or (3 if args.tiny else 100)
+    warmup = 1 if args.tiny else 10
+    rows = Rows(Path(args.out))
+    weights = args.weights if Path(args.weights).is_file() else None
+    torch.backends.cudnn.benchmark = device.type == "cuda"
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    rows.add(kind="machine", device=str(device), name=name, torch=torch.__version__,
+             python=platform.python_version(), weights=str(weights) if weights else "random init (timing only)")
+
+    def out_of_time() -> bool:
+        return time.perf_counter() - started > args.budget_s
+
+    for label, (width, height, ratio) in sizes.items():
+        frames32 = make_frames(8, width, height, device, torch.float32)
+        for mode, (dtype, channels_last, use_graph) in MODES:
+            row = {"kind": "model", "size": label, "resolution": f"{width}x{height}", "ratio": ratio, "mode": mode}
+            if out_of_time():
+                rows.add(**row, skipped="time budget")
+                continue
+            if use_graph and device.type != "cuda":
+                rows.add(**row, skipped="CUDA graphs need a CUDA device")
+                continue
+            if dtype == "float16" and device.type == "cpu":
+                rows.add(**row, skipped="float16 convolutions are for the GPU")
+                continue
+            try:
+                model = load_network(weights, device, dtype, channels_last)
+                frames = [f.to(getattr(torch, dtype)) for f in frames32]
+                if channels_last:
+                    frames = [f.contiguous(memory_format=torch.channels_last) for f in frames]
+                fps, utilisation = time_model(model, frames, ratio, warmup, count, device, use_graph)
+                rows.add(**row, fps=round(fps, 2), gpu_utilisation=utilisation, frames=count)
+            except Exception as error:                      # a mode this GPU/build lacks: say so, go on
+                rows.add(**row, error=f"{type(error).__name__}: {str(error)[:200]}")
+            finally:
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+
+    if out_of_time():
+        rows.add(kind="parity", skipped="time budget")
+    else:
+        result = parity(weights, device, sizes["1080p"], 3 if args.tiny else 5)
+        rows.add(kind="parity", size="1080p", mode=f"float32 {device} vs cpu (TF32 off)",
+                 max_abs_alpha=result["max"], mean_abs_alpha=result["mean"])
+
+    try:
+        import OpenImageIO  # noqa: F401
+        have_oiio = True
+    except ImportError:
+        have_oiio = False
+    with tempfile.TemporaryDirectory(prefix="gpu-bench-") as folder:
+        for label, size in sizes.items():
+            row = {"kind": "end_to_end", "size": label, "resolution": f"{size[0]}x{size[1]}", "ratio": size[2],
+                   "mode": "rvmatte run, EXR half in -> alpha + foreground EXR"}
+            if not have_oiio:
+                rows.add(**row, skipped="OpenImageIO does not import here")
+            elif weights is None:
+                rows.add(**row, skipped="rvmatte run needs the weights file (--weights)")
+            elif out_of_time():
+                rows.add(**row, skipped="time budget")
+            else:
+                try:
+                    frames = 3 if args.tiny else (40 if label == "1080p" else 20)
+                    rows.add(**row, fps=round(end_to_end(weights, device, size, frames, Path(folder)), 2),
+                             frames=frames)
+                except Exception as error:
+                    rows.add(**row, error=f"{type(error).__name__}: {str(error)[:200]}")
+
+    table = format_table(rows.rows, time.perf_counter() - started)
+    (Path(args.out) / "table.md").write_text(table + "\n")
+    print(table)
+    return 0
+
+
+def format_table(rows: list, seconds: float) -> str:
+    machine = next((r for r in rows if r["kind"] == "machine"), {})
+    lines = [f"{machine.get('name', '?')} ({machine.get('device', '?')}), torch {machine.get('torch', '?')}, "
+             f"Python {machine.get('python', '?')}; weights: {machine.get('weights', '?')}; {seconds:.0f} s", "",
+             "| row | size | mode | result | GPU util |", "|---|---|---|---|---|"]
+    for r in rows:
+        if r["kind"] == "machine":
+            continue
+        if "skipped" in r:
+            result = f"skipped: {r['skipped']}"
+        elif "error" in r:
+            result = f"error: {r['error']}"
+        elif r["kind"] == "parity":
+            result = f"max |Δα| {r['max_abs_alpha']:.2e}, mean {r['mean_abs_alpha']:.2e}"
+        else:
+            result = f"{r['fps']:.1f} frames/s"
+        size = f"{r.get('size', '')} {r.get('resolution', '')} r={r.get('ratio', '')}" if "ratio" in r else r.get("size", "")
+        lines.append(f"| {r['kind']} | {size} | {r.get('mode', '')} | {result} | {r.get('gpu_utilisation', '')} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
