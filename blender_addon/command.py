@@ -24,7 +24,7 @@ class MatteRequest:
     precision: str = "float32"
     downsample_ratio: float | None = None  # None: auto
     preroll: int = 0
-    foreground_source: str = "model"
+    foreground_source: str = "edge"
     input_colorspace: str = ""
     output_colorspace: str = ""
     ocio_config: str = ""

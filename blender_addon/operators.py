@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -166,8 +167,33 @@ def start_matte(scene):
     return job
 
 
+def _frame_file(pattern, frame):
+    """`name.####.exr` → `name.0012.exr` (a run of # is the padding)."""
+    return re.sub(r"#+", lambda m: f"{frame:0{len(m.group(0))}d}", pattern)
+
+
+def _missing_frames(plan):
+    """(count, first missing file) of the alpha and foreground frames the plan asked for."""
+    missing = [_frame_file(pattern, frame)
+               for pattern in (plan.request.alpha_pattern, plan.request.foreground_pattern) if pattern
+               for frame in range(plan.first, plan.last + 1)
+               if not os.path.isfile(_frame_file(pattern, frame))]
+    return len(missing), (missing[0] if missing else None)
+
+
+def _fail(job, message):
+    job.state = jobs.JobState.FAILED
+    job.error = job.message = message
+    report("ERROR", f"RVMatte: {message}")
+
+
 def _matte_finished(job, scene_name, plan):
     if job.state is jobs.JobState.DONE:
+        count, first_missing = _missing_frames(plan)
+        if count:
+            _fail(job, f"the worker ended without writing {count} of the requested files "
+                       f"(first missing: {first_missing})")
+            return
         scene = bpy.data.scenes.get(scene_name)
         if scene is None:
             report("WARNING", f"RVMatte: scene '{scene_name}' is gone; the passes are in {plan.folder}")
@@ -178,14 +204,30 @@ def _matte_finished(job, scene_name, plan):
             job.nodes = compositor.wire_matte(scene, plan.source, alpha, fgr, plan.first, plan.last,
                                               foreground_colorspace=plan.request.output_colorspace or None)
         except (KeyError, RuntimeError, ValueError) as exc:  # the source was renamed or removed meanwhile
-            job.message = f"passes written to {plan.folder}, but the nodes could not be added: {exc}"
-            report("ERROR", f"RVMatte: {job.message}")
+            _fail(job, f"passes written to {plan.folder}, but the nodes could not be added: {exc}")
             return
         report("INFO", f"RVMatte: {job.message} for '{plan.source.name}'")
     elif job.state is jobs.JobState.CANCELLED:
         report("WARNING", f"RVMatte: {job.message}")
     else:
         report("ERROR", f"RVMatte: {job.error}")
+
+
+PANEL_AREAS = ("NODE_EDITOR", "CLIP_EDITOR")
+
+
+def esc_is_for_panel(areas, x, y):
+    """True when the mouse (window coordinates) is over the sidebar that shows the RVMatte panel.
+
+    Esc elsewhere belongs to Blender (it stops playback, closes the render view) and is passed on."""
+    for area in areas:
+        if area.type not in PANEL_AREAS:
+            continue
+        for region in area.regions:
+            if region.type == "UI" and region.x <= x < region.x + region.width \
+                    and region.y <= y < region.y + region.height:
+                return True
+    return False
 
 
 class RVMATTE_OT_generate(bpy.types.Operator):
@@ -220,7 +262,8 @@ class RVMATTE_OT_generate(bpy.types.Operator):
         if not self.job.running:
             self._end(context)
             return {"FINISHED"}
-        if event.type == "ESC" and event.value == "PRESS":
+        if event.type == "ESC" and event.value == "PRESS" and context.window is not None \
+                and esc_is_for_panel(context.window.screen.areas, event.mouse_x, event.mouse_y):
             self.job.cancel()
             self._end(context)
             return {"FINISHED"}
@@ -272,7 +315,8 @@ def describe_check(job):
             break
         except ValueError:
             continue
-    if job.state is not jobs.JobState.DONE or not isinstance(found, dict):
+    # `rvmatte info` exits 1 when the weights are unusable, after printing its report: the report says why.
+    if not isinstance(found, dict) or "version" not in found:
         return False, f"Worker check failed: {job.error or 'no answer from the worker'}"
     weights = found.get("weights") or {}
     lines = [f"rvmatte {found.get('version', '?')} on device {found.get('device', '?')}"]
@@ -299,6 +343,7 @@ def start_check(context):
     env = command.worker_environment(os.environ, online=bpy.app.online_access)
 
     def finished(job):
+        shutil.rmtree(folder, ignore_errors=True)
         ok, text = describe_check(job)
         try:
             preferences().check_result = text

@@ -64,8 +64,9 @@ class RVMatteSettings(bpy.types.PropertyGroup):
                ("float16", "Float16", "Half precision (GPU)"),
                ("bfloat16", "BFloat16", "Brain float (recent GPUs and CPUs)")))
     foreground_source: bpy.props.EnumProperty(
-        name="Foreground", default="model",
-        items=(("model", "Model", "RVM's decontaminated foreground colour"),
+        name="Foreground", default="edge",
+        items=(("edge", "Edge", "The plate where the subject is solid, RVM's decontaminated colour in the soft edges"),
+               ("model", "Model", "RVM's decontaminated foreground colour everywhere"),
                ("plate", "Plate", "The plate multiplied by the matte")))
     output_dir: bpy.props.StringProperty(
         name="Output", subtype="DIR_PATH",

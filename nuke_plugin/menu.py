@@ -34,3 +34,11 @@ def _refresh_stale_flag():
 
 
 nuke.addUpdateUI(_refresh_stale_flag, nodeClass="Group")
+
+
+def _stop_workers():
+    import rvmatte_nuke.generate
+    rvmatte_nuke.generate.stop_all()
+
+
+nuke.addOnScriptClose(_stop_workers)

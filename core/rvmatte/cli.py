@@ -114,21 +114,47 @@ def _reset_frames(text: Optional[str]) -> List[int]:
         raise UsageError(str(error)) from None
 
 
+class _UsageExit(SystemExit):
+    """A command line argparse refused; ``message`` is the one line already printed."""
+
+    def __init__(self, message: str):
+        super().__init__(EXIT_USAGE)
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line ``rvmatte: error: …`` (``--help`` shows the usage);
+    subcommand parsers are made of the same class."""
+
+    def error(self, message: str):
+        message = " ".join(message.split())
+        print(f"rvmatte: error: {message} (see {self.prog} --help)", file=sys.stderr, flush=True)
+        raise _UsageExit(message)
+
+
+def _wants_json(argv: List[str]) -> bool:
+    return any(a == "--progress=json" or (a == "--progress" and b == "json") for a, b in zip(argv, argv[1:] + [""]))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rvmatte", description="Robust Video Matting for VFX: EXR alpha and premultiplied foreground passes.")
     parser.add_argument("--version", action="version", version=f"rvmatte {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    run = sub.add_parser("run", help="matte a shot", description="Matte a shot into EXR passes.")
+    # @FILE reads arguments from FILE, one per line: how a Deadline task gets values no quoting can break.
+    run = sub.add_parser("run", help="matte a shot", description="Matte a shot into EXR passes.",
+                         fromfile_prefix_chars="@")
     _add_input_options(run)
     run.add_argument("-o", "--output-dir", help="write <name>.alpha.####.exr and <name>.fgr.####.exr here")
     run.add_argument("--alpha", metavar="PATTERN", help="alpha pass pattern; the extension picks the format")
     run.add_argument("--foreground", metavar="PATTERN",
-                     help="premultiplied foreground pattern (the words plate/model set --foreground-source)")
-    run.add_argument("--foreground-source", choices=("model", "plate"), default=None,
-                     help="model: RVM's decontaminated colour applied in linear light (default); plate: plate × alpha")
+                     help="premultiplied foreground pattern (the words edge/model/plate set --foreground-source)")
+    run.add_argument("--foreground-source", choices=("edge", "model", "plate"), default=None,
+                     help="edge: the plate exactly where the subject is solid, RVM's decontaminated colour in the "
+                          "soft edge band (default); model: RVM's colour everywhere, applied in linear light; "
+                          "plate: plate × alpha")
     run.add_argument("--no-alpha", action="store_true", help="with -o: skip the alpha pass")
     run.add_argument("--no-foreground", action="store_true", help="with -o: skip the foreground pass")
     review = run.add_argument_group("review media")
@@ -151,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--frames", metavar="A-B", help="frames to write (default: all)")
     run.add_argument("--preroll", type=_non_negative, default=0, metavar="N",
                      help="warm the recurrent state on the N frames before A (not written)")
-    run.add_argument("--resume", action="store_true", help="keep frames already complete on disk")
+    run.add_argument("--resume", action="store_true",
+                     help="keep frames already complete on disk and made with the same settings (result key); "
+                          "others are redone")
     _add_quality_options(run)
     run.add_argument("--output-colorspace", help="scene-linear space of EXR outputs (default: input's if linear)")
     depth = run.add_mutually_exclusive_group()
@@ -173,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--progress", choices=("tty", "json", "openjd", "none"),
                      help="tty (a bar on stderr), json (JSON lines on stdout), openjd, none")
     run.add_argument("--debug", action="store_true", help="show tracebacks")
+    from rvmatte.people.cli import add_run_options
+    add_run_options(run)
     run.set_defaults(func=cmd_run, bit_depth="half")
 
     info = sub.add_parser("info", help="describe an input and what a run would do")
@@ -185,12 +215,23 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--debug", action="store_true")
     info.set_defaults(func=cmd_info)
 
-    for module in ("rvmatte.farm.cli", "rvmatte.export", "rvmatte.eval_cli"):
+    for module in ("rvmatte.farm.cli", "rvmatte.export", "rvmatte.eval_cli", "rvmatte.doctor", "rvmatte.people.cli"):
         try:
             __import__(module, fromlist=["add_parser"]).add_parser(sub)
         except ImportError:
             pass
+    _no_abbreviations(parser)
     return parser
+
+
+def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
+    """Turn off prefix matching on every (sub)command: ``--devi`` must not mean ``--device``
+    (a farm's run-args guard, and any later option sharing a prefix, depend on it)."""
+    parser.allow_abbrev = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _no_abbreviations(child)
 
 
 def _options_from(args) -> "RunOptions":
@@ -198,7 +239,7 @@ def _options_from(args) -> "RunOptions":
 
     foreground = args.foreground
     source = args.foreground_source
-    if foreground in ("plate", "model"):
+    if foreground in ("edge", "plate", "model"):
         if source and source != foreground:
             raise UsageError(f"--foreground {foreground} contradicts --foreground-source {source}")
         source, foreground = foreground, None
@@ -220,8 +261,12 @@ def _options_from(args) -> "RunOptions":
         raise UsageError(f"--contact-sheet {sheet}: give an image file name, e.g. {sheet}.png")
     if args.background and args.background_colour:
         raise UsageError("--background and --background-colour exclude each other")
+    from rvmatte.run_checks import check_compression, check_ocio_config
+
+    check_compression(args.compression)
+    check_ocio_config(args.ocio_config)
     return RunOptions(
-        input=args.input, alpha=alpha, foreground=foreground, foreground_source=source or "model",
+        input=args.input, alpha=alpha, foreground=foreground, foreground_source=source or "edge",
         weights=args.weights, variant=args.variant, refiner=args.refiner, device=args.device,
         precision=args.precision, downsample_ratio=args.downsample_ratio, seq_chunk=args.seq_chunk,
         frames=parse_frame_range(args.frames) if args.frames else None, preroll=args.preroll,
@@ -241,6 +286,9 @@ def cmd_run(args) -> int:
 
     reporter = make_reporter(args.progress)
     args._reporter = reporter
+    from rvmatte.people.cli import run_with_people, wants_people
+    if wants_people(args):
+        return run_with_people(args, _options_from(args), reporter)
     run(_options_from(args), reporter)
     return 0
 
@@ -249,7 +297,7 @@ def cmd_info(args) -> int:
     from rvmatte.device import device_name, resolve_device
     from rvmatte.io import open_input
     from rvmatte.io.colour import default_input_colorspace
-    from rvmatte.session import auto_downsample_ratio
+    from rvmatte.session import auto_downsample_ratio, network_size, usable_ratio
 
     source = open_input(args.input, layer=args.layer, start_frame=args.start_frame)
     colour = args.input_colorspace
@@ -258,6 +306,8 @@ def cmd_info(args) -> int:
         colour, warning = default_input_colorspace(source, args.ocio_config)
     ratio = (auto_downsample_ratio(source.height, source.width, source.pixel_aspect)
              if args.downsample_ratio == "auto" else args.downsample_ratio)
+    ratio = usable_ratio(ratio, source.height, source.width, source.pixel_aspect)
+    net_height, net_width = network_size(source.height, source.width, ratio, source.pixel_aspect)
     device = device_name(resolve_device(args.device))
     weights = None
     try:
@@ -274,15 +324,22 @@ def cmd_info(args) -> int:
         "width": source.width, "height": source.height, "pixel_aspect": source.pixel_aspect, "fps": source.fps,
         "channels": list(source.channels), "layers": list(source.layers), "is_float": source.is_float,
         "colorspace": colour, "colorspace_warning": warning, "downsample_ratio": ratio,
-        "network_size": [round(source.width * source.pixel_aspect * ratio), round(source.height * ratio)],
+        "network_size": [net_width, net_height],
         "device": device, "weights": weights,
     }
+    failed = "error" in weights
     if args.json:
         print(json.dumps(report))
-        return 0
+        return EXIT_FAILED if failed else 0
     for key, value in report.items():
+        if key == "weights":
+            value = None if failed else f"{weights['path']} (sha256 {weights['sha256']})"
+        elif isinstance(value, (list, tuple)):
+            value = ", ".join(map(str, value))
         if value not in (None, [], ""):
             print(f"{key:>18}: {value}")
+    if failed:
+        raise RvmatteError(weights["error"])
     return 0
 
 
@@ -295,7 +352,15 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     prepare_process()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageExit as usage:
+        if _wants_json(argv):  # a host reading JSON lines learns why, too
+            from rvmatte.progress import make_reporter
+
+            make_reporter("json").error(usage.message)
+        return EXIT_USAGE
     debug = getattr(args, "debug", False)
     # A host's cancel (SIGTERM) ends the run like Ctrl-C: writes in flight finish atomically.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -307,6 +372,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _fail(args, "interrupted", EXIT_INTERRUPTED, debug)
     except MemoryError:
         return _fail(args, "out of memory: lower --downsample-ratio or --seq-chunk", EXIT_FAILED, debug)
+    except BrokenPipeError:
+        # Whoever read stdout stopped (`| head -1`): nobody is left to tell, so end quietly; stdout
+        # goes to devnull so Python's own flush at exit stays quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - the last line of defence against a bare traceback
         name = type(exc).__name__
         if "out of memory" in str(exc).lower():

@@ -8,6 +8,7 @@ shot length. Frames are reported in order, once their files are on disk.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import queue
 import threading
@@ -22,12 +23,15 @@ from rvmatte import __version__
 from rvmatte.backends import label as backend_label
 from rvmatte.cuts import Cut, detect_cuts
 from rvmatte.errors import InputError, OutputError, RvmatteError
+from rvmatte.foreground import blend_edge, edge_band_attributes
+from rvmatte.io.stamp import FIELDS_ATTRIBUTE, KEY_ATTRIBUTE
 from rvmatte.masks import Masks
+from rvmatte.output_checks import check_network_output, clamp_to_half
 from rvmatte.progress import Reporter
 from rvmatte.schedule import Step, build_schedule, clip_preroll
 from rvmatte.tuning import defaults_for, lower_thread_priority
 
-FOREGROUND_SOURCES = ("model", "plate")
+FOREGROUND_SOURCES = ("edge", "model", "plate")
 
 
 @dataclass
@@ -37,7 +41,7 @@ class RunOptions:
     input: str
     alpha: Optional[str] = None
     foreground: Optional[str] = None
-    foreground_source: str = "model"
+    foreground_source: str = "edge"
     weights: Optional[str] = None
     variant: str = "mobilenetv3"
     refiner: str = "deep_guided_filter"
@@ -176,7 +180,11 @@ class Outputs:
     def remove_stale_temps(self, frames: Sequence[int]) -> None:
         from rvmatte.io import remove_temp_files
 
+        from rvmatte.io.stamp import has_header_room, sidecar_path
+
         remove_temp_files(p.path(f) for p in self.patterns() for f in frames)
+        remove_temp_files(sidecar_path(p.path(f)) for p in self.patterns() for f in frames
+                          if not getattr(p, "is_movie", False) and not has_header_room(p.path(f)))
 
     def _named(self):
         return [(k, p) for k, p in (("alpha", self.alpha), ("foreground", self.foreground),
@@ -188,13 +196,26 @@ class Outputs:
             described["contact_sheet"] = self.contact_sheet
         return described
 
-    def complete_passes(self, frame: int) -> frozenset:
+    def complete_passes(self, frame: int, key: Optional[str] = None, mismatched: Optional[list] = None) -> frozenset:
         """The passes ("alpha", "foreground", "composite", "segmentation") of this frame whose files read
-        back completely."""
+        back completely and, given a result ``key``, were made with it; the fields of each complete
+        file made with another key are appended to ``mismatched`` (None: no key recorded)."""
         from rvmatte.io import frame_is_complete
+        from rvmatte.io.stamp import stored_result
 
-        return frozenset(kind for kind, p in self._named()
-                         if frame_is_complete(p.path(frame), _channels_for(p.path(frame), kind)))
+        passes = []
+        for kind, p in self._named():
+            path = p.path(frame)
+            if not frame_is_complete(path, _channels_for(path, kind)):
+                continue
+            if key is not None:
+                stored, fields = stored_result(path)
+                if stored != key:
+                    if mismatched is not None:
+                        mismatched.append(fields if stored else None)
+                    continue
+            passes.append(kind)
+        return frozenset(passes)
 
     def kinds(self) -> frozenset:
         """What each frame contributes to; the contact sheet is never complete on disk, so a
@@ -243,7 +264,7 @@ class Job:
         self.options = options
         self.reporter = reporter or Reporter()
         if options.foreground_source not in FOREGROUND_SOURCES:
-            raise InputError(f"--foreground-source {options.foreground_source!r}: expected plate or model")
+            raise InputError(f"--foreground-source {options.foreground_source!r}: expected edge, model or plate")
         self.source = open_input(options.input, layer=options.layer, start_frame=options.start_frame)
         self.plan = plan_frames(self.source.frames, options.frames, options.preroll, self.source.frame_path)
         self.outputs = Outputs(options.alpha, options.foreground, self.source, options.composite,
@@ -264,6 +285,9 @@ class Job:
         from rvmatte.review import Review
 
         self.review = Review(options, self.source, self.colour, self.outputs, self.plan.requested, self.reporter)
+        from rvmatte.overwrites import check_no_input_overwritten, job_inputs, job_outputs
+
+        check_no_input_overwritten(job_outputs(self), job_inputs(self))
 
     # -- set-up -----------------------------------------------------------------------------
     def _load_model(self):
@@ -275,6 +299,7 @@ class Job:
         return load_model(o.variant, o.weights, device=o.device, precision=o.precision, refiner=o.refiner)
 
     def _attributes(self, model, ratio: float) -> dict:
+        key, fields = self._result_key(model, ratio)
         return {
             "rvmatte/version": __version__,
             "rvmatte/variant": getattr(model, "variant", self.options.variant),
@@ -286,9 +311,49 @@ class Job:
             "rvmatte/colorspace": self.colour.output_space,
             "rvmatte/ocio_config": self.colour.config_name,
             "rvmatte/foreground_source": self.options.foreground_source,
+            **(edge_band_attributes() if self.options.foreground_source == "edge" else {}),
             "rvmatte/warmup": int(self.options.warmup),
             "rvmatte/cuts": ",".join(str(c.frame) for c in self.cuts),
+            KEY_ATTRIBUTE: key,
+            FIELDS_ATTRIBUTE: json.dumps(fields, sort_keys=True),
         }
+
+    def _result_key(self, model, ratio: float):
+        """(key, fields) of this run: see rvmatte.result_key."""
+        from rvmatte.result_key import matte_sha256, result_key
+
+        o = self.options
+        background = None
+        if o.background:
+            background = (os.path.basename(o.background.rstrip("/\\")), self.source.width, self.source.height)
+        return result_key(
+            o, width=self.source.width, height=self.source.height, pixel_aspect=self.source.pixel_aspect,
+            input_colorspace=self.colour.input_space, output_colorspace=self.colour.output_space,
+            ocio_config=self.colour.config_name, weights_sha256=getattr(model, "weights_sha256", ""), downsample_ratio=ratio,
+            variant=getattr(model, "variant", None), refiner=getattr(model, "refiner_name", None),
+            precision=str(next(model.parameters()).dtype).replace("torch.", ""),
+            holdout_sha256=matte_sha256(self.masks.holdout), garbage_sha256=matte_sha256(self.masks.garbage),
+            background=background, backend=backend_label(model))
+
+    def _find_complete(self, key: str, ours: dict) -> None:
+        """--resume: the passes of each frame already on disk, whole and made with ``key``; frames made
+        with other settings are redone, and a warning says how many and what differs."""
+        from rvmatte.result_key import differences
+
+        redone: dict = {}
+        for frame in self.plan.requested:
+            mismatched: list = []
+            passes = self.outputs.complete_passes(frame, key, mismatched)
+            if passes:
+                self.plan.complete[frame] = passes
+            if mismatched:
+                fields = mismatched[0]
+                reason = (differences(fields, ours) or "another result key") if fields else "no result key recorded"
+                redone[reason] = redone.get(reason, 0) + 1
+        for reason, count in redone.items():
+            self.reporter.warning(f"--resume: {count} frame{'s' if count != 1 else ''} "
+                                  f"{'were' if count != 1 else 'was'} made with other settings ({reason}) "
+                                  f"and {'are' if count != 1 else 'is'} redone")
 
     def _find_cuts(self) -> List[Cut]:
         """Given (--reset-at) and detected (--detect-cuts) cuts inside the frames this run computes,
@@ -321,11 +386,6 @@ class Job:
             self.reporter.warning(self.colour_warning)
         self.outputs.prepare_directories()
         self.outputs.remove_stale_temps(self.plan.requested)
-        if o.resume:
-            for frame in self.plan.requested:
-                passes = self.outputs.complete_passes(frame)
-                if passes:
-                    self.plan.complete[frame] = passes
         model = self._load_model()
         param = next(model.parameters())
         tuning = defaults_for(param.device.type, str(param.dtype).replace("torch.", ""))
@@ -371,12 +431,16 @@ class Job:
         device = next(model.parameters()).device
         session = Session(model, downsample_ratio=o.downsample_ratio, pixel_aspect=self.source.pixel_aspect)
         ratio = session.ratio_for(self.source.height, self.source.width)
+        if session.ratio_note(self.source.height, self.source.width):
+            self.reporter.warning(session.ratio_note(self.source.height, self.source.width))
         chunk = o.seq_chunk or tuning.seq_chunk
         self.cuts = self._find_cuts()
         cut_frames = [c.frame for c in self.cuts]
         self.plan.compute = clip_preroll(self.plan.compute, self.plan.requested[0], cut_frames)
         steps = build_schedule(self.plan.compute, self.plan.requested, self.source.frames, cut_frames, o.warmup)
         attributes = self._attributes(model, ratio)
+        if o.resume:
+            self._find_complete(attributes[KEY_ATTRIBUTE], json.loads(attributes[FIELDS_ATTRIBUTE]))
         total = len(self.plan.requested)
         self.reporter.start({
             "version": __version__, "input": self.source.path, "frames": total,
@@ -420,6 +484,7 @@ class Job:
                     (pha, fgr), seg = session.infer(src), None
                 pha = pha[:, 0].cpu().numpy()
                 fgr = fgr.permute(0, 2, 3, 1).cpu().numpy()
+                check_network_output([b[0].frame for b in batch], pha, fgr)
                 for i, (step, plate, model_in) in enumerate(batch):
                     frame = step.frame
                     if not step.write or frame not in requested:
@@ -469,6 +534,8 @@ class Job:
         warned = set()
         plate_is_model_input = self._plate_is_model_input()
         for step, plate in zip(steps, self.source.read([s.frame for s in steps])):
+            if getattr(plate, "warning", None):
+                self.reporter.warning(plate.warning, frame=plate.frame)
             if plate_is_model_input:        # integers in 0..1: nothing to clean, convert or clip
                 yield step, plate, plate.rgb
                 continue
@@ -486,9 +553,14 @@ class Job:
     def _write(self, frame: int, plate, model_in: np.ndarray, pha: np.ndarray, fgr: np.ndarray,
                attributes: dict, passes: frozenset, seg: Optional[np.ndarray] = None) -> bool:
         from rvmatte.io import write_frame
+        from rvmatte.io.stamp import remove_sidecar, write_sidecar
 
         o = self.options
         config = self.colour.config_name
+        stamped = self._sidecar_paths(frame, passes)
+        for path in stamped:         # never a new frame beside the sidecar of an older one
+            remove_sidecar(path)
+        band = pha              # the network's alpha decides the edge band; the masks only scale the passes
         if self.masks:
             pha = self.masks.apply(frame, pha)
         if seg is not None and "segmentation" in passes:
@@ -514,44 +586,65 @@ class Job:
                 write_frame(path, pha[:, :, None], ["Y"], header=plate.header)
         fg = self.outputs.foreground
         writes_fg = fg is not None and "foreground" in passes
-        linear = self.foreground_linear(plate.rgb, model_in, fgr) if review.needs_foreground else None
+        linear = self.foreground_linear(plate.rgb, model_in, fgr, band) if review.needs_foreground else None
         if writes_fg:
             path = fg.path(frame)
             if path.lower().endswith(".exr"):
-                rgba = self.premultiplied_foreground(plate.rgb, model_in, fgr, pha, linear)
+                rgba = self.premultiplied_foreground(plate.rgb, model_in, fgr, pha, linear, band)
+                if o.bit_depth == "half":
+                    clamp_to_half(rgba, frame, "foreground", self.reporter)
                 write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header, bit_depth=o.bit_depth,
                             compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
                             ocio_config=config)
             else:
                 # Review images: display-encoded, straight (unpremultiplied) colour, as PNG expects.
-                display = self.foreground_display(plate.rgb, model_in, fgr)
+                display = self.foreground_display(plate.rgb, model_in, fgr, band)
                 rgba = np.concatenate([display, pha[:, :, None]], axis=2)
                 if getattr(fg, "is_movie", False):
                     review.movie_frame("foreground", frame, rgba)
                 else:
                     write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header)
         review.frame(frame, plate, model_in, pha, linear, attributes, write_composite="composite" in passes)
+        for path in stamped:
+            write_sidecar(path, attributes[KEY_ATTRIBUTE], json.loads(attributes[FIELDS_ATTRIBUTE]))
         return bool(passes - {"contact_sheet"})
 
-    def foreground_linear(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray) -> np.ndarray:
+    def _sidecar_paths(self, frame: int, passes: frozenset) -> List[str]:
+        """The frame files written now that have no room for the result key in their header."""
+        from rvmatte.io.stamp import has_header_room
+
+        return [p.path(frame) for kind, p in self.outputs._named()
+                if kind in passes and not getattr(p, "is_movie", False) and not has_header_room(p.path(frame))]
+
+    def foreground_linear(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray,
+                          pha: Optional[np.ndarray] = None) -> np.ndarray:
         """The unpremultiplied foreground colour in the output space.
 
         ``model`` source: the network's change to each pixel is applied in linear light,
         ``plate + (lin(fgr) - lin(model input))``, so a pixel the network leaves alone keeps
-        the plate's value exactly, HDR highlights included.
+        the plate's value exactly, HDR highlights included. ``edge`` source: that colour only
+        in the soft band of the alpha ``pha``, the plate exactly where the subject is solid
+        (rvmatte.foreground).
         """
-        if self.options.foreground_source == "model" and self._plate_is_model_input():
+        source = self.options.foreground_source
+        if source == "model" and self._plate_is_model_input():
             return self.colour.model_to_output(model_fgr)      # plate + (fgr - plate), one conversion
         plate = self.colour.to_output(plate_rgb)
-        if self.options.foreground_source == "plate":
+        if source == "plate":
             return plate
+        if source == "edge" and pha is None:
+            raise ValueError("the edge foreground needs the alpha")
         delta = self.colour.model_to_output(model_fgr)      # new arrays: updated in place (memory)
-        delta -= self.colour.model_to_output(model_in)
-        plate += delta
-        return plate
+        if not self._plate_is_model_input():
+            delta -= self.colour.model_to_output(model_in)
+            delta += plate                                  # the model source's colour
+        if source == "edge":
+            return blend_edge(plate, delta, pha)
+        return delta
 
     def premultiplied_foreground(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray,
-                                 pha: np.ndarray, linear: Optional[np.ndarray] = None) -> np.ndarray:
+                                 pha: np.ndarray, linear: Optional[np.ndarray] = None,
+                                 band: Optional[np.ndarray] = None) -> np.ndarray:
         """RGBA for the EXR foreground pass: ``foreground_linear`` times alpha, and alpha.
 
         Colour is computed only inside the box around alpha > 0 (``linear``, when the review
@@ -564,22 +657,28 @@ class Job:
         if box is None:
             return rgba
         if linear is None:
-            linear = self.foreground_linear(plate_rgb[box], model_in[box], model_fgr[box])
+            band = pha if band is None else band     # the alpha that decides the edge band (before masks)
+            linear = self.foreground_linear(plate_rgb[box], model_in[box], model_fgr[box], band[box])
         else:
             linear = linear[box]
         np.multiply(linear, pha[box][:, :, None], out=rgba[box][:, :, :3])
         return rgba
 
-    def foreground_display(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray) -> np.ndarray:
+    def foreground_display(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray,
+                           pha: Optional[np.ndarray] = None) -> np.ndarray:
         """The straight foreground colour, display-encoded (sRGB) in 0..1, for review images.
 
         When the plate reached the network unchanged (see ``_plate_is_model_input``) the round
         trip through linear light gives back the network's own values (within float round-off),
-        so they are used directly.
+        so they are used directly (the ``edge`` blend is then done on those display values).
         """
         if self._plate_is_model_input():
-            return model_fgr if self.options.foreground_source == "model" else plate_rgb
-        return np.clip(self.colour.output_to_model(self.foreground_linear(plate_rgb, model_in, model_fgr)), 0.0, 1.0)
+            source = self.options.foreground_source
+            if source == "edge":
+                return blend_edge(plate_rgb.copy(), model_fgr, pha)
+            return model_fgr if source == "model" else plate_rgb
+        linear = self.foreground_linear(plate_rgb, model_in, model_fgr, pha)
+        return np.clip(self.colour.output_to_model(linear), 0.0, 1.0)
 
     def _plate_is_model_input(self) -> bool:
         """Integer plates already in the network's sRGB space: the model input is the plate itself

@@ -148,7 +148,15 @@ class OpenJDReporter(Reporter):
         self._line(f"openjd_fail: {message}")
 
 
+class SummaryReporter(Reporter):
+    """No terminal and no --progress (a log file, a pipe): no bar, but the summary line still
+    reaches stderr, so a log says how the run ended."""
+
+    def done(self, summary: dict) -> None:
+        TtyReporter.done(TtyReporter(), summary)
+
+
 def make_reporter(mode: Optional[str]) -> Reporter:
     if mode is None:
-        mode = "tty" if sys.stderr.isatty() else "none"
+        return TtyReporter() if sys.stderr.isatty() else SummaryReporter()
     return {"tty": TtyReporter, "json": JsonReporter, "openjd": OpenJDReporter, "none": Reporter}[mode]()

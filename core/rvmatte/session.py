@@ -6,6 +6,7 @@ alpha and the model's foreground, remembering r1..r4 between calls.
 """
 from __future__ import annotations
 
+import math
 from typing import List, Optional, Tuple, Union
 
 import numpy as np
@@ -18,6 +19,30 @@ AUTO_RESOLUTION = 512
 def auto_downsample_ratio(height: int, width: int, pixel_aspect: float = 1.0) -> float:
     """RVM's rule of thumb: bring the longer side to about 512 px (never upscale)."""
     return min(AUTO_RESOLUTION / max(height, width * pixel_aspect), 1.0)
+
+
+def network_size(height: int, width: int, ratio: float, pixel_aspect: float = 1.0) -> Tuple[int, int]:
+    """(height, width) the network's encoder sees for a frame at ``ratio``: floored like
+    ``F.interpolate(scale_factor=...)`` for square pixels, rounded (at least 1) for anamorphic ones."""
+    if pixel_aspect != 1.0:
+        return max(1, round(height * ratio)), max(1, round(width * ratio * pixel_aspect))
+    if ratio == 1:
+        return height, width
+    return math.floor(height * ratio), math.floor(width * ratio)
+
+
+def usable_ratio(ratio: float, height: int, width: int, pixel_aspect: float = 1.0) -> float:
+    """``ratio``, raised where needed so each side of the network's image keeps at least one
+    pixel (a 10000x16 plate at the auto ratio, or ``--downsample-ratio 0.001``, would give 0 rows,
+    which the network cannot take). The encoder takes any size from 1x1 up: no stride padding
+    is needed."""
+    if min(network_size(height, width, ratio, pixel_aspect)) >= 1:
+        return ratio
+    smallest = min(height, width)
+    raised = 1.0 / smallest
+    while math.floor(smallest * raised) < 1:
+        raised = math.nextafter(raised, 2.0)
+    return min(raised, 1.0)
 
 
 class Session:
@@ -48,9 +73,22 @@ class Session:
         self.state = [None] * 4
 
     def ratio_for(self, height: int, width: int) -> float:
+        return usable_ratio(self._asked_ratio(height, width), height, width, self.pixel_aspect)
+
+    def _asked_ratio(self, height: int, width: int) -> float:
         if self.downsample_ratio == "auto":
             return auto_downsample_ratio(height, width, self.pixel_aspect)
         return float(self.downsample_ratio)
+
+    def ratio_note(self, height: int, width: int) -> Optional[str]:
+        """A warning when the ratio asked for was raised to keep a pixel per side (else None)."""
+        asked, used = self._asked_ratio(height, width), self.ratio_for(height, width)
+        if used == asked:
+            return None
+        rows, cols = network_size(height, width, asked, self.pixel_aspect)
+        new_rows, new_cols = network_size(height, width, used, self.pixel_aspect)
+        return (f"downsample ratio {asked:g} gives the network {cols}x{rows} pixels for a {width}x{height} plate; "
+                f"using {used:.6g} ({new_cols}x{new_rows})")
 
     @torch.inference_mode()
     def infer(self, src: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -105,9 +143,26 @@ class Session:
         return fgr, pha, seg
 
     def step(self, rgb: Union[np.ndarray, torch.Tensor]) -> Tuple[np.ndarray, np.ndarray]:
-        """One frame, HxWx3 sRGB-encoded in 0..1 → (alpha HxW, foreground HxWx3), float32 numpy."""
+        """One frame, HxWx3 sRGB-encoded in 0..1 → (alpha HxW, foreground HxWx3), float32 numpy.
+
+        The foreground is the network's own: straight (not premultiplied) decontaminated colour,
+        sRGB-encoded in 0..1, like the original's ``fgr``. For what ``rvmatte run`` writes to an
+        EXR foreground pass, use ``step_premultiplied``.
+        """
         pha, fgr = self.run(rgb[None])
         return pha[0], fgr[0]
+
+    def step_premultiplied(self, rgb: Union[np.ndarray, torch.Tensor]) -> Tuple[np.ndarray, np.ndarray]:
+        """One frame, HxWx3 sRGB-encoded in 0..1 → (alpha HxW, RGBA HxWx4): the foreground in
+        linear light (the sRGB curve undone, Rec.709 primaries) premultiplied by alpha — the
+        CLI's ``--foreground-source model`` for an sRGB plate, as in its EXR foreground pass."""
+        from rvmatte.io.colour import srgb_decode
+
+        pha, fgr = self.step(rgb)
+        rgba = np.empty(pha.shape + (4,), np.float32)
+        np.multiply(srgb_decode(fgr), pha[:, :, None], out=rgba[:, :, :3])
+        rgba[:, :, 3] = pha
+        return pha, rgba
 
     def run(self, frames: Union[np.ndarray, torch.Tensor]) -> Tuple[np.ndarray, np.ndarray]:
         """Several consecutive frames TxHxWx3 → (alpha TxHxW, foreground TxHxWx3)."""

@@ -139,10 +139,15 @@ def load_state_dict(path: os.PathLike | str, variant: str, refiner: str = "deep_
     path = Path(path)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"{path} is not a readable PyTorch checkpoint (corrupt, truncated or "
-                           f"not a plain state_dict): {first[:200]}") from None
+    except OSError as exc:
+        raise WeightsError(f"cannot read weights {path} ({exc.strerror or type(exc).__name__})") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+        # Our own sentence: torch's text advises weights_only=False, the one thing never to do here.
+        if isinstance(exc, pickle.UnpicklingError) and "unsupported global" in str(exc).lower():
+            raise WeightsError(f"{path} holds more than tensors (Python objects, possibly code): "
+                               "it is not loaded, since unpickling it could run that code") from None
+        raise WeightsError(f"{path} is not a readable PyTorch checkpoint "
+                           "(corrupt, truncated or not a PyTorch file)") from None
     if isinstance(data, dict) and "state_dict" in data and isinstance(data["state_dict"], dict):
         data = data["state_dict"]
     if not isinstance(data, dict) or not all(hasattr(v, "shape") for v in data.values()):

@@ -36,6 +36,7 @@ def generate(group, env=None):
         nuke.message("RVMatte %s: %s" % (group.name(), exc))
         return None
     wiring.set_status(group, "generating %d-%d..." % (job.first, job.last))
+    job.script = nuke.root().name()
     if nuke.GUI:
         run = runner.GenerateRun(job, nuke.ProgressTask, _dispatch_to_main, _finish, env)
         _running[name] = run
@@ -44,6 +45,13 @@ def generate(group, env=None):
         run = runner.GenerateRun(job, runner.PrintReporter, _dispatch_here, _finish, env)
         run.run()
     return run
+
+
+def stop_all():
+    """onScriptClose: every worker of this session is stopped; their results are never wired
+    into the next script."""
+    for run in list(_running.values()):
+        run.stop()
 
 
 def _finish(job, outcomes):

@@ -21,7 +21,7 @@ DEFAULT_OUTPUT_DIR = "[file dirname [value root.name]]/rvmatte/[value name]"
 VARIANTS = ("mobilenetv3", "resnet50")
 DEVICE_CHOICES = ("preferences", "auto", "cpu", "cuda", "mps")
 PRECISIONS = ("float32", "float16", "bfloat16")
-FOREGROUND_CHOICES = ("model", "plate")
+FOREGROUND_CHOICES = ("edge", "model", "plate")
 RANGE_CHOICES = ("input", "custom")
 RATIO_CHOICES = ("auto", "value")
 MASK_INPUTS = ((1, "holdout"), (2, "garbage"))
@@ -66,7 +66,8 @@ TOOLTIPS = {
     "input_colorspace": "Colour space of the plate the worker reads. Empty: the script's working space "
                         "(or, when the input is a usable Read, that Read's colour space).",
     "output_dir": "Where the matte EXRs go. TCL such as [value root.name] is allowed.",
-    "foreground": "model: RVM's decontaminated foreground; plate: plate x alpha.",
+    "foreground": "edge: the plate exactly where the subject is solid, RVM's decontaminated colour in the soft "
+                  "edge band; model: RVM's decontaminated foreground everywhere; plate: plate x alpha.",
     "views": "Views to process, separated by spaces; empty: all of the script's views.",
     "generate": "Render the input to an EXR precomp if needed, then run rvmatte in the background.",
     "load_results": "Point the node at EXRs already in the output directory (e.g. rendered by the farm).",

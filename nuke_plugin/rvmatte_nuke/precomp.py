@@ -5,9 +5,15 @@ It blocks like any Nuke render, with Nuke's own progress bar.
 This file is also the farm's precomp step, standalone (it imports nothing from
 the plugin): `nuke -t precomp.py SCRIPT.nk NODE FIRST LAST PATTERN [VIEW...]`."""
 import os
+import re
 import sys
 
 import nuke
+
+
+def _knob_path(path):
+    """sequences.knob_path, repeated here because this file runs standalone on the farm."""
+    return re.sub(r"([\[\]$])", r"\\\1", path.replace("\\", "/"))
 
 
 class PrecompError(Exception):
@@ -38,7 +44,7 @@ def render_input(group, pattern, first, last, views, input_name="Input1", channe
     try:
         write = nuke.nodes.Write(name="rvmatte_precomp")
         write["file_type"].setValue("exr")
-        write["file"].setValue(pattern)
+        write["file"].setValue(_knob_path(pattern))
         write["datatype"].setValue("16 bit half")
         write["compression"].setValue("Zip (1 scanline)")
         write["channels"].setValue(channels)

@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 
-from . import command, protocol
+from . import command, environment, protocol
 
 POLL_SECONDS = 0.1
 TERMINATE_GRACE_SECONDS = 10.0
@@ -45,7 +45,9 @@ def run_worker(argv, on_event=None, cancelled=None, env=None):
     events = []
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                universal_newlines=True, bufsize=1, env=env, creationflags=_creation_flags())
+                                universal_newlines=True, encoding="utf-8", errors="replace", bufsize=1,
+                                env=environment.worker_environment() if env is None else env,
+                                creationflags=_creation_flags())
     except OSError as exc:
         return Outcome("failed", error="cannot start the worker %s: %s" % (argv[0], exc.strerror or exc))
     readers = [threading.Thread(target=_pump, args=(proc.stdout, lines.put)),
@@ -108,6 +110,7 @@ class GenerateRun(object):
         self.finish = finish
         self.env = env
         self.thread = None
+        self.stop_requested = False
 
     def start(self):
         self.thread = threading.Thread(target=self.run, name="rvmatte " + self.job.node_name)
@@ -120,6 +123,7 @@ class GenerateRun(object):
         reporter = self.make_reporter("RVMatte %s" % job.node_name)
         total = job.frame_count * len(job.views)
         outcomes = []
+        cancelled = lambda: self.stop_requested or reporter.isCancelled()  # noqa: E731
         try:
             for index, view_job in enumerate(job.views):
                 base = index * job.frame_count
@@ -132,17 +136,24 @@ class GenerateRun(object):
                         reporter.setMessage("%s%s frames on %s" % (
                             (view + ": ") if view else "", event.get("frames"), event.get("device")))
                 reporter.setMessage("starting the worker" + (" for " + view_job.view if view_job.view else ""))
-                outcome = run_worker(command.worker_command(job, view_job), on_event,
-                                     reporter.isCancelled, self.env)
+                outcome = run_worker(command.worker_command(job, view_job), on_event, cancelled, self.env)
                 outcomes.append(outcome)
                 if outcome.status != "done":
                     break
             else:
                 reporter.setProgress(100)
+        except Exception as exc:  # noqa: BLE001 - the job must end, never stay "generating..."
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            outcomes.append(Outcome("failed", error="internal error in the worker thread: %s%s" % (
+                type(exc).__name__, (": " + text) if text else "")))
         finally:
             del reporter
-        self.dispatch(self.finish, job, outcomes)
+            self.dispatch(self.finish, job, outcomes)
         return outcomes
+
+    def stop(self):
+        """Ends the worker as a cancel does (the script closes, Nuke quits)."""
+        self.stop_requested = True
 
 
 class PrintReporter(object):

@@ -7,6 +7,14 @@ VIEW_TOKEN = re.compile(r"%[Vv]")
 MOVIE_EXTENSIONS = (".mov", ".mp4", ".mkv", ".avi", ".webm", ".mxf", ".m4v", ".r3d", ".braw", ".ari")
 
 
+def knob_path(path):
+    """A path as a Nuke file knob must hold it: forward slashes (the knob is evaluated
+    through TCL, which eats backslashes: `C:\\shots\\a.exr` would become `C:shotsa.exr`),
+    and TCL's `[` `]` `$` escaped so a file name holding them is not run as a command."""
+    path = path.replace("\\", "/")
+    return re.sub(r"([\[\]$])", r"\\\1", path)
+
+
 def has_frame_token(path):
     return FRAME_TOKEN.search(os.path.basename(path)) is not None
 

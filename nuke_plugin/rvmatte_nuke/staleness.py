@@ -11,7 +11,7 @@ COSMETIC_KNOBS = frozenset((
     "name", "label", "xpos", "ypos", "selected", "tile_color", "gl_color", "note_font", "note_font_size",
     "note_font_color", "hide_input", "postage_stamp", "postage_stamp_frame", "icon", "indicators",
     "cached", "bookmark", "dope_sheet", "help", "onCreate", "onDestroy", "knobChanged", "updateUI",
-    "autolabel", "panel", "lifetimeStart", "lifetimeEnd", "useLifetime", "reload", "selected",
+    "autolabel", "panel", "lifetimeStart", "lifetimeEnd", "useLifetime", "reload", "selected", "rvm_label",
 ))
 SETTINGS_KNOBS = ("range_mode", "range_first", "range_last", "variant", "weights", "ratio_mode", "ratio",
                   "device", "precision", "input_colorspace", "output_dir", "foreground", "views")

@@ -2,6 +2,7 @@
 at the worker's EXRs and reloaded, the status line, the stored state."""
 import json
 import os
+import re
 import time
 
 import nuke
@@ -15,7 +16,7 @@ SIDECAR = "%s.rvmatte.json"
 def wire(group, alpha_pattern, fgr_pattern, first, last):
     for name, pattern in (("alpha_read", alpha_pattern), ("fgr_read", fgr_pattern)):
         read = rvnode.internal(group, name)
-        read["file"].setValue(pattern)
+        read["file"].setValue(sequences.knob_path(pattern))
         for key, value in (("first", first), ("last", last), ("origfirst", first), ("origlast", last)):
             read[key].setValue(value)
         read["origset"].setValue(True)
@@ -23,13 +24,48 @@ def wire(group, alpha_pattern, fgr_pattern, first, last):
     rvnode.internal(group, "switch")["which"].setValue(1)
 
 
+LABEL_KNOB = "rvm_label"
+
+
+def html_text(text):
+    """Text for a Text_Knob, which Nuke shows as rich text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def label_text(text):
+    """Text for the node's label, which Nuke evaluates as TCL and shows as rich text:
+    a path or message holding `[`, `$` or `<` must show as it is, never run."""
+    return re.sub(r"([\\\[\]$])", r"\\\1", html_text(text))
+
+
 def set_status(group, text):
-    group["status"].setValue(text)
-    group["label"].setValue(text.split("\n")[0] if len(text) < 60 else text[:57] + "...")
+    """The status line, and the label while it is ours: a label the artist typed is never
+    replaced (the label we set last is remembered in a hidden knob)."""
+    group["status"].setValue(html_text(text))
+    short = text.split("\n")[0]
+    short = short if len(short) < 60 else short[:57] + "..."
+    ours = group.knob(LABEL_KNOB)
+    if ours is None:
+        ours = nuke.String_Knob(LABEL_KNOB, "label set by RVMatte")
+        group.addKnob(ours)
+        ours.setVisible(False)
+    current = group["label"].value()
+    if current == "" or current == ours.value():
+        group["label"].setValue(label_text(short))
+        ours.setValue(group["label"].value())
+
+
+def set_tile_color(group, colour):
+    """The stale colour on and off, never over a colour the artist chose."""
+    if group["tile_color"].value() in (0, STALE_COLOR):
+        group["tile_color"].setValue(colour)
 
 
 def finish(job, outcomes):
-    """The end of a Generate (called in the main thread)."""
+    """The end of a Generate (called in the main thread). A job of a script that was closed
+    since wires nothing: a node of the same name in another script is not its node."""
+    if getattr(job, "script", None) not in (None, nuke.root().name()):
+        return
     with nuke.root():
         group = nuke.toNode(job.node_name)
     if not rvnode.is_rvmatte(group):
@@ -54,7 +90,7 @@ def finish(job, outcomes):
     _write_sidecar(job, result)
     set_status(group, "matte %d-%d, %d view(s), %.1f s, %s" % (
         job.first, job.last, len(job.views), seconds, result["finished"]))
-    group["tile_color"].setValue(0)
+    set_tile_color(group, 0)
 
 
 def _write_sidecar(job, result):
@@ -75,10 +111,10 @@ def refresh_stale(group):
     marked = status.startswith("STALE: ")
     if stale and not marked:
         group["status"].setValue("STALE: " + status)
-        group["tile_color"].setValue(STALE_COLOR)
+        set_tile_color(group, STALE_COLOR)
     elif not stale and marked:
         group["status"].setValue(status[len("STALE: "):])
-        group["tile_color"].setValue(0)
+        set_tile_color(group, 0)
     return stale
 
 

@@ -294,3 +294,29 @@ def test_core_frame_n_is_blenders_frame_n_of_the_clip(addon, tmp_path, clip_star
                (("previous", before), ("same", same), ("next", after))}
     assert differs["same"] < 0.001, differs
     assert min(differs["previous"], differs["next"]) > 0.005, differs
+
+
+def test_a_worker_that_exits_0_without_writing_the_frames_is_a_failure(addon, core_worker, tmp_path):
+    liar = tmp_path / "liar-python"
+    liar.write_text('#!/bin/sh\necho \'{"event": "done", "frames": 5, "written": 5, "skipped": 0, '
+                    '"seconds": 0.1, "fps": 50.0}\'\nexit 0\n')
+    liar.chmod(0o755)
+    core_worker.worker = str(liar)
+    mechanic_clip(tmp_path)
+    bpy.ops.rvmatte.generate()
+    job = finish(addon.operators.scene_jobs[bpy.context.scene.name])
+    assert job.state is addon.jobs.JobState.FAILED
+    assert job.error.startswith("the worker ended without writing 10 of the requested files (first missing: ")
+    assert job.error.endswith(".alpha.0002.exr)")      # scene frame 12 of a clip starting at 11 = movie frame 2
+    tree = addon.compositor.compositor_tree(bpy.context.scene)
+    assert tree is None or not any(n.get("rvmatte_role") for n in tree.nodes)
+
+
+def test_check_leaves_no_temp_folder_behind(addon, core_worker, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    bpy.ops.rvmatte.check_worker()
+    finish(addon.operators.check_job)
+    assert core_worker.check_result.startswith("rvmatte ")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("rvmatte_check_")]

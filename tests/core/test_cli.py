@@ -88,8 +88,9 @@ def test_srgb_png_shot_gives_linear_exr_passes(tmp_path):
 def test_explicit_patterns_choose_names_and_png_format(exr_shot, tmp_path):
     alpha = tmp_path / "review" / "matte_%04d.png"
     assert main(["run", exr_shot, "--alpha", str(alpha), "--frames", "1002-1003", *FAST]) == 0
-    files = sorted(p.name for p in (tmp_path / "review").iterdir())
+    files = sorted(p.name for p in (tmp_path / "review").iterdir() if not p.name.startswith("."))
     assert files == ["matte_1002.png", "matte_1003.png"]
+    assert sorted(os.listdir(tmp_path / "review" / ".rvmatte")) == ["matte_1002.png.json", "matte_1003.png.json"]
     assert spec_of(tmp_path / "review" / "matte_1002.png").format == "uint8"
     assert read(tmp_path / "review" / "matte_1002.png").shape[2] == 1
 

@@ -46,7 +46,8 @@ def test_range_outside_the_shot_is_an_error():
 @pytest.fixture
 def job(tmp_path):
     shot = make_exr_shot(tmp_path / "in", frames=range(1, 3))
-    return Job(RunOptions(input=shot, alpha=str(tmp_path / "a.####.exr"), foreground=str(tmp_path / "f.####.exr")))
+    return Job(RunOptions(input=shot, alpha=str(tmp_path / "a.####.exr"), foreground=str(tmp_path / "f.####.exr"),
+                          foreground_source="model"))
 
 
 def test_model_foreground_keeps_hdr_where_the_network_changes_nothing(job):

@@ -9,7 +9,8 @@ from shots import make_exr_shot, make_png_shot
 @pytest.fixture
 def png_job(tmp_path):
     shot = make_png_shot(tmp_path / "in", count=2)
-    return Job(RunOptions(input=shot, alpha=str(tmp_path / "a.####.png"), foreground=str(tmp_path / "f.####.png")))
+    return Job(RunOptions(input=shot, alpha=str(tmp_path / "a.####.png"), foreground=str(tmp_path / "f.####.png"),
+                          foreground_source="model"))
 
 
 def _frames(seed=0):

@@ -139,3 +139,29 @@ def test_load_model_fast_guided_filter_ignores_the_dgf_keys():
 def test_load_model_in_bfloat16():
     model = load_model("mobilenetv3", TEST_WEIGHTS, device="cpu", precision="bfloat16")
     assert next(model.parameters()).dtype == torch.bfloat16
+
+
+def _load_error(path) -> str:
+    with pytest.raises(WeightsError) as error:
+        load_model("mobilenetv3", path, device="cpu")
+    return str(error.value)
+
+
+def test_a_checkpoint_holding_code_gets_our_sentence_not_torchs_advice(tmp_path):
+    class Boom:
+        def __reduce__(self):
+            return (print, ("never",))
+
+    evil = tmp_path / "evil.pth"
+    torch.save({"backbone.features.0.0.weight": Boom()}, evil)
+    message = _load_error(evil)
+    assert "weights_only" not in message and "PyTorch 2.6" not in message
+    assert message == (f"{evil} holds more than tensors (Python objects, possibly code): "
+                       "it is not loaded, since unpickling it could run that code")
+
+
+def test_a_file_that_is_no_checkpoint_gets_one_sentence_of_ours(tmp_path):
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a checkpoint at all")
+    message = _load_error(bad)
+    assert message == f"{bad} is not a readable PyTorch checkpoint (corrupt, truncated or not a PyTorch file)"

@@ -40,8 +40,8 @@ def fake_worker(tmp_path, monkeypatch):
     """Preferences point at this interpreter, which imports the fake `rvmatte`.
     Returns the log file of the worker's command lines."""
     from rvmatte_nuke import settings
-    settings.save(settings.Preferences(python=sys.executable))
-    monkeypatch.setenv("PYTHONPATH", FAKE_WORKER + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    from nuke_helpers import fake_interpreter
+    settings.save(settings.Preferences(python=fake_interpreter(tmp_path)))
     log = tmp_path / "worker_argv.jsonl"
     monkeypatch.setenv("FAKE_RVMATTE_LOG", str(log))
     return log

@@ -1,4 +1,7 @@
 """Shared steps of the plugin tests (the fake `nuke` is on sys.path via conftest)."""
+import os
+import sys
+
 import nuke
 
 
@@ -28,3 +31,16 @@ def wait_for(run, timeout=60):
     assert ok, "the Generate did not finish in %s s" % timeout
     nuke._fake.process_events()
     assert not nuke._fake.main_errors, nuke._fake.main_errors
+
+
+FAKE_WORKER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_worker")
+
+
+def fake_interpreter(folder):
+    """An interpreter whose `-m rvmatte` is the fake worker. The plugin gives the worker a clean
+    environment (no PYTHONPATH), so the fake is put on the path by the interpreter itself."""
+    path = os.path.join(str(folder), "fake-python")
+    with open(path, "w") as f:
+        f.write('#!/bin/sh\nPYTHONPATH="%s" exec "%s" "$@"\n' % (FAKE_WORKER_PATH, sys.executable))
+    os.chmod(path, 0o755)
+    return path

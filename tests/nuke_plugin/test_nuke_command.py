@@ -41,7 +41,7 @@ def test_names_both_passes(job):
     argv = command.worker_command(job, job.views[0])
     assert option(argv, "--alpha") == job.views[0].alpha
     assert option(argv, "--foreground") == job.views[0].foreground
-    assert option(argv, "--foreground-source") == "model"
+    assert option(argv, "--foreground-source") == "edge"
 
 
 def test_passes_model_settings(job):

@@ -64,7 +64,7 @@ def test_knobs_have_the_documented_defaults():
     assert group["precision"].value() == "float32"
     assert group["input_colorspace"].value() == ""
     assert group["output_dir"].value() == rvnode.DEFAULT_OUTPUT_DIR
-    assert group["foreground"].value() == "model"
+    assert group["foreground"].value() == "edge"
     assert group[rvnode.VERSION_KNOB].value() == rvnode.NODE_VERSION
     assert not group["rvm_state"].visible()
 

@@ -43,10 +43,11 @@ def test_save_writes_what_was_typed(app):
     assert saved == [True]
 
 
-def test_check_worker_reports_the_workers_version(app, monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", FAKE_WORKER)
+def test_check_worker_reports_the_workers_version(app, tmp_path):
+    from nuke_helpers import fake_interpreter
+
     widget = panel.PreferencesPanel()
-    widget.python_edit.setText(sys.executable)
+    widget.python_edit.setText(fake_interpreter(tmp_path))
     widget.check_button.click()
     assert widget.status_label.text() == "rvmatte 0.0-fake is ready."
     assert widget.status_label.styleSheet() == panel.OK_STYLE

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from rvmatte_nuke import runner
+from rvmatte_nuke import runner, settings
 
 
 def argv(tmp_path, first=1, last=5):
-    return [sys.executable, "-m", "rvmatte", "run", str(tmp_path / "plate.####.exr"),
+    return [settings.load().python, "-m", "rvmatte", "run", str(tmp_path / "plate.####.exr"),
             "--alpha", str(tmp_path / "out" / "m.alpha.####.exr"),
             "--foreground", str(tmp_path / "out" / "m.fgr.####.exr"),
             "--frames", "%d-%d" % (first, last), "--progress", "json", "--variant", "mobilenetv3"]

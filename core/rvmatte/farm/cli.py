@@ -135,13 +135,23 @@ def _load(args, output_root: str | None = None):
     )
 
 
-def _weights(args) -> str:
-    from ..weights import WeightsError, resolve
+def _weights(args, shots=()) -> str:
+    """The checkpoint the job ships, loaded once here for every shot's variant and refiner, so a bad
+    file fails the submission instead of every task."""
+    from ..weights import WeightsError, load_state_dict, resolve
+    from .run_args import check_run_args
 
     try:
-        return str(resolve(weights=args.weights, download=False, progress=False))
+        path = str(resolve(weights=args.weights, download=False, progress=False))
     except WeightsError as error:
         raise InputError(f"{error} (the farm job needs a checkpoint file: pass --weights FILE)") from None
+    models = {(o.variant, o.refiner) for o in (check_run_args(s.run_args, s.name) for s in shots)}
+    for variant, refiner in sorted(models):
+        try:
+            load_state_dict(path, variant, refiner)
+        except WeightsError as error:
+            raise InputError(f"{error} (checked before writing the farm job)") from None
+    return path
 
 
 def _check_device(device: str) -> str:
@@ -183,7 +193,7 @@ def cmd_openjd(args) -> int:
     files = write_bundle(
         args.output,
         shots,
-        weights=_weights(args),
+        weights=_weights(args, shots),
         device=_check_device(args.device),
         rvmatte_command=args.rvmatte_command,
         threads=max(0, args.threads),
@@ -203,7 +213,7 @@ def cmd_deadline(args) -> int:
     stems = write_jobs(
         args.output,
         shots,
-        weights=_weights(args),
+        weights=_weights(args, shots),
         batch_name=args.job_name or _batch_name(shots),
         device=_check_device(args.device),
         rvmatte_command=args.rvmatte_command,
@@ -222,7 +232,7 @@ def cmd_opencue(args) -> int:
     path = write_script(
         args.output,
         shots,
-        weights=_weights(args),
+        weights=_weights(args, shots),
         job_name=args.job_name or _batch_name(shots).replace(" ", "_"),
         show=args.show,
         shot_name=args.shot_name,

@@ -6,7 +6,7 @@ from .shots import Shot
 
 
 def run_arguments(
-    shot: Shot, *, plate: str, output: str, frames: str, preroll: str, device: str, weights: str
+    shot: Shot, *, plate: str, output: str, frames: str | None, preroll: str, device: str, weights: str
 ) -> list[str]:
     """Arguments after the rvmatte executable for one task of ``shot``.
 
@@ -14,9 +14,10 @@ def run_arguments(
     ``<STARTFRAME>-<ENDFRAME>``, ``#FRAME_START#-#FRAME_END#``) or literal text.
     ``--resume`` makes a retried task skip frames already complete and redo
     damaged ones; ``--device`` is explicit so a GPU worker whose GPU is missing
-    fails instead of running on its CPU.
+    fails instead of running on its CPU. ``frames=None`` leaves ``--frames`` out
+    (a Deadline task adds it after its arguments file).
     """
-    args = ["run", plate, "-o", output, "--frames", frames, "--preroll", preroll]
+    args = ["run", plate, "-o", output] + (["--frames", frames] if frames is not None else []) + ["--preroll", preroll]
     args += ["--resume", "--progress", "openjd", "--device", device, "--weights", weights]
     if shot.start_frame is not None:
         args += ["--start-frame", str(shot.start_frame)]

@@ -4,17 +4,28 @@ A Deadline job has one frame list and one command, so every shot becomes one
 job (more when a hole or a late start needs its own preroll, see
 ``plan.group_runs``), all in one batch. For each job the folder holds
 ``<job>.job_info.job`` and ``<job>.plugin_info.job`` (``key=value`` lines, as
-``deadlinecommand JOBINFO PLUGININFO`` reads them), and ``submit.sh`` /
-``submit.bat`` submit them all.
+``deadlinecommand JOBINFO PLUGININFO`` reads them) and ``<job>.args``, and
+``submit.sh`` / ``submit.bat`` submit them all.
+
+No value is quoted into the command line: each task runs
+``rvmatte run "@<job folder>/<job>.args" --frames <STARTFRAME>-<ENDFRAME>`` and
+reads the plate, output folder, weights and extra options from the arguments
+file, one argument per line (argparse's ``fromfile_prefix_chars``), so a
+space, a quote or a parenthesis in a value reaches the task whole. The job
+folder must therefore be visible to the workers, like the plates. A value
+with a control character (a newline would inject a line such as
+``Executable=``) is refused before anything is written.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 
-from ..errors import OutputError
+from ..errors import InputError, OutputError
 from .command import run_arguments
+from .run_args import refuse_control_characters
 from .plan import group_runs
 from .shots import Shot
 from .status import plan_document
@@ -30,8 +41,10 @@ def jobs(
     pool: str | None = None,
     group: str | None = None,
     priority: int = 50,
-) -> list[tuple[str, dict[str, str], dict[str, str]]]:
-    """``(job file stem, job info, plugin info)`` for every Deadline job of ``shots``."""
+    args_dir: str = ".",
+) -> list[tuple[str, dict[str, str], dict[str, str], list[str]]]:
+    """``(job file stem, job info, plugin info, task arguments)`` for every Deadline job of ``shots``;
+    the task arguments go to ``<args_dir>/<stem>.args``."""
     result = []
     for shot in shots:
         runs = group_runs(shot.chunks("fixed"), shot.preroll, shot.input_first)
@@ -39,13 +52,16 @@ def jobs(
             stem = shot.name if len(runs) == 1 else f"{shot.name}_part{number}"
             args = run_arguments(
                 shot,
-                plate=_quoted(shot.input),
-                output=_quoted(shot.output_dir),
-                frames="<STARTFRAME>-<ENDFRAME>",
+                plate=shot.input,
+                output=shot.output_dir,
+                frames=None,
                 preroll=str(run.preroll),
                 device=device,
-                weights=_quoted(os.path.abspath(weights)),
+                weights=os.path.abspath(weights),
             )
+            args_file = os.path.join(os.path.abspath(args_dir), f"{stem}.args")
+            if '"' in args_file:
+                raise InputError(f"{args_file}: a job folder for Deadline must not hold a double quote")
             job_info = {
                 "Plugin": "CommandLine",
                 "Name": f"rvmatte {stem}",
@@ -64,21 +80,29 @@ def jobs(
                 job_info[f"OutputFilename{index}"] = os.path.basename(pattern)
             plugin_info = {
                 "Executable": rvmatte_command,
-                "Arguments": " ".join(args),
+                "Arguments": f"run {_quoted('@' + args_file)} --frames <STARTFRAME>-<ENDFRAME>",
                 "StartupDirectory": "",
                 "ShellExecute": "False",
             }
-            result.append((stem, job_info, plugin_info))
+            result.append((stem, job_info, plugin_info, args[1:]))
     return result
 
 
 def write_jobs(directory: str, shots: list[Shot], **options) -> list[str]:
     """Write every job's two files, the submit scripts and ``rvmatte_plan.json``; returns the job stems."""
-    found = jobs(shots, **options)
+    found = jobs(shots, args_dir=directory, **options)
+    for stem, job_info, plugin_info, task_args in found:
+        for key, value in [*job_info.items(), *plugin_info.items()]:
+            refuse_control_characters(value, f"Deadline job {stem}: {key}")
+        for value in task_args:
+            refuse_control_characters(value, f"Deadline job {stem}: argument")
     try:
         os.makedirs(directory, exist_ok=True)
         pairs = []
-        for stem, job_info, plugin_info in found:
+        for stem, job_info, plugin_info, task_args in found:
+            with open(os.path.join(directory, f"{stem}.args"), "w", encoding=sys.getfilesystemencoding(),
+                      errors=sys.getfilesystemencodeerrors(), newline="\n") as handle:
+                handle.writelines(f"{value}\n" for value in task_args)
             job_path = os.path.join(directory, f"{stem}.job_info.job")
             plugin_path = os.path.join(directory, f"{stem}.plugin_info.job")
             _write_key_values(job_path, job_info)
@@ -95,7 +119,7 @@ def write_jobs(directory: str, shots: list[Shot], **options) -> list[str]:
             json.dump(plan_document(shots, "fixed"), handle, indent=2)
     except OSError as error:
         raise OutputError(f"cannot write Deadline jobs in {directory}: {error.strerror}") from None
-    return [stem for stem, _, _ in found]
+    return [stem for stem, _, _, _ in found]
 
 
 def read_key_values(path: str) -> dict[str, str]:

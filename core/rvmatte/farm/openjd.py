@@ -84,6 +84,8 @@ def job_template(
             "description": "CPU threads per task; 0 uses every core the worker offers.",
         },
     ]
+    for shot in shots:
+        _refuse_format_strings(shot)
     steps = []
     for index, shot in enumerate(shots, 1):
         input_param, output_param = parameter_names(index)
@@ -226,6 +228,16 @@ def _step(shot: Shot, input_param: str, output_param: str, device: str, min_gpu_
             ]
         }
     return step
+
+
+def _refuse_format_strings(shot: Shot) -> None:
+    """OpenJD expands ``{{...}}`` in a task's arguments and has no escape for it, so a literal ``{{``
+    in a plate file name or an extra run option would be replaced (or fail the job): refused here."""
+    for what, value in [("plate file name", "" if shot.kind == "movie" else shot.plate_file),
+                        *(("run_args", a) for a in shot.run_args)]:
+        if "{{" in value:
+            raise InputError(f"{shot.name}: {what} {value!r} holds '{{{{', which Open Job Description would "
+                             "expand as a format string; rename it")
 
 
 def _worker_environment() -> dict:

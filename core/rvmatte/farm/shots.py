@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 from .plan import Chunk, parse_frame_list, plan_chunks
+from .run_args import check_run_args, refuse_control_characters
 
 DEFAULT_CHUNK_SIZE = 100
 #: Chosen from bench/chunk_continuity.py (docs/farm.md): on both clips measured,
@@ -38,12 +39,6 @@ SHOT_KEYS = {
 }
 DEFAULT_KEYS = ("output_root", "chunk_size", "preroll", "run_args")
 SHOT_LIST_SUFFIXES = (".json", ".txt")
-
-_OWN_RUN_OPTIONS = (
-    "-o", "--output-dir", "--frames", "--preroll", "--resume", "--progress",
-    "--weights", "--device", "--start-frame",
-)
-
 
 @dataclass
 class Shot:
@@ -175,9 +170,9 @@ def make_shot(
     extra = entry.get("run_args", run_args)
     if not isinstance(extra, list) or not all(isinstance(a, str) for a in extra):
         raise InputError(f"{where}: 'run_args' must be a list of strings")
-    clash = next((a for a in extra if a.split("=")[0] in _OWN_RUN_OPTIONS), None)
-    if clash:
-        raise InputError(f"{where}: run_args must not set {clash.split('=')[0]}: the farm sets it")
+    check_run_args(extra, where)
+    refuse_control_characters(source, f"{where}: input")
+    refuse_control_characters(os.path.abspath(output_dir), f"{where}: output folder")
     return Shot(
         name=safe_name(name),
         input=source,

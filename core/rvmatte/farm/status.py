@@ -6,6 +6,13 @@ and *missing* otherwise. Shots come from the ``rvmatte_plan.json`` that every
 farm writer leaves beside its job files, or, for a plain output folder, from the
 ``<name>.alpha.####.exr`` / ``<name>.fgr.####.exr`` sequences found in it and in
 its sub-folders (then "missing" can only mean a gap between found frames).
+
+A whole frame made with *other settings* is not done either: every pass file carries
+the result key of the run that made it (EXR header, or a ``.rvmatte/`` sidecar), and
+the shot's key is the one its plan entry gives (``result_key``) or else the key of
+the most recently written frame, i.e. of the last run's settings. Frames whose key
+differs (or that have none while others have one) are listed as ``other_settings``;
+``rvmatte run --resume`` with the shot's settings redoes exactly those.
 """
 
 from __future__ import annotations
@@ -35,10 +42,11 @@ class ShotStatus:
     missing: list[int] = field(default_factory=list)
     damaged: list[int] = field(default_factory=list)
     stale_temp_files: int = 0
+    other_settings: list[int] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return not self.missing and not self.damaged
+        return not self.missing and not self.damaged and not self.other_settings
 
     def as_dict(self) -> dict:
         return {
@@ -51,6 +59,8 @@ class ShotStatus:
             "done_count": len(self.done),
             "missing_count": len(self.missing),
             "damaged_count": len(self.damaged),
+            "other_settings": format_frame_list(self.other_settings),
+            "other_settings_count": len(self.other_settings),
             "stale_temp_files": self.stale_temp_files,
             "complete": self.complete,
         }
@@ -80,12 +90,15 @@ def frame_state(paths_and_channels: list[tuple[str, tuple[str, ...]]]) -> str:
     return state
 
 
-def shot_status(name: str, output_dir: str, frames: list[int], writes: dict[str, str]) -> ShotStatus:
-    """Check every frame of one shot; ``writes`` maps pass names to ``####`` patterns."""
+def shot_status(name: str, output_dir: str, frames: list[int], writes: dict[str, str],
+                result_key: str | None = None) -> ShotStatus:
+    """Check every frame of one shot; ``writes`` maps pass names to ``####`` patterns. ``result_key``:
+    the key the shot's frames must carry (default: that of the most recently written frame)."""
     status = ShotStatus(name, output_dir, sorted(frames))
     for frame in status.frames:
         files = [(_frame_path(pattern, frame), PASS_CHANNELS.get(kind)) for kind, pattern in writes.items()]
         getattr(status, frame_state(files)).append(frame)
+    _flag_other_settings(status, writes, result_key)
     folders = {os.path.dirname(pattern) for pattern in writes.values()}
     status.stale_temp_files = sum(_count_temp_files(folder) for folder in folders)
     return status
@@ -96,7 +109,7 @@ def check(target: str) -> list[ShotStatus]:
     plan_path = target if os.path.isfile(target) else os.path.join(target, PLAN_FILE)
     if os.path.isfile(plan_path):
         return [
-            shot_status(entry["name"], entry["output_dir"], entry["frames"], entry["writes"])
+            shot_status(entry["name"], entry["output_dir"], entry["frames"], entry["writes"], entry.get("result_key"))
             for entry in read_plan(plan_path)
         ]
     if not os.path.isdir(target):
@@ -137,12 +150,37 @@ def report_lines(statuses: list[ShotStatus]) -> list[str]:
             text += f", missing {format_frame_list(s.missing)}"
         if s.damaged:
             text += f", damaged {format_frame_list(s.damaged)}"
+        if s.other_settings:
+            text += f", made with other settings {format_frame_list(s.other_settings)}"
         if s.stale_temp_files:
             text += f" ({s.stale_temp_files} temporary files left by killed tasks)"
         lines.append(text + f"  [{s.output_dir}]")
     complete = sum(s.complete for s in statuses)
     lines.append(f"{complete}/{len(statuses)} shots complete")
     return lines
+
+
+def _flag_other_settings(status: ShotStatus, writes: dict[str, str], result_key: str | None) -> None:
+    """Move the done frames whose files carry another result key than the shot's to other_settings."""
+    from ..io.stamp import stored_result
+
+    keys: dict[int, set] = {}
+    newest = (-1, None)
+    for frame in status.done:
+        keys[frame] = set()
+        for pattern in writes.values():
+            path = _frame_path(pattern, frame)
+            key = stored_result(path)[0]
+            keys[frame].add(key)
+            if key is not None and result_key is None:
+                mtime = os.stat(path).st_mtime_ns
+                newest = max(newest, (mtime, key), key=lambda item: item[0])
+    wanted = result_key or newest[1]
+    if wanted is None:      # frames from before result keys: nothing to compare
+        return
+    other = [frame for frame in status.done if keys[frame] != {wanted}]
+    status.other_settings = other
+    status.done = [frame for frame in status.done if frame not in set(other)]
 
 
 def _frame_path(pattern: str, frame: int) -> str:

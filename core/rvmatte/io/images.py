@@ -10,6 +10,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 from ..errors import InputError, one_line
+from .frame_layout import compare_layouts, layout_of
 from .header import header_from_spec
 from .sequence import SequencePattern
 from .source import Plate, Source
@@ -171,6 +172,8 @@ class ImageSequenceSource(Source):
             self.is_float = spec.channelformat(chosen.indices[0]).basetype in _FLOAT_TYPES
             self.fps = _fps_of(spec)
             self.colorspace_hint = colour_tag(spec)
+            self._layout = layout_of(inp, spec, chosen.indices)
+            self._warned: set[str] = set()
         finally:
             inp.close()
 
@@ -198,6 +201,7 @@ class ImageSequenceSource(Source):
                     f"frame {frame}: display window {_describe_window(display_window_of(spec))} differs from "
                     f"the shot's {_describe_window(self.display_window)}: {path}"
                 )
+            warning = self._check_layout(frame, path, inp, spec, chosen)
             low, high = min(chosen.indices), max(chosen.indices) + 1
             pixels = inp.read_image(chosen.subimage, 0, low, high, oiio.FLOAT)
             if pixels is None or inp.has_error:
@@ -214,10 +218,22 @@ class ImageSequenceSource(Source):
         if picked.shape[2] == 1:
             picked = np.repeat(picked, 3, axis=2)
         rgb = np.ascontiguousarray(fit_to_display(picked, spec), dtype=np.float32)
-        return Plate(frame=frame, rgb=rgb, header=header, path=path)
+        return Plate(frame=frame, rgb=rgb, header=header, path=path, warning=warning)
+
+    def _check_layout(self, frame, path, inp, spec, chosen) -> str | None:
+        """Raise for a frame that cannot be read like the first; a warning (once per kind) for a
+        harmless difference."""
+        found = compare_layouts(self._layout, self.frames[0], layout_of(inp, spec, chosen.indices), frame, path)
+        if found is None or found[0] in self._warned:
+            return None
+        self._warned.add(found[0])
+        return found[1]
 
     @staticmethod
     def _open(frame: int, path: str) -> oiio.ImageInput:
+        from rvmatte.io.probe import check_frame_file
+
+        check_frame_file(frame, path)
         inp = oiio.ImageInput.open(path)
         if inp is None:
             reason = one_line(oiio.geterror())

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import OutputError
 from .images import one_line
+from .writing import host_id
 
 H264_EXTENSIONS = frozenset((".mp4", ".m4v", ".mkv"))
 PRORES_EXTENSIONS = frozenset((".mov",))
@@ -83,7 +84,7 @@ class MovieWriter:
         except OSError as error:
             raise OutputError(f"cannot create output folder {directory} for {self.path} "
                               f"({error.strerror or error})") from None
-        self._temp = os.path.join(directory, f".{base}.tmp-{os.getpid()}-{secrets.token_hex(4)}{os.path.splitext(base)[1]}")
+        self._temp = os.path.join(directory, f".{base}.tmp-{host_id()}-{os.getpid()}-{secrets.token_hex(4)}{os.path.splitext(base)[1]}")
         try:
             self._container = av.open(self._temp, mode="w", format=_container_format(self.path))
             self._stream = self._add_stream(bitrate, pixel_aspect)

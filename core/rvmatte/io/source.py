@@ -23,6 +23,7 @@ class Plate:
     rgb: np.ndarray
     header: dict = field(default_factory=dict)
     path: str = ""
+    warning: str | None = None     # a harmless difference from the first frame, to report
 
 
 class Source:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import functools
+import hashlib
 import os
 import secrets
+import socket
+import time
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -140,15 +145,53 @@ def frame_is_complete(path: str, expected_channels: Sequence[str] | None = None)
 
 
 def temp_file_owner(name: str) -> str | None:
-    """The frame file a leftover temp file (``.<name>.tmp-<pid>-<hex><ext>``) was meant to become."""
+    """The frame file a leftover temp file (``.<name>.tmp-<host>-<pid>-<hex><ext>``) was meant to become."""
     if not name.startswith(".") or ".tmp-" not in name:
         return None
     return name[1:].rpartition(".tmp-")[0] or None
 
 
-def _writer_alive(temp_name: str) -> bool:
-    """Whether the process that named this temp file (``…tmp-<pid>-…``) is another live process."""
-    pid = temp_name.rpartition(".tmp-")[2].split("-", 1)[0]
+#: A temp file of another host (or container) is left alone unless it is older than this:
+#: its writer's process cannot be looked up from here.
+FOREIGN_TEMP_AGE_S = 24 * 3600
+
+
+def host_id() -> str:
+    """``h`` + 10 hex digits identifying this host and container: a hash of the host name,
+    /etc/machine-id and this process's /proc/self/cgroup (process ids are only unique within
+    one of them). ``RVMATTE_HOST_ID`` overrides it (tests pretending to be two hosts)."""
+    override = os.environ.get("RVMATTE_HOST_ID")
+    if override:
+        return "h" + "".join(c for c in override if c.isalnum())[:24]
+    return _local_host_id()
+
+
+@functools.lru_cache(maxsize=1)
+def _local_host_id() -> str:
+    parts = [socket.gethostname()]
+    for name in ("/etc/machine-id", "/proc/self/cgroup"):
+        try:
+            with open(name, "rb") as stream:
+                parts.append(stream.read(4096).decode("utf-8", "replace"))
+        except OSError:
+            parts.append("")
+    return "h" + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:10]
+
+
+def _writer_alive(temp_name: str, path: str = "") -> bool:
+    """Whether the process that named this temp file (``…tmp-<host>-<pid>-…``; older names
+    ``…tmp-<pid>-…``) may still be writing it: another live process of this host, or any
+    process of another host while the file is younger than FOREIGN_TEMP_AGE_S."""
+    fields = temp_name.rpartition(".tmp-")[2].split("-")
+    if fields[0].startswith("h") and len(fields) >= 3:
+        if fields[0] != host_id():
+            try:
+                age = time.time() - os.stat(path).st_mtime
+            except OSError:
+                return True
+            return age < FOREIGN_TEMP_AGE_S
+        fields = fields[1:]
+    pid = fields[0]
     if not pid.isdigit() or int(pid) == os.getpid():
         return False
     try:
@@ -175,8 +218,8 @@ def remove_temp_files(paths: Iterable[str]) -> list[str]:
         except OSError:
             continue
         for name in names:
-            if temp_file_owner(name) in bases and not _writer_alive(name):
-                leftover = os.path.join(directory, name)
+            leftover = os.path.join(directory, name)
+            if temp_file_owner(name) in bases and not _writer_alive(name, leftover):
                 try:
                     os.remove(leftover)
                 except OSError:
@@ -210,13 +253,13 @@ def _write_atomically(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> No
             raise OutputError(f"cannot write {path}: no writer for this file type ({one_line(oiio.geterror())})")
         try:
             if not out.open(temp, spec):
-                raise OutputError(f"cannot write {path} ({_oiio_reason(out)})")
+                raise OutputError(f"cannot write {path} ({_write_failure(out, temp, path, pixels.nbytes)})")
             if not out.write_image(pixels):
-                raise OutputError(f"cannot write {path} ({_oiio_reason(out)})")
+                raise OutputError(f"cannot write {path} ({_write_failure(out, temp, path, pixels.nbytes)})")
         finally:
             closed = out.close()
         if not closed:
-            raise OutputError(f"cannot write {path} ({_oiio_reason(out)})")
+            raise OutputError(f"cannot write {path} ({_write_failure(out, temp, path, pixels.nbytes)})")
 
     _replace_atomically(path, write)
 
@@ -234,7 +277,7 @@ def _replace_atomically(path: str, write) -> None:
     name carries this process's id so a rerun can tell a dead writer's leftovers from a live one's."""
     directory, base = os.path.split(os.path.abspath(path))
     extension = os.path.splitext(base)[1]
-    temp = os.path.join(directory, f".{base}.tmp-{os.getpid()}-{secrets.token_hex(4)}{extension}")
+    temp = os.path.join(directory, f".{base}.tmp-{host_id()}-{os.getpid()}-{secrets.token_hex(4)}{extension}")
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as error:
@@ -256,6 +299,33 @@ def _replace_atomically(path: str, write) -> None:
 def _oiio_reason(out: oiio.ImageOutput) -> str:
     reason = out.geterror() or oiio.geterror()
     return one_line(reason) if reason else "unknown error"
+
+
+def _write_failure(out: oiio.ImageOutput, temp: str, path: str, size: int) -> str:
+    """Why OpenImageIO failed to write ``temp``, told about ``path`` (the hidden temp means nothing
+    to the user). OpenImageIO drops the system's reason ("File output failed."), so a full disk is
+    recognised here: by the free space left, or by a probe write into the temp failing with ENOSPC."""
+    reason = _oiio_reason(out).replace(temp, path)
+    if _disk_full(temp, size):
+        return f"{os.strerror(errno.ENOSPC)}; {reason}"
+    return reason
+
+
+def _disk_full(temp: str, size: int) -> bool:
+    try:
+        stats = os.statvfs(os.path.dirname(temp))
+        if stats.f_bavail * stats.f_frsize < size:
+            return True
+    except (OSError, AttributeError):  # no statvfs on Windows
+        pass
+    try:
+        with open(temp, "wb") as probe:
+            probe.write(bytes(65536))
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as error:
+        return error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    return False
 
 
 def _remove_quietly(path: str) -> None:

@@ -25,23 +25,24 @@ def test_a_whole_plate_shot_is_one_commandline_job_chunked_by_deadline(written):
     assert job["OutputFilename0"] == "plate.alpha.####.exr"
 
 
-def test_the_plugin_runs_rvmatte_on_each_tasks_frames_with_quoted_paths(written):
+def test_the_plugin_runs_rvmatte_on_each_tasks_frames_with_its_arguments_file(written):
     folder, stems, shots = written
     plugin = deadline.read_key_values(str(folder / f"{stems[0]}.plugin_info.job"))
     assert plugin["Executable"] == "rvmatte"
-    arguments = plugin["Arguments"]
-    assert arguments.startswith(f"run <QUOTE>{shots[0].input}<QUOTE> -o <QUOTE>{shots[0].output_dir}<QUOTE>")
-    assert "--frames <STARTFRAME>-<ENDFRAME> --preroll 8 --resume --progress openjd --device cuda" in arguments
-    assert f"--weights <QUOTE>{WEIGHTS}<QUOTE>" in arguments
+    args_file = folder / f"{stems[0]}.args"
+    assert plugin["Arguments"] == f"run <QUOTE>@{args_file}<QUOTE> --frames <STARTFRAME>-<ENDFRAME>"
+    assert args_file.read_text().splitlines() == [
+        shots[0].input, "-o", shots[0].output_dir, "--preroll", "8", "--resume", "--progress", "openjd",
+        "--device", "cuda", "--weights", WEIGHTS]
 
 
 def test_a_shot_with_a_hole_becomes_jobs_that_never_cross_it(written):
     folder, stems, _ = written
     parts = [s for s in stems if s.startswith("plate_2")]
     jobs = [deadline.read_key_values(str(folder / f"{s}.job_info.job")) for s in parts]
-    plugins = [deadline.read_key_values(str(folder / f"{s}.plugin_info.job")) for s in parts]
+    task_args = [(folder / f"{s}.args").read_text().splitlines() for s in parts]
     assert [j["Frames"] for j in jobs] == ["1001-1050", "1060-1079", "1080-1100"]
-    assert ["--preroll 0 " in p["Arguments"] for p in plugins] == [False, True, False]
+    assert [a[a.index("--preroll") + 1] for a in task_args] == ["8", "0", "8"]
     assert jobs[1]["ChunkSize"] == "20"
 
 
@@ -51,3 +52,56 @@ def test_submit_scripts_submit_every_job_pair(written):
     for stem in stems:
         assert f'deadlinecommand "{stem}.job_info.job" "{stem}.plugin_info.job"' in script
     assert (folder / "submit.bat").read_text().count("deadlinecommand") == len(stems)
+
+
+def _task_command(folder, stem, first, last):
+    """What a Deadline worker runs for frames first..last: the plugin's Arguments with its tokens
+    replaced and split as a command line."""
+    import shlex
+
+    plugin = deadline.read_key_values(str(folder / f"{stem}.plugin_info.job"))
+    text = plugin["Arguments"].replace("<QUOTE>", '"').replace("<STARTFRAME>", str(first))
+    return shlex.split(text.replace("<ENDFRAME>", str(last)))
+
+
+def test_a_value_with_spaces_and_quotes_reaches_the_task_whole(plate, tmp_path):
+    from rvmatte.cli import build_parser
+
+    colour = 'Linear Rec.709 (sRGB) "x"'
+    shots = load_shots([plate], output_root=str(tmp_path / "out dir"), run_args=["--input-colorspace", colour])
+    folder = tmp_path / "dead line"
+    (stem,) = deadline.write_jobs(str(folder), shots, weights=WEIGHTS, batch_name="b")
+    args = build_parser().parse_args(_task_command(folder, stem, 1001, 1020))
+    assert args.input_colorspace == colour and args.input == shots[0].input
+    assert (args.output_dir, args.weights, args.frames) == (shots[0].output_dir, WEIGHTS, "1001-1020")
+
+
+def test_each_task_reads_its_arguments_from_a_file_the_job_ships_one_per_line(written):
+    folder, stems, shots = written
+    command = _task_command(folder, stems[0], 1001, 1020)
+    assert command[0] == "run" and command[1].startswith("@")
+    lines = open(command[1][1:], encoding="utf-8").read().splitlines()
+    assert lines[0] == shots[0].input and lines[lines.index("--weights") + 1] == WEIGHTS
+
+
+@pytest.mark.parametrize("value", ["a\nExecutable=/bin/evil", "a\rb", "a\x00b"])
+def test_control_characters_in_any_value_of_a_job_are_refused(plate, tmp_path, value):
+    from rvmatte.errors import InputError
+
+    with pytest.raises(InputError, match="control character"):
+        load_shots([plate], output_root=str(tmp_path), run_args=["--input-colorspace", value])
+    with pytest.raises(InputError, match="control character"):
+        load_shots([plate], output_root=str(tmp_path / value))
+
+
+def test_a_checkpoint_that_does_not_load_fails_the_submission_not_every_task(plate, tmp_path, capsys):
+    from rvmatte.cli import main
+
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a checkpoint")
+    for farm in ("deadline", "openjd"):
+        assert main(["farm", farm, plate, "--output-root", str(tmp_path / "o"), "-o", str(tmp_path / farm),
+                     "--weights", str(bad)]) != 0
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith("rvmatte: error: ") and str(bad) in line
+        assert not (tmp_path / farm).exists()

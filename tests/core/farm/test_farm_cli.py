@@ -22,8 +22,8 @@ def test_plan_for_deadline_shows_fixed_chunks_and_its_jobs(holed_plate, capsys):
     assert "via 3 job(s)/layer(s)" in out
 
 
-def test_every_writer_runs_from_the_command_line(plate, tmp_path, capsys):
-    common = [plate, "--output-root", str(tmp_path / "out"), "--weights", __file__]
+def test_every_writer_runs_from_the_command_line(plate, tmp_path, capsys, weights_path):
+    common = [plate, "--output-root", str(tmp_path / "out"), "--weights", str(weights_path)]
     assert main(["farm", "openjd", *common, "-o", str(tmp_path / "oj")]) == 0
     assert main(["farm", "deadline", *common, "-o", str(tmp_path / "dl"), "--group", "gpu"]) == 0
     assert main(["farm", "opencue", *common, "-o", str(tmp_path / "cue"), "--show", "s"]) == 0

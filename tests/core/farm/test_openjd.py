@@ -121,3 +121,22 @@ def test_the_bundle_passes_openjd_check_and_carries_deadline_cloud_parameter_val
     assert json.loads(Path(files["openjd_params"]).read_text())["Shot02Output"] == shots[1].output_dir
     plan = json.loads(Path(files["plan"]).read_text())
     assert plan["shots"][1]["writes"]["alpha"].endswith("plate.alpha.####.exr")
+
+
+def test_a_plate_file_name_holding_a_format_string_is_refused(tmp_path):
+    from farm_plates import make_plate
+
+    from rvmatte.errors import InputError
+
+    plate = make_plate(tmp_path / "sh", range(1, 4), name="x{{Param.Weights}}")
+    shots = load_shots([plate], output_root=str(tmp_path / "out"))
+    with pytest.raises(InputError, match=r"\{\{"):
+        openjd.job_template(shots)
+
+
+def test_run_args_holding_a_format_string_are_refused(plate, tmp_path):
+    from rvmatte.errors import InputError
+
+    shots = load_shots([plate], output_root=str(tmp_path), run_args=["--input-colorspace", "{{Param.Weights}}"])
+    with pytest.raises(InputError, match=r"\{\{"):
+        openjd.job_template(shots)

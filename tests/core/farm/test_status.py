@@ -80,3 +80,56 @@ def test_the_command_succeeds_once_every_frame_reads_back(job, capsys):
 def test_nothing_to_check_is_a_one_line_error(tmp_path, capsys):
     assert main(["farm", "status", str(tmp_path)]) != 0
     assert "rvmatte: error: no rvmatte_plan.json" in capsys.readouterr().err
+
+
+def _write_keyed_passes(folder, name, frame, key):
+    attributes = {"rvmatte/result_key": key}
+    alpha = np.full((8, 8, 1), 0.5, np.float32)
+    write_frame(os.path.join(folder, f"{name}.alpha.{frame:04d}.exr"), alpha, ["A"], attributes=attributes)
+    write_frame(os.path.join(folder, f"{name}.fgr.{frame:04d}.exr"), np.full((8, 8, 4), 0.5, np.float32),
+                list("RGBA"), attributes=attributes)
+
+
+def _set_mtime(folder, name, frame, seconds):
+    for kind in ("alpha", "fgr"):
+        os.utime(os.path.join(folder, f"{name}.{kind}.{frame:04d}.exr"), (seconds, seconds))
+
+
+@pytest.fixture
+def rerun_job(plate, tmp_path):
+    """sh010 frames 1001-1004 made with settings 'old', then 1003-1004 rerun later with settings 'new'."""
+    (shot,) = load_shots([plate], output_root=str(tmp_path / "out"), frames="1001-1004")
+    openjd.write_bundle(str(tmp_path / "job"), [shot], weights="/w.pth")
+    for frame in (1001, 1002):
+        _write_keyed_passes(shot.output_dir, "plate", frame, "0ld0ld0ld0ld0ld0")
+        _set_mtime(shot.output_dir, "plate", frame, 1_000_000)
+    for frame in (1003, 1004):
+        _write_keyed_passes(shot.output_dir, "plate", frame, "4e44e44e44e44e44")
+        _set_mtime(shot.output_dir, "plate", frame, 2_000_000)
+    return tmp_path / "job", shot
+
+
+def test_frames_made_with_other_settings_than_the_last_run_are_not_done(rerun_job):
+    folder, _ = rerun_job
+    (status,) = check(str(folder))
+    assert status.done == [1003, 1004]
+    assert status.other_settings == [1001, 1002]
+    assert not status.complete
+
+
+def test_a_frame_whose_passes_disagree_on_their_settings_is_not_done(rerun_job):
+    folder, shot = rerun_job
+    write_frame(os.path.join(shot.output_dir, "plate.alpha.1004.exr"), np.zeros((8, 8, 1), np.float32), ["A"],
+                attributes={"rvmatte/result_key": "0ld0ld0ld0ld0ld0"})
+    _set_mtime(shot.output_dir, "plate", 1004, 1_000_000)
+    (status,) = check(str(folder))
+    assert status.done == [1003] and status.other_settings == [1001, 1002, 1004]
+
+
+def test_the_command_reports_frames_made_with_other_settings(rerun_job, capsys):
+    folder, _ = rerun_job
+    assert main(["farm", "status", str(folder)]) == 1
+    assert "plate: 2/4 done, made with other settings 1001-1002" in capsys.readouterr().out
+    assert main(["farm", "status", str(folder), "--json"]) == 1
+    (report,) = json.loads(capsys.readouterr().out)["shots"]
+    assert report["other_settings"] == "1001-1002" and report["other_settings_count"] == 2

@@ -361,3 +361,19 @@ def test_sixteen_bit_tiff_keeps_colour_under_the_smallest_alpha_it_can_store(tmp
     write_frame(str(tmp_path / "f.tif"), rgba, ["R", "G", "B", "A"])
     stored = _stored_straight(tmp_path / "f.tif", oiio.UINT16)
     assert stored[0].tolist() == [[32768, 32768, 32768, 1], [0, 0, 0, 0]]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full to fill the disk")
+def test_a_full_disk_says_so_and_names_the_frame_not_the_hidden_temp(tmp_path, monkeypatch):
+    from rvmatte.io import writing
+
+    # The temp file this write will use is a link to /dev/full: every write into it fails with ENOSPC.
+    monkeypatch.setattr(writing.secrets, "token_hex", lambda n: "f00d")
+    path = tmp_path / "sh.0001.exr"
+    os.symlink("/dev/full", tmp_path / f".sh.0001.exr.tmp-{writing.host_id()}-{os.getpid()}-f00d.exr")
+    with pytest.raises(OutputError) as error:
+        write_frame(str(path), np.random.default_rng(1).random((256, 256, 1), np.float32), ["A"])
+    message = str(error.value)
+    assert "No space left on device" in message and str(path) in message
+    assert ".tmp-" not in message
+    assert os.listdir(tmp_path) == []

@@ -1023,6 +1023,20 @@ def addOnScriptLoad(call, args=(), kwargs={}, nodeClass="Root"):
     _add_callback("onScriptLoad", call, args, kwargs, nodeClass)
 
 
+def addOnScriptClose(call, args=(), kwargs={}, nodeClass="Root"):
+    _add_callback("onScriptClose", call, args, kwargs, nodeClass)
+
+
+def scriptClose(ignoreUnsavedChanges=False):
+    """Runs the onScriptClose callbacks, then leaves an empty untitled script (as File > Close)."""
+    _require_main("nuke.scriptClose")
+    for call, args, kwargs, _ in list(_fake.callbacks.get("onScriptClose", [])):
+        call(*args, **kwargs)
+    callbacks = _fake.callbacks
+    _fake.reset()
+    _fake.callbacks = callbacks
+
+
 def addKnobChanged(call, args=(), kwargs={}, nodeClass="*"):
     _add_callback("knobChanged", call, args, kwargs, nodeClass)
 
@@ -1085,20 +1099,57 @@ def toolbar(name):
 
 
 def _tcl(text, node):
-    """The handful of TCL that knob expressions use: [value ...] and [file ...]."""
-    pattern = re.compile(r"\[([^\[\]]*)\]")
-    while True:
-        match = pattern.search(text)
-        if match is None:
-            return text
-        words = match.group(1).split(None, 2)
-        if words[:1] == ["value"] and len(words) == 2:
-            result = _tcl_value(words[1], node)
-        elif words[:1] == ["file"] and len(words) in (2, 3):
-            result = _tcl_file(words[1], words[2] if len(words) == 3 else "")
+    """TCL substitution as Nuke applies it to knob text: backslash escapes (`\\x` is `x`, so a
+    Windows path loses its backslashes), `$env(NAME)` and `$name` (an unknown variable is an
+    error) and the handful of commands that knob expressions use: [value ...] and [file ...]."""
+    out = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
+            i += 2
+        elif c == "[":
+            depth, j = 1, i + 1
+            while j < len(text) and depth:
+                if text[j] == "\\":
+                    j += 1
+                elif text[j] == "[":
+                    depth += 1
+                elif text[j] == "]":
+                    depth -= 1
+                j += 1
+            if depth:
+                raise RuntimeError("TCL: missing close-bracket in %r" % text)
+            out.append(_tcl_command(_tcl(text[i + 1:j - 1], node), node))
+            i = j
+        elif c == "$":
+            env = re.match(r"\$env\((\w+)\)", text[i:])
+            name = re.match(r"\$(\w+)", text[i:])
+            if env:
+                if env.group(1) not in os.environ:
+                    raise RuntimeError('TCL: can\'t read "env(%s)": no such element in array' % env.group(1))
+                out.append(os.environ[env.group(1)])
+                i += env.end()
+            elif name:
+                raise RuntimeError('TCL: can\'t read "%s": no such variable' % name.group(1))
+            else:
+                out.append(c)
+                i += 1
         else:
-            raise RuntimeError("TCL: cannot evaluate [%s]" % match.group(1))
-        text = text[:match.start()] + result + text[match.end():]
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _tcl_command(command, node):
+    words = command.split(None, 2)
+    if words[:1] == ["value"] and len(words) == 2:
+        return _tcl_value(words[1], node)
+    if words[:1] == ["file"] and len(words) in (2, 3):
+        return _tcl_file(words[1], words[2] if len(words) == 3 else "")
+    raise RuntimeError("TCL: cannot evaluate [%s]" % command)
 
 
 def _tcl_value(path, node):

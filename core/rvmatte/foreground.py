@@ -1,0 +1,47 @@
+"""Where the foreground pass takes the network's colour and where it keeps the plate.
+
+``--foreground-source edge`` (the default) uses the network's decontaminated colour only
+in the soft band of the matte (hair, motion blur, semi-transparency), where the plate's
+colour is mixed with the old background, and keeps the plate exactly where the subject is
+solid: the network's colour there is a slightly shifted copy of the plate (skin tones move
+by a few per cent), which a compositor would reject.
+
+"Solid" is decided from the predicted alpha alone. The network's weight falls from 1 to 0
+as a smoothstep of alpha between ``EDGE_BAND_LOW`` and ``EDGE_BAND_HIGH``: at or above the
+upper threshold the weight is exactly 0 and the pass is the plate, bit for bit (HDR
+included); at or below the lower one it is exactly 1 and the pass is the ``model`` source.
+The thresholds were chosen with ``bench/foreground_study.py`` (docs/quality.md).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+EDGE_BAND_LOW = 0.5
+EDGE_BAND_HIGH = 0.95
+
+
+def edge_weight(pha: np.ndarray, low: float = EDGE_BAND_LOW, high: float = EDGE_BAND_HIGH) -> np.ndarray:
+    """The network colour's share per pixel (H, W) in 0..1: 1 for alpha <= low, 0 for alpha >= high,
+    a smoothstep (continuous, with a continuous slope) in between."""
+    t = np.clip((high - np.asarray(pha, np.float32)) / np.float32(high - low), 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32, copy=False)
+
+
+def blend_edge(plate: np.ndarray, model: np.ndarray, pha: np.ndarray, low: float = EDGE_BAND_LOW,
+               high: float = EDGE_BAND_HIGH) -> np.ndarray:
+    """``plate + w * (model - plate)`` with ``w = edge_weight(pha)``, in place on ``plate``;
+    pixels with ``w == 0`` are not touched at all, so they keep the plate's exact value."""
+    w = edge_weight(pha, low, high)
+    band = w > 0
+    if band.any():
+        model = model[band]
+        model -= plate[band]
+        model *= w[band][:, None]
+        plate[band] += model
+    return plate
+
+
+def edge_band_attributes(low: float = EDGE_BAND_LOW, high: float = EDGE_BAND_HIGH) -> dict:
+    """EXR header attributes that record the band (``rvmatte/foreground_band_*``)."""
+    return {"rvmatte/foreground_band": "smoothstep(alpha)",
+            "rvmatte/foreground_band_low": float(low), "rvmatte/foreground_band_high": float(high)}

@@ -1,0 +1,146 @@
+"""The people pass: split finished alpha (and foreground) passes into one matte per person.
+
+It runs over the whole shot, because a mask late in the shot must track back
+to its start: forwards from the first anchor frame to the end (re-anchoring at
+every later mask or point), then backwards from the first anchor frame to the
+shot's first frame. Each frame is written once, as soon as it is labelled, so
+memory stays one frame whatever the shot length.
+
+Per frame, in the output folder:
+
+* ``<shot>.people.####.exr``: ``<person>.A`` per person plus the
+  ``CryptoPerson`` rank layers (32-bit float, zip, always);
+* with targets (``--target``/``--target-point``): ``<shot>.alpha.####.exr``,
+  the alpha of the picked persons only (everyone else 0; inside a person,
+  RVM's alpha unchanged), and ``<shot>.fgr.####.exr`` from ``--foreground``
+  multiplied the same way (it is premultiplied, so that is exact).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import OpenImageIO as oiio
+
+from rvmatte.errors import InputError, one_line
+from rvmatte.io.images import fit_to_display
+from rvmatte.io.writing import write_frame
+from rvmatte.mattes import MatteSequence
+from rvmatte.people import cryptomatte, targets, tracking
+
+
+@dataclass
+class PeopleResult:
+    names: List[str]
+    frames: int
+    seconds: float
+    people_pattern: str
+    alpha_pattern: Optional[str]
+    foreground_pattern: Optional[str]
+
+
+def _read_rgba(path: str, frame: int) -> np.ndarray:
+    inp = oiio.ImageInput.open(path)
+    if inp is None:
+        raise InputError(f"--foreground: frame {frame}: cannot read {path} ({one_line(oiio.geterror())})")
+    try:
+        spec = inp.spec()
+        pixels = inp.read_image(0, 0, 0, spec.nchannels, oiio.FLOAT)
+        if pixels is None:
+            raise InputError(f"--foreground: frame {frame}: cannot read {path} ({one_line(inp.geterror())})")
+        names = list(spec.channelnames)
+        colorspace = spec.get_string_attribute("oiio:ColorSpace") or None
+    finally:
+        inp.close()
+    pixels = fit_to_display(np.asarray(pixels, np.float32).reshape(spec.height, spec.width, -1), spec)
+    return pixels, names, colorspace
+
+
+def separate(shot: str, alpha: str, people: Sequence[targets.Person], output_dir: str, *,
+             foreground: Optional[str] = None, bit_depth: str = "half", compression: str = "zip",
+             layer: Optional[str] = None, start_frame: Optional[int] = None,
+             on_frame: Optional[Callable[[int, int, int], None]] = None, alpha_out: Optional[str] = None,
+             foreground_out: Optional[str] = None) -> PeopleResult:
+    """Label every frame of ``shot`` and write the per-person outputs (see the module docstring)."""
+    from rvmatte.io import open_input
+
+    source = open_input(shot, layer=layer, start_frame=start_frame)
+    frames = source.frame_range()
+    width, height = source.width, source.height
+    alphas = MatteSequence(alpha, "--alpha")
+    alphas.check_covers(frames, width, height)
+    fgr = MatteSequence(foreground, "--foreground") if foreground else None
+    if fgr is not None:
+        fgr.check_covers(frames, width, height)
+    picked = any(p.masks or p.points for p in people)
+    targets.check(people, frames, width, height)
+    anchors = targets.anchor_frames(people, frames)
+
+    # Every anchor is checked before anything is written: an empty mask, a point on the background.
+    anchor_maps: Dict[int, np.ndarray] = {}
+    for frame in anchors:
+        anchor = np.zeros((height, width), np.uint8)
+        for label, mask in targets.read_masks(people, frame).items():
+            anchor[mask] = label
+        points = targets.points_on(people, frame)
+        if points:
+            from_points = tracking.point_anchor(alphas.read(frame), points, (height, width))
+            anchor = np.where(from_points > 0, from_points, anchor)
+        anchor_maps[frame] = anchor
+
+    names = [p.name for p in people]
+    labeller = tracking.Labeller(len(people), others=picked)
+    flow = tracking.Flow()
+    name = source.name
+    people_pattern = os.path.join(output_dir, f"{name}.people.####.exr")
+    alpha_pattern = (alpha_out or os.path.join(output_dir, f"{name}.alpha.####.exr")) if picked else None
+    fgr_pattern = (foreground_out or os.path.join(output_dir, f"{name}.fgr.####.exr")) \
+        if picked and fgr is not None else None
+    start = anchors[0] if anchors else frames[0]
+    order = [f for f in frames if f >= start] + [f for f in reversed(frames) if f < start]
+    done = 0
+    began = time.perf_counter()
+    previous = None                  # (labels, grey) of the frame before in this pass
+    start_state = None
+    for frame in order:
+        if frame == start - 1:
+            previous = start_state                  # the backward pass starts from the first anchor frame
+        plate = next(iter(source.read([frame])))
+        matte = alphas.read(frame)
+        grey = tracking.grey(plate.rgb, source.is_float)
+        carried = None if previous is None else flow.carry(previous[0], previous[1], grey)
+        labels = labeller.label(matte, tracking.colour8(plate.rgb, source.is_float), carried,
+                                anchor_maps.get(frame), first=previous is None)
+        previous = (labels, grey)
+        if frame == start:
+            start_state = previous
+        _write(frame, plate.header, matte, labels, names, people_pattern, alpha_pattern, fgr_pattern, fgr,
+               bit_depth, compression)
+        done += 1
+        if on_frame:
+            on_frame(frame, done, len(frames))
+    return PeopleResult(names, done, time.perf_counter() - began, people_pattern, alpha_pattern, fgr_pattern)
+
+
+def _path(pattern: str, frame: int) -> str:
+    from rvmatte.io import output_pattern
+
+    return output_pattern(pattern).path(frame)
+
+
+def _write(frame, header, matte, labels, names, people_pattern, alpha_pattern, fgr_pattern, fgr,
+           bit_depth, compression):
+    mattes = [np.where(labels == i, matte, np.float32(0)).astype(np.float32) for i in range(1, len(names) + 1)]
+    cryptomatte.write_people_frame(_path(people_pattern, frame), mattes, names, header=header)
+    if alpha_pattern is None:
+        return
+    keep = (labels >= 1) & (labels <= len(names))
+    write_frame(_path(alpha_pattern, frame), np.where(keep, matte, np.float32(0))[:, :, None], ["A"],
+                header=header, bit_depth=bit_depth, compression=compression)
+    if fgr_pattern is not None:
+        pixels, channels, colorspace = _read_rgba(fgr.frame_path(frame), frame)
+        write_frame(_path(fgr_pattern, frame), pixels * keep[:, :, None], channels, header=header,
+                    bit_depth=bit_depth, compression=compression, colorspace=colorspace)
