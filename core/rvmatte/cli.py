@@ -99,8 +99,21 @@ def _add_quality_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detect-cuts", action="store_true", help="find hard cuts and clear the state there")
     p.add_argument("--holdout", metavar="SEQ", help="matte sequence of what must not be matted (alpha forced to 0)")
     p.add_argument("--garbage", metavar="SEQ", help="matte sequence outside which nothing is kept")
+    p.add_argument("--ensemble", type=_ensemble, metavar="STREAM[,STREAM...]",
+                   help="also run these streams, each with its own recurrent state, and average them per pixel: "
+                        "mirror (flipped plate), reverse (the shot backwards), ratio:R (another downsample ratio); "
+                        "see docs/quality.md")
     p.add_argument("--segmentation", metavar="PATTERN",
                    help="also write the segmentation probability (EXR channel 'segmentation')")
+
+
+def _ensemble(text: str) -> str:
+    from rvmatte.ensemble import parse_ensemble, stream_names
+
+    try:
+        return ",".join(stream_names(parse_ensemble(text)))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _reset_frames(text: Optional[str]) -> List[int]:
@@ -277,7 +290,7 @@ def _options_from(args) -> "RunOptions":
         backend=args.backend, composite=args.composite, background=args.background,
         background_colour=args.background_colour, fps=args.fps, bitrate=args.bitrate, contact_sheet=sheet,
         warmup=args.warmup, reset_at=_reset_frames(args.reset_at), detect_cuts=args.detect_cuts,
-        holdout=args.holdout, garbage=args.garbage, segmentation=args.segmentation)
+        holdout=args.holdout, garbage=args.garbage, segmentation=args.segmentation, ensemble=args.ensemble)
 
 
 def cmd_run(args) -> int:

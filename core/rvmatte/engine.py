@@ -77,6 +77,7 @@ class RunOptions:
     holdout: Optional[str] = None            # matte sequence: what must not be matted
     garbage: Optional[str] = None            # matte sequence: outside it nothing is kept
     segmentation: Optional[str] = None       # pattern for the segmentation probability pass
+    ensemble: Optional[str] = None           # extra streams, e.g. "mirror,reverse,ratio:0.375" (rvmatte.ensemble)
 
 
 @dataclass
@@ -271,6 +272,12 @@ class Job:
                                options.contact_sheet, options.segmentation)
         if options.warmup < 0:
             raise InputError(f"--warmup {options.warmup}: must be 0 or more")
+        from rvmatte.ensemble import parse_ensemble
+
+        try:
+            self.streams = parse_ensemble(options.ensemble) if options.ensemble else ()
+        except ValueError as error:
+            raise InputError(f"--ensemble {options.ensemble}: {error}") from None
         self.masks = Masks(options.holdout, options.garbage)
         self.masks.check(self.plan.requested, self.source.width, self.source.height)
         self.cuts: List[Cut] = []
@@ -313,6 +320,7 @@ class Job:
             "rvmatte/foreground_source": self.options.foreground_source,
             **(edge_band_attributes() if self.options.foreground_source == "edge" else {}),
             "rvmatte/warmup": int(self.options.warmup),
+            **({"rvmatte/ensemble": ",".join(s.name for s in self.streams)} if self.streams else {}),
             "rvmatte/cuts": ",".join(str(c.frame) for c in self.cuts),
             KEY_ATTRIBUTE: key,
             FIELDS_ATTRIBUTE: json.dumps(fields, sort_keys=True),
@@ -333,7 +341,7 @@ class Job:
             variant=getattr(model, "variant", None), refiner=getattr(model, "refiner_name", None),
             precision=str(next(model.parameters()).dtype).replace("torch.", ""),
             holdout_sha256=matte_sha256(self.masks.holdout), garbage_sha256=matte_sha256(self.masks.garbage),
-            background=background, backend=backend_label(model))
+            background=background, backend=backend_label(model), streams=self.streams)
 
     def _find_complete(self, key: str, ours: dict) -> None:
         """--resume: the passes of each frame already on disk, whole and made with ``key``; frames made
@@ -355,12 +363,27 @@ class Job:
                                   f"{'were' if count != 1 else 'was'} made with other settings ({reason}) "
                                   f"and {'are' if count != 1 else 'is'} redone")
 
+    def _shot_reach(self, frame: int, cuts: Sequence[int]) -> int:
+        """The last frame of ``frame``'s shot: before the next cut and the next missing frame."""
+        present = self.source.frames
+        later = [c for c in cuts if c > frame]
+        limit = later[0] - 1 if later else present[-1]
+        from rvmatte.ensemble import max_postroll
+
+        limit = min(limit, frame + max_postroll())          # as far as a reverse block can look
+        index = present.index(frame)
+        while index + 1 < len(present) and present[index + 1] == present[index] + 1 and present[index + 1] <= limit:
+            index += 1
+        return present[index]
+
     def _find_cuts(self) -> List[Cut]:
         """Given (--reset-at) and detected (--detect-cuts) cuts inside the frames this run computes,
         warm-up reach included."""
         o = self.options
         first = self.plan.compute[0]
-        reach = self.plan.requested[-1] + max(o.warmup, 0)
+        from rvmatte.ensemble import has_reverse, max_postroll
+
+        reach = self.plan.requested[-1] + max(o.warmup, max_postroll() if has_reverse(self.streams) else 0)
         span = [f for f in self.source.frames if first <= f <= reach]
         cuts = {}
         for frame in o.reset_at:
@@ -425,11 +448,14 @@ class Job:
         import torch
 
         from rvmatte.device import device_name
-        from rvmatte.session import Session
+        from rvmatte.ensemble import ForwardStreams, ReverseWindow, combine, has_reverse, postroll_frames
+        from rvmatte.schedule import Step
 
         o = self.options
         device = next(model.parameters()).device
-        session = Session(model, downsample_ratio=o.downsample_ratio, pixel_aspect=self.source.pixel_aspect)
+        streams = ForwardStreams(model, self.streams, downsample_ratio=o.downsample_ratio,
+                                 pixel_aspect=self.source.pixel_aspect)
+        session = streams.primary
         ratio = session.ratio_for(self.source.height, self.source.width)
         if session.ratio_note(self.source.height, self.source.width):
             self.reporter.warning(session.ratio_note(self.source.height, self.source.width))
@@ -438,6 +464,13 @@ class Job:
         cut_frames = [c.frame for c in self.cuts]
         self.plan.compute = clip_preroll(self.plan.compute, self.plan.requested[0], cut_frames)
         steps = build_schedule(self.plan.compute, self.plan.requested, self.source.frames, cut_frames, o.warmup)
+        window = None
+        if has_reverse(self.streams):
+            last = self.plan.requested[-1]
+            steps += [Step(f, postroll=True) for f in postroll_frames(last, self._shot_reach(last, cut_frames))]
+            window = ReverseWindow(model, downsample_ratio=o.downsample_ratio, pixel_aspect=self.source.pixel_aspect,
+                                   reach=lambda f: self._shot_reach(f, cut_frames), chunk=chunk,
+                                   check=check_network_output)
         attributes = self._attributes(model, ratio)
         if o.resume:
             self._find_complete(attributes[KEY_ATTRIBUTE], json.loads(attributes[FIELDS_ATTRIBUTE]))
@@ -454,6 +487,7 @@ class Job:
             "weights": getattr(model, "weights_path", None), "weights_sha256": attributes["rvmatte/weights_sha256"],
             "outputs": self.outputs.describe(), "resume_complete": len(self._finished_frames()),
             "warmup": o.warmup, "cuts": [c.frame for c in self.cuts], "masks": self.masks.describe(),
+            "ensemble": [s.name for s in self.streams],
         })
         for cut in self.cuts:
             self.reporter.cut(cut.describe())
@@ -470,31 +504,30 @@ class Job:
         with self.review, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write",
                                                  initializer=lower_thread_priority) as pool, \
                 Prefetch(self._read_model_frames(steps), depth=max(tuning.prefetch, chunk * 2)) as frames:
-            for batch in _batches(frames, chunk):
+            items = window(frames) if window is not None else ((*item, None) for item in frames)
+            for batch in _batches(items, chunk):
                 if batch[0][0].reset:
-                    session.reset()
+                    streams.reset()
                 src = torch.from_numpy(np.stack([b[2] for b in batch]))
                 if tuning.pin_memory:
                     src = src.pin_memory()
                 src = src.permute(0, 3, 1, 2)
-                if self.outputs.segmentation is not None:
-                    pha, fgr, seg = session.infer_with_segmentation(src)
-                    seg = seg[:, 0].cpu().numpy()
-                else:
-                    (pha, fgr), seg = session.infer(src), None
-                pha = pha[:, 0].cpu().numpy()
-                fgr = fgr.permute(0, 2, 3, 1).cpu().numpy()
-                check_network_output([b[0].frame for b in batch], pha, fgr)
-                for i, (step, plate, model_in) in enumerate(batch):
+                alphas, fgrs, seg = streams.infer(src, segmentation=self.outputs.segmentation is not None)
+                for stream_pha, stream_fgr in zip(alphas, fgrs):
+                    check_network_output([b[0].frame for b in batch], stream_pha, stream_fgr)
+                for i, (step, plate, model_in, reverse) in enumerate(batch):
                     frame = step.frame
                     if not step.write or frame not in requested:
                         continue
+                    frame_alphas = [a[i] for a in alphas] + ([reverse[0]] if reverse is not None else [])
+                    frame_fgrs = [f[i] for f in fgrs] + ([reverse[1]] if reverse is not None else [])
+                    pha_i, fgr_i = combine(frame_alphas, frame_fgrs)
                     todo = self.outputs.kinds() - self.plan.complete.get(frame, frozenset())
                     if not todo:
                         future: Future = Future()
                         future.set_result(False)
                     else:
-                        future = pool.submit(self._write, frame, plate, model_in, pha[i], fgr[i], attributes, todo,
+                        future = pool.submit(self._write, frame, plate, model_in, pha_i, fgr_i, attributes, todo,
                                              None if seg is None else seg[i])
                     pending.append((frame, future))
                 # Report finished frames in order, and keep the frames in flight bounded.

@@ -36,6 +36,7 @@ RESULT_AFFECTING: Dict[str, str] = {
     "precision": "the arithmetic the network runs in",
     "downsample_ratio": "the network's resolution (the resolved ratio is keyed, 'auto' included)",
     "warmup": "how the state is built where it starts empty",
+    "ensemble": "the streams combined into each frame (and the reverse stream's block and postroll)",
     "reset_at": "where the recurrent state is cleared",
     "detect_cuts": "whether the state is cleared at detected cuts",
     "holdout": "forces alpha to 0; keyed by the sha256 of the matte files, not their paths",
@@ -115,7 +116,8 @@ def result_fields(options, *, width: int, height: int, pixel_aspect: float, inpu
                   ocio_config: Optional[str] = None, variant: Optional[str] = None,
                   refiner: Optional[str] = None, precision: Optional[str] = None,
                   holdout_sha256: Optional[str] = None, garbage_sha256: Optional[str] = None,
-                  background: Optional[Tuple[str, int, int]] = None, backend: Optional[str] = None) -> dict:
+                  background: Optional[Tuple[str, int, int]] = None, backend: Optional[str] = None,
+                  streams=()) -> dict:
     """The values the key is made of, from RunOptions and the resolved inputs.
 
     Resolved values win over the options: the ratio a run used (not ``auto``), the
@@ -153,6 +155,12 @@ def result_fields(options, *, width: int, height: int, pixel_aspect: float, inpu
         from rvmatte.foreground import EDGE_BAND_HIGH, EDGE_BAND_LOW
 
         fields["foreground_band"] = [EDGE_BAND_LOW, EDGE_BAND_HIGH]
+    if streams:                               # absent for one stream: keys of single-stream runs are unchanged
+        from rvmatte.ensemble import REVERSE_BLOCK, REVERSE_POSTROLL, has_reverse
+
+        fields["ensemble"] = [s.name for s in streams]
+        if has_reverse(streams):
+            fields["reverse_block"] = [REVERSE_BLOCK, REVERSE_POSTROLL]
     return fields
 
 

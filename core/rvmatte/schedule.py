@@ -27,6 +27,7 @@ class Step:
     write: bool = False       # a requested frame on the forward pass
     reset: bool = False       # clear the recurrent state before this frame
     warmup: bool = False      # part of a reverse warm-up pass
+    postroll: bool = False    # read only for the reverse stream of an ensemble (rvmatte.ensemble)
 
 
 def clip_preroll(compute: Sequence[int], first_requested: int, cuts: Iterable[int]) -> List[int]:
