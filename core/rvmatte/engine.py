@@ -341,7 +341,7 @@ class Job:
             variant=getattr(model, "variant", None), refiner=getattr(model, "refiner_name", None),
             precision=str(next(model.parameters()).dtype).replace("torch.", ""),
             holdout_sha256=matte_sha256(self.masks.holdout), garbage_sha256=matte_sha256(self.masks.garbage),
-            background=background, backend=backend_label(model), streams=self.streams)
+            background=background, backend=backend_label(model))
 
     def _find_complete(self, key: str, ours: dict) -> None:
         """--resume: the passes of each frame already on disk, whole and made with ``key``; frames made

@@ -116,8 +116,7 @@ def result_fields(options, *, width: int, height: int, pixel_aspect: float, inpu
                   ocio_config: Optional[str] = None, variant: Optional[str] = None,
                   refiner: Optional[str] = None, precision: Optional[str] = None,
                   holdout_sha256: Optional[str] = None, garbage_sha256: Optional[str] = None,
-                  background: Optional[Tuple[str, int, int]] = None, backend: Optional[str] = None,
-                  streams=()) -> dict:
+                  background: Optional[Tuple[str, int, int]] = None, backend: Optional[str] = None) -> dict:
     """The values the key is made of, from RunOptions and the resolved inputs.
 
     Resolved values win over the options: the ratio a run used (not ``auto``), the
@@ -155,9 +154,10 @@ def result_fields(options, *, width: int, height: int, pixel_aspect: float, inpu
         from rvmatte.foreground import EDGE_BAND_HIGH, EDGE_BAND_LOW
 
         fields["foreground_band"] = [EDGE_BAND_LOW, EDGE_BAND_HIGH]
-    if streams:                               # absent for one stream: keys of single-stream runs are unchanged
-        from rvmatte.ensemble import REVERSE_BLOCK, REVERSE_POSTROLL, has_reverse
+    if getattr(o, "ensemble", None):          # absent for one stream: keys of single-stream runs are unchanged
+        from rvmatte.ensemble import REVERSE_BLOCK, REVERSE_POSTROLL, has_reverse, parse_ensemble
 
+        streams = parse_ensemble(o.ensemble)
         fields["ensemble"] = [s.name for s in streams]
         if has_reverse(streams):
             fields["reverse_block"] = [REVERSE_BLOCK, REVERSE_POSTROLL]

@@ -49,7 +49,7 @@ def test_the_key_is_a_short_hex_digest_and_stable():
     {"precision": "float16"}, {"warmup": 3}, {"reset_at": [1005]}, {"detect_cuts": True},
     {"bit_depth": "float"}, {"compression": "dwaa"}, {"background_colour": (0.0, 0.0, 255.0)},
     {"layer": "beauty"}, {"start_frame": 1001}, {"ocio_config": "ocio://studio-config-latest"},
-    {"backend": "onnxruntime"},
+    {"backend": "onnxruntime"}, {"ensemble": "mirror"}, {"ensemble": "reverse"}, {"ensemble": "ratio:0.375"},
 ])
 def test_the_key_changes_with_each_result_affecting_option(change):
     before, _ = result_key(RunOptions(input="x"), **RESOLVED)
@@ -113,3 +113,16 @@ def test_mattes_are_keyed_by_their_contents_not_their_paths(tmp_path):
     assert matte_sha256(_matte_files(tmp_path / "b", (0.0, 1.0))) == here
     assert matte_sha256(_matte_files(tmp_path / "c", (0.0, 0.5))) != here
     assert matte_sha256(None) is None
+
+
+def test_ensembles_differing_in_a_stream_have_different_keys_and_one_spelling_has_one_key():
+    def key(ensemble):
+        return result_key(RunOptions(input="x", ensemble=ensemble), **RESOLVED)[0]
+
+    assert key("mirror,reverse") != key("mirror") != key("mirror,ratio:0.375")
+    assert key("reverse,mirror") == key("mirror,reverse")
+
+
+def test_a_single_stream_run_keeps_the_key_it_had_before_ensembles():
+    _, fields = result_key(RunOptions(input="x"), **RESOLVED)
+    assert "ensemble" not in fields and "reverse_block" not in fields

@@ -177,6 +177,8 @@ def cmd_plan(args) -> int:
               f"{len(chunks)} chunks of up to {shot.chunk_size}, preroll {shot.preroll}  -> {shot.output_dir}")
         for chunk in chunks:
             warm = f"preroll {chunk.preroll} from {chunk.warmup_first}" if chunk.preroll else "cold start"
+            if chunk.postroll:
+                warm += f", postroll {chunk.postroll} to {chunk.last + chunk.postroll}"
             print(f"  {chunk.frames:>13}  {warm}")
         if args.farm == "openjd":
             way = "TASK_CHUNKING" if uses_task_chunking(shot) else "explicit chunk list (hole or late start)"

@@ -31,12 +31,14 @@ _RANGE_ITEM = re.compile(r"^\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*(?::\s*(\d+)\s*)?)?$")
 
 @dataclass(frozen=True)
 class Chunk:
-    """Frames ``first..last`` written by one task, after ``preroll`` warm-up frames."""
+    """Frames ``first..last`` written by one task, after ``preroll`` warm-up frames; with a
+    reverse stream (``--ensemble reverse``) the task also reads ``postroll`` frames after it."""
 
     first: int
     last: int
     preroll: int
     segment_first: int
+    postroll: int = 0
 
     @property
     def frames(self) -> str:
@@ -59,6 +61,7 @@ class Chunk:
             "last": self.last,
             "preroll": self.preroll,
             "segment_first": self.segment_first,
+            "postroll": self.postroll,
         }
 
 
@@ -124,18 +127,28 @@ def chunk_lengths(count: int, chunk_size: int, division: str = "even") -> list[i
 
 
 def plan_chunks(
-    frames: Sequence[int], chunk_size: int, preroll: int, division: str = "even"
+    frames: Sequence[int], chunk_size: int, preroll: int, division: str = "even", reverse: bool = False
 ) -> list[Chunk]:
-    """Cover ``frames`` with contiguous chunks, each with its clamped preroll."""
+    """Cover ``frames`` with contiguous chunks, each with its clamped preroll and, when the runs
+    have a reverse stream, the postroll its reverse blocks read (rvmatte.ensemble; never past
+    the segment)."""
     if preroll < 0:
         raise InputError(f"--preroll must not be negative (got {preroll})")
     chunks: list[Chunk] = []
     for seg_first, seg_last in segments(frames):
         start = seg_first
         for length in chunk_lengths(seg_last - seg_first + 1, chunk_size, division):
-            chunks.append(Chunk(start, start + length - 1, min(preroll, start - seg_first), seg_first))
+            last = start + length - 1
+            postroll = _reverse_postroll(last, seg_last) if reverse else 0
+            chunks.append(Chunk(start, last, min(preroll, start - seg_first), seg_first, postroll))
             start += length
     return chunks
+
+
+def _reverse_postroll(last: int, segment_last: int) -> int:
+    from ..ensemble import block_end
+
+    return block_end(last, segment_last) - last
 
 
 def needs_explicit_preroll(chunk: Chunk, preroll: int, input_first: int | None) -> bool:

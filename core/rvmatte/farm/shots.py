@@ -76,7 +76,15 @@ class Shot:
         return (pattern or find_sequence(self.input)).name
 
     def chunks(self, division: str = "even") -> list[Chunk]:
-        return plan_chunks(self.frames, self.chunk_size, self.preroll, division)
+        return plan_chunks(self.frames, self.chunk_size, self.preroll, division, reverse=self.has_reverse_stream)
+
+    @property
+    def has_reverse_stream(self) -> bool:
+        """Whether the runs' ``--ensemble`` has a reverse stream (its chunks read a postroll)."""
+        args = list(self.run_args)
+        values = [b for a, b in zip(args, args[1:]) if a == "--ensemble"]
+        values += [a.split("=", 1)[1] for a in args if a.startswith("--ensemble=")]
+        return any("reverse" in [item.strip().lower() for item in v.split(",")] for v in values)
 
     def writes(self) -> dict[str, str]:
         """The output passes this shot's runs write, as ``name: hashes pattern``."""

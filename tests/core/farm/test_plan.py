@@ -126,3 +126,17 @@ def test_runs_merge_native_chunks_and_isolate_the_others():
         ("1060-1079", 0),
         ("1080-1100", 8),
     ]
+
+
+def test_with_a_reverse_stream_each_chunk_reads_to_its_reverse_block_end_and_never_past_its_segment():
+    from rvmatte.ensemble import block_end
+
+    chunks = plan_chunks(list(range(1001, 1101)) + list(range(1200, 1240)), chunk_size=30, preroll=8, reverse=True)
+    for chunk in chunks:
+        segment_last = 1100 if chunk.last <= 1100 else 1239
+        assert chunk.last + chunk.postroll == block_end(chunk.last, segment_last)
+    assert chunks[-1].postroll == 0 and all(c.postroll > 0 for c in chunks if c.last not in (1100, 1239))
+
+
+def test_without_a_reverse_stream_chunks_read_no_postroll():
+    assert all(c.postroll == 0 for c in plan_chunks(range(1001, 1101), chunk_size=30, preroll=8))

@@ -129,3 +129,13 @@ def test_a_movie_is_a_shot_numbered_from_its_start_frame(shared_dir, tmp_path):
     listing.write_text(json.dumps([{"input": str(movie), "start_frame": 1001}]))
     (shot,) = load_shots([str(listing)], output_root=str(tmp_path))
     assert shot.kind == "movie" and shot.frames[0] == 1001 and len(shot.frames) == 50
+
+
+@pytest.mark.parametrize("run_args, reads_postroll", [
+    (["--ensemble", "mirror,reverse"], True), (["--ensemble=reverse"], True), (["--ensemble", "mirror"], False),
+    ([], False)])
+def test_a_shot_whose_runs_have_a_reverse_stream_plans_a_postroll(tmp_path, run_args, reads_postroll):
+    from rvmatte.farm.shots import Shot
+
+    shot = Shot("sh", "p.####.exr", "sequence", list(range(1, 101)), str(tmp_path), chunk_size=30, run_args=run_args)
+    assert any(c.postroll for c in shot.chunks()) == reads_postroll
