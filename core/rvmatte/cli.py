@@ -103,6 +103,9 @@ def _add_quality_options(p: argparse.ArgumentParser) -> None:
                    help="also run these streams, each with its own recurrent state, and average them per pixel: "
                         "mirror (flipped plate), reverse (the shot backwards), ratio:R (another downsample ratio); "
                         "see docs/quality.md")
+    p.add_argument("--confidence", nargs="?", const=True, metavar="PATTERN.exr",
+                   help="also write a confidence pass (EXR channel Y, raw: 1 = trusted, 0 = check) and "
+                        "<name>.qc.json ranking the frames; without PATTERN: <output dir>/<name>.confidence.####.exr")
     p.add_argument("--segmentation", metavar="PATTERN",
                    help="also write the segmentation probability (EXR channel 'segmentation')")
 
@@ -270,6 +273,13 @@ def _options_from(args) -> "RunOptions":
             foreground = foreground or (None if args.no_foreground else default_fgr)
         if sheet is True:
             sheet = os.path.join(directory, f"{name}.contact.png")
+    confidence = args.confidence
+    if confidence is True:
+        from rvmatte.io import open_input
+
+        name = open_input(args.input, layer=args.layer, start_frame=args.start_frame).name
+        directory = args.output_dir or (os.path.dirname(named[0]) if named else "out")
+        confidence = os.path.join(directory, f"{name}.confidence.####.exr")
     if sheet and not os.path.splitext(sheet)[1]:
         raise UsageError(f"--contact-sheet {sheet}: give an image file name, e.g. {sheet}.png")
     if args.background and args.background_colour:
@@ -290,7 +300,8 @@ def _options_from(args) -> "RunOptions":
         backend=args.backend, composite=args.composite, background=args.background,
         background_colour=args.background_colour, fps=args.fps, bitrate=args.bitrate, contact_sheet=sheet,
         warmup=args.warmup, reset_at=_reset_frames(args.reset_at), detect_cuts=args.detect_cuts,
-        holdout=args.holdout, garbage=args.garbage, segmentation=args.segmentation, ensemble=args.ensemble)
+        holdout=args.holdout, garbage=args.garbage, segmentation=args.segmentation, ensemble=args.ensemble,
+        confidence=confidence)
 
 
 def cmd_run(args) -> int:

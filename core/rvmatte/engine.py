@@ -21,6 +21,7 @@ import numpy as np
 
 from rvmatte import __version__
 from rvmatte.backends import label as backend_label
+from rvmatte.confidence import qc_score, uncertainty
 from rvmatte.cuts import Cut, detect_cuts
 from rvmatte.errors import InputError, OutputError, RvmatteError
 from rvmatte.foreground import blend_edge, edge_band_attributes
@@ -32,6 +33,8 @@ from rvmatte.schedule import Step, build_schedule, clip_preroll
 from rvmatte.tuning import defaults_for, lower_thread_priority
 
 FOREGROUND_SOURCES = ("edge", "model", "plate")
+QC_ATTRIBUTE = "rvmatte/qc_score"
+CHECK_FRAMES = 10        # frames the run's summary lists to check, worst first
 
 
 @dataclass
@@ -78,6 +81,7 @@ class RunOptions:
     garbage: Optional[str] = None            # matte sequence: outside it nothing is kept
     segmentation: Optional[str] = None       # pattern for the segmentation probability pass
     ensemble: Optional[str] = None           # extra streams, e.g. "mirror,reverse,ratio:0.375" (rvmatte.ensemble)
+    confidence: Optional[str] = None         # pattern for the confidence pass (rvmatte.confidence)
 
 
 @dataclass
@@ -140,9 +144,12 @@ class Outputs:
 
     def __init__(self, alpha: Optional[str], foreground: Optional[str], source,
                  composite: Optional[str] = None, contact_sheet: Optional[str] = None,
-                 segmentation: Optional[str] = None):
+                 segmentation: Optional[str] = None, confidence: Optional[str] = None):
         from rvmatte.io import output_pattern
 
+        self.confidence = output_pattern(confidence) if confidence else None
+        if self.confidence is not None and not confidence.lower().endswith(".exr"):
+            raise OutputError(f"--confidence {confidence}: the confidence pass is an EXR sequence (.exr)")
         self.alpha = _output_target(alpha) if alpha else None
         self.foreground = _output_target(foreground) if foreground else None
         self.composite = _output_target(composite) if composite else None
@@ -189,7 +196,8 @@ class Outputs:
 
     def _named(self):
         return [(k, p) for k, p in (("alpha", self.alpha), ("foreground", self.foreground),
-                                    ("composite", self.composite), ("segmentation", self.segmentation)) if p]
+                                    ("composite", self.composite), ("segmentation", self.segmentation),
+                                    ("confidence", self.confidence)) if p]
 
     def describe(self) -> dict:
         described = {name: p.hashes for name, p in self._named()}
@@ -239,7 +247,7 @@ def _output_target(spec: str):
 def _channels_for(path: str, kind: str) -> Optional[List[str]]:
     if not path.lower().endswith(".exr"):
         return None
-    return {"alpha": ["A"], "composite": ["R", "G", "B"],
+    return {"alpha": ["A"], "composite": ["R", "G", "B"], "confidence": ["Y"],
             "segmentation": [SEGMENTATION_CHANNEL]}.get(kind, ["R", "G", "B", "A"])
 
 
@@ -269,7 +277,7 @@ class Job:
         self.source = open_input(options.input, layer=options.layer, start_frame=options.start_frame)
         self.plan = plan_frames(self.source.frames, options.frames, options.preroll, self.source.frame_path)
         self.outputs = Outputs(options.alpha, options.foreground, self.source, options.composite,
-                               options.contact_sheet, options.segmentation)
+                               options.contact_sheet, options.segmentation, options.confidence)
         if options.warmup < 0:
             raise InputError(f"--warmup {options.warmup}: must be 0 or more")
         from rvmatte.ensemble import parse_ensemble
@@ -500,6 +508,8 @@ class Job:
         written = skipped = done = 0
         pending: collections.deque = collections.deque()
         writers = o.writers or tuning.writers
+        scores: dict = {}
+        previous = None          # (forward streams' alpha, plate) of the last forward frame: instability
         first_frame_time = None
         with self.review, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write",
                                                  initializer=lower_thread_priority) as pool, \
@@ -517,18 +527,27 @@ class Job:
                     check_network_output([b[0].frame for b in batch], stream_pha, stream_fgr)
                 for i, (step, plate, model_in, reverse) in enumerate(batch):
                     frame = step.frame
+                    if step.warmup or step.reset:
+                        previous = None
+                    if step.warmup:
+                        continue
+                    forward_pha = combine([a[i] for a in alphas], [f[i] for f in fgrs])[0]
+                    before, previous = previous, (forward_pha, model_in)
                     if not step.write or frame not in requested:
                         continue
                     frame_alphas = [a[i] for a in alphas] + ([reverse[0]] if reverse is not None else [])
                     frame_fgrs = [f[i] for f in fgrs] + ([reverse[1]] if reverse is not None else [])
                     pha_i, fgr_i = combine(frame_alphas, frame_fgrs)
+                    uncertain = uncertainty(frame_alphas, forward_pha, before, model_in)
+                    scores[frame] = qc_score(uncertain)
+                    frame_attributes = {**attributes, QC_ATTRIBUTE: scores[frame]}
                     todo = self.outputs.kinds() - self.plan.complete.get(frame, frozenset())
                     if not todo:
                         future: Future = Future()
                         future.set_result(False)
                     else:
-                        future = pool.submit(self._write, frame, plate, model_in, pha_i, fgr_i, attributes, todo,
-                                             None if seg is None else seg[i])
+                        future = pool.submit(self._write, frame, plate, model_in, pha_i, fgr_i, frame_attributes,
+                                             todo, None if seg is None else seg[i], 1.0 - uncertain)
                     pending.append((frame, future))
                 # Report finished frames in order, and keep the frames in flight bounded.
                 while pending and (pending[0][1].done() or len(pending) > writers):
@@ -539,26 +558,55 @@ class Job:
                     done += 1
                     if first_frame_time is None:
                         first_frame_time = time.perf_counter()
-                    self.reporter.frame(frame, done, total, self._fps(started, done), skipped=not wrote)
+                    self.reporter.frame(frame, done, total, self._fps(started, done), skipped=not wrote,
+                                        qc_score=scores.get(frame))
             while pending:
                 frame, future = pending.popleft()
                 wrote = future.result()
                 written += int(wrote)
                 skipped += int(not wrote)
                 done += 1
-                self.reporter.frame(frame, done, total, self._fps(started, done), skipped=not wrote)
-        return self._finish(started, written, skipped)
+                self.reporter.frame(frame, done, total, self._fps(started, done), skipped=not wrote,
+                                    qc_score=scores.get(frame))
+        self._write_qc_report(scores)
+        return self._finish(started, written, skipped, scores)
+
+    def qc_report_path(self) -> Optional[str]:
+        """``<name>.qc.json`` beside the confidence pass (``<name>.qc.A-B.json`` for part of the shot,
+        so farm chunks never write the same file); None without a confidence pass."""
+        if self.outputs.confidence is None:
+            return None
+        directory = os.path.dirname(self.outputs.confidence.path(0))
+        part = ""
+        if self.plan.requested != list(self.source.frames):
+            part = f".{self.plan.requested[0]}-{self.plan.requested[-1]}"
+        return os.path.join(directory, f"{self.source.name}.qc{part}.json")
+
+    def _write_qc_report(self, scores: dict) -> None:
+        from rvmatte.confidence import ranked
+        from rvmatte.io.writing import write_text_atomically
+
+        path = self.qc_report_path()
+        if path is None or not scores:
+            return
+        document = {"input": self.source.path, "score": "mean uncertainty of the frame (0 = nothing to check)",
+                    "frames": ranked(scores)}
+        write_text_atomically(path, json.dumps(document, indent=1) + "\n")
 
     @staticmethod
     def _fps(started: float, done: int) -> float:
         elapsed = time.perf_counter() - started
         return done / elapsed if elapsed > 0 else 0.0
 
-    def _finish(self, started: float, written: int, skipped: int) -> dict:
+    def _finish(self, started: float, written: int, skipped: int, scores: Optional[dict] = None) -> dict:
+        from rvmatte.confidence import ranked
+
         seconds = time.perf_counter() - started
         summary = {"frames": len(self.plan.requested), "written": written, "skipped": skipped,
                    "seconds": round(seconds, 3), "fps": round((written + skipped) / seconds, 3) if seconds else 0.0,
                    "outputs": self.outputs.describe()}
+        if scores:
+            summary["check"] = [{"frame": r["frame"], "score": r["score"]} for r in ranked(scores)[:CHECK_FRAMES]]
         self.reporter.done(summary)
         return summary
 
@@ -584,7 +632,8 @@ class Job:
         return [f for f, passes in self.plan.complete.items() if passes >= kinds]
 
     def _write(self, frame: int, plate, model_in: np.ndarray, pha: np.ndarray, fgr: np.ndarray,
-               attributes: dict, passes: frozenset, seg: Optional[np.ndarray] = None) -> bool:
+               attributes: dict, passes: frozenset, seg: Optional[np.ndarray] = None,
+               confidence: Optional[np.ndarray] = None) -> bool:
         from rvmatte.io import write_frame
         from rvmatte.io.stamp import remove_sidecar, write_sidecar
 
@@ -604,6 +653,11 @@ class Job:
                             bit_depth=o.bit_depth, compression=compression, attributes=attributes)
             else:
                 write_frame(path, seg[:, :, None], ["Y"], header=plate.header)
+        if confidence is not None and "confidence" in passes:
+            # Raw data, no colour transform: the colour space is recorded as "raw", never converted.
+            compression = "zip" if o.compression.lower().startswith("dwa") else o.compression
+            write_frame(self.outputs.confidence.path(frame), confidence[:, :, None], ["Y"], header=plate.header,
+                        bit_depth="half", compression=compression, colorspace="raw", attributes=attributes)
         review = self.review
         alpha = self.outputs.alpha
         if alpha is not None and "alpha" in passes:

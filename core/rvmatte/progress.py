@@ -19,7 +19,8 @@ class Reporter:
     def start(self, info: dict) -> None:
         pass
 
-    def frame(self, frame: int, done: int, total: int, fps: float, skipped: bool = False) -> None:
+    def frame(self, frame: int, done: int, total: int, fps: float, skipped: bool = False,
+              qc_score: Optional[float] = None) -> None:
         pass
 
     def warning(self, message: str, frame: Optional[int] = None) -> None:
@@ -36,6 +37,11 @@ class Reporter:
 
     def close(self) -> None:
         pass
+
+
+def check_line(check: list) -> str:
+    """``rvmatte: frames to check (worst first): 1042 (0.031), 1017 (0.024), …``"""
+    return "rvmatte: frames to check (worst first): " + ", ".join(f"{c['frame']} ({c['score']:.3g})" for c in check)
 
 
 def describe_cut(info: dict) -> str:
@@ -57,7 +63,8 @@ class TtyReporter(Reporter):
               file=sys.stderr, flush=True)
         self._bar = tqdm(total=info["frames"], unit="frame", file=sys.stderr, dynamic_ncols=True)
 
-    def frame(self, frame: int, done: int, total: int, fps: float, skipped: bool = False) -> None:
+    def frame(self, frame: int, done: int, total: int, fps: float, skipped: bool = False,
+              qc_score: Optional[float] = None) -> None:
         if self._bar is not None:
             self._bar.set_postfix_str(f"frame {frame}" + (" (kept)" if skipped else ""), refresh=False)
             self._bar.update(1)
@@ -80,6 +87,8 @@ class TtyReporter(Reporter):
         self.close()
         print(f"rvmatte: {summary['written']} frames written, {summary['skipped']} kept, "
               f"{summary['seconds']:.1f} s ({summary['fps']:.2f} frames/s)", file=sys.stderr, flush=True)
+        if summary.get("check"):
+            print(check_line(summary["check"]), file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -101,8 +110,10 @@ class JsonReporter(Reporter):
     def start(self, info: dict) -> None:
         self._emit("start", **info)
 
-    def frame(self, frame: int, done: int, total: int, fps: float, skipped: bool = False) -> None:
-        self._emit("frame", frame=frame, done=done, total=total, fps=round(fps, 3), skipped=skipped)
+    def frame(self, frame: int, done: int, total: int, fps: float, skipped: bool = False,
+              qc_score: Optional[float] = None) -> None:
+        self._emit("frame", frame=frame, done=done, total=total, fps=round(fps, 3), skipped=skipped,
+                   **({} if qc_score is None else {"qc_score": qc_score}))
 
     def warning(self, message: str, frame: Optional[int] = None) -> None:
         self._emit("warning", message=message, **({} if frame is None else {"frame": frame}))
@@ -133,7 +144,8 @@ class OpenJDReporter(Reporter):
         self._line(f"openjd_status: rvmatte {info['version']} matting frames {info['first']}-{info['last']} "
                    f"on {info['device']}")
 
-    def frame(self, frame: int, done: int, total: int, fps: float, skipped: bool = False) -> None:
+    def frame(self, frame: int, done: int, total: int, fps: float, skipped: bool = False,
+              qc_score: Optional[float] = None) -> None:
         self._line(f"openjd_progress: {100.0 * done / max(total, 1):.1f}")
         self._line(f"openjd_status: frame {frame} {'kept' if skipped else 'written'} ({done}/{total}, {fps:.2f} fps)")
 

@@ -60,6 +60,7 @@ NOT_RESULT_AFFECTING: Dict[str, str] = {
     "no_foreground": "which passes are written",
     "composite": "where the composite goes",
     "segmentation": "where the segmentation pass goes",
+    "confidence": "where the confidence pass goes (computed from the streams, never changes them)",
     "contact_sheet": "a review image, never kept by --resume",
     "fps": "movie outputs only, which --resume never keeps",
     "bitrate": "movie outputs only, which --resume never keeps",

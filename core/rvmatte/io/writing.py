@@ -272,6 +272,11 @@ def _write_bytes_atomically(path: str, data: bytes) -> None:
     _replace_atomically(path, write)
 
 
+def write_text_atomically(path: str, text: str) -> None:
+    """A small text file (a report) written through a temp file, like the frames."""
+    _write_bytes_atomically(path, text.encode("utf-8"))
+
+
 def _replace_atomically(path: str, write) -> None:
     """``write(temp)`` into a temp file beside ``path``, then rename it over ``path``; the temp
     name carries this process's id so a rerun can tell a dead writer's leftovers from a live one's."""

@@ -1,0 +1,51 @@
+"""The confidence pass and the per-frame QC score (``rvmatte run --confidence``; docs/quality.md).
+
+Two signs that a matte is likely wrong, per pixel:
+
+* **disagreement**: the spread (max − min) of the streams' alphas (``--ensemble``; 0 with a
+  single stream);
+* **instability**: the alpha changed from the previous frame although the plate there barely
+  did: ``|α(t) − α(t−1)| · max(0, 1 − |Δplate| / STILL_PLATE)``, ``|Δplate|`` the largest
+  change of the pixel's three channels in the network's sRGB-encoded input.
+
+``uncertainty = disagreement / DISAGREEMENT_SCALE + instability / INSTABILITY_SCALE`` and
+``confidence = 1 − min(uncertainty, 1)``: 1 = trusted, 0 = check this. A frame's QC score is
+the mean uncertainty (clipped) over the frame, an estimate of its error: higher is worse.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+DISAGREEMENT_SCALE = 0.25     # a stream spread of 0.25 in alpha: confidence 0
+INSTABILITY_SCALE = 0.1       # an unexplained alpha change of 0.1 between frames: confidence 0
+STILL_PLATE = 0.05            # a plate change (sRGB-encoded, 0..1) from which an alpha change is explained
+
+
+def uncertainty(alphas: Sequence[np.ndarray], pha: np.ndarray, previous: Optional[tuple] = None,
+                plate: Optional[np.ndarray] = None) -> np.ndarray:
+    """Per-pixel uncertainty in 0..1 of the combined alpha ``pha`` (HxW) from the streams'
+    ``alphas`` and ``previous`` = (previous combined alpha, previous plate), or None at the
+    first frame of a shot. ``plate`` is the network's input (HxWx3)."""
+    if len(alphas) > 1:
+        stack = np.stack(alphas)
+        value = (stack.max(axis=0) - stack.min(axis=0)) / DISAGREEMENT_SCALE
+    else:
+        value = np.zeros(pha.shape, np.float32)
+    if previous is not None and plate is not None:
+        previous_pha, previous_plate = previous
+        explained = np.abs(plate - previous_plate).max(axis=2) / STILL_PLATE
+        value += np.abs(pha - previous_pha) * np.clip(1.0 - explained, 0.0, 1.0) / INSTABILITY_SCALE
+    return np.minimum(value, 1.0).astype(np.float32)
+
+
+def qc_score(uncertain: np.ndarray) -> float:
+    """A frame's score: its mean uncertainty (0 = nothing to check), rounded for headers and JSON."""
+    return round(float(uncertain.mean()), 6)
+
+
+def ranked(scores: dict) -> list:
+    """``[{"frame", "score", "rank"}]`` worst first (rank 1 = look at it first)."""
+    order = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    return [{"frame": frame, "score": score, "rank": rank} for rank, (frame, score) in enumerate(order, 1)]
