@@ -1,0 +1,106 @@
+"""The confidence pass and the per-frame QC score: lower where streams disagree or the matte
+changes on a still plate, written as a raw one-channel EXR, ranked in <name>.qc.json, seen by --resume."""
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+
+from rvmatte.cli import main
+from rvmatte.confidence import DISAGREEMENT_SCALE, STILL_PLATE, qc_score, ranked, uncertainty
+from rvmatte.engine import Job, RunOptions
+from rvmatte.io import open_input
+from rvmatte.progress import JsonReporter
+from rvmatte.session import Session
+from shots import make_png_shot, read, spec_of
+
+
+def test_a_region_where_the_streams_disagree_is_uncertain_and_the_rest_is_not():
+    a = np.zeros((8, 8), np.float32)
+    b = a.copy()
+    b[:4] = DISAGREEMENT_SCALE               # planted: one stream sees something in the top half
+    u = uncertainty([a, b], (a + b) / 2)
+    assert (u[:4] == 1).all() and (u[4:] == 0).all()
+
+
+def test_an_alpha_change_on_a_still_plate_is_uncertain_but_a_moving_plate_explains_it():
+    plate = np.full((4, 8, 3), 0.5, np.float32)
+    moved = plate.copy()
+    moved[:, 4:] += 2 * STILL_PLATE          # the right half of the plate changed
+    before, after = np.zeros((4, 8), np.float32), np.full((4, 8), 0.5, np.float32)
+    u = uncertainty([after], after, (before, plate), moved)
+    assert (u[:, :4] == 1).all() and (u[:, 4:] == 0).all()
+
+
+def test_the_first_frame_of_a_single_stream_is_trusted_and_scores_zero():
+    pha = np.full((4, 4), 0.5, np.float32)
+    assert qc_score(uncertainty([pha], pha)) == 0.0
+
+
+def test_frames_are_ranked_worst_first():
+    assert [r["frame"] for r in ranked({1: 0.1, 2: 0.3, 3: 0.2})] == [2, 3, 1]
+    assert [r["rank"] for r in ranked({1: 0.1, 2: 0.3, 3: 0.2})] == [1, 2, 3]
+
+
+@pytest.fixture(scope="module")
+def confident_run(model, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("confidence")
+    shot = make_png_shot(folder / "in", count=4)
+    stream = io.StringIO()
+    Job(RunOptions(input=shot, alpha=str(folder / "out" / "a.####.exr"), model=model, downsample_ratio=0.5,
+                   ensemble="mirror", confidence=str(folder / "out" / "plate.confidence.####.exr")),
+        JsonReporter(stream)).run()
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    return shot, folder / "out", events
+
+
+def test_the_confidence_pass_is_the_streams_disagreement_of_a_real_run(model, confident_run):
+    shot, out, _ = confident_run
+    frames = [p.rgb for p in open_input(shot).read(range(1, 5))]
+    primary = [Session(model, downsample_ratio=0.5)]
+    forward = [primary[0].step(f)[0] for f in frames]
+    mirror_session = Session(model, downsample_ratio=0.5)
+    mirror = [mirror_session.step(np.ascontiguousarray(f[:, ::-1]))[0][:, ::-1] for f in frames]
+    confidence = read(out / "plate.confidence.0001.exr")[:, :, 0]     # the first frame: disagreement only
+    spread = np.abs(forward[0] - mirror[0])
+    np.testing.assert_allclose(confidence, 1 - np.minimum(spread / DISAGREEMENT_SCALE, 1), atol=2e-3)
+    assert confidence[spread > DISAGREEMENT_SCALE].max(initial=0) < 1e-3 and (spread > DISAGREEMENT_SCALE).any()
+
+
+def test_the_confidence_pass_is_one_raw_half_channel_carrying_the_qc_score(confident_run):
+    _, out, events = confident_run
+    spec = spec_of(out / "plate.confidence.0002.exr")
+    assert list(spec.channelnames) == ["Y"] and str(spec.format) == "half"
+    assert spec.get_string_attribute("oiio:ColorSpace").lower() in ("raw", "data")     # OpenImageIO says "data"
+    scores = {e["frame"]: e["qc_score"] for e in events if e["event"] == "frame"}
+    assert spec.get_float_attribute("rvmatte/qc_score") == pytest.approx(scores[2])
+    assert spec_of(out / "a.0002.exr").get_float_attribute("rvmatte/qc_score") == pytest.approx(scores[2])
+
+
+def test_the_qc_report_lists_every_frame_worst_first_and_the_run_ends_with_them(confident_run):
+    _, out, events = confident_run
+    report = json.loads((out / "plate.qc.json").read_text())
+    scores = {e["frame"]: e["qc_score"] for e in events if e["event"] == "frame"}
+    assert [r["frame"] for r in report["frames"]] == sorted(scores, key=lambda f: -scores[f])
+    assert [r["rank"] for r in report["frames"]] == [1, 2, 3, 4]
+    done = events[-1]
+    assert done["event"] == "done" and [c["frame"] for c in done["check"]] == [r["frame"] for r in report["frames"]]
+
+
+def test_resume_redoes_a_missing_confidence_frame_only(model, tmp_path):
+    shot = make_png_shot(tmp_path / "in", count=3)
+    options = dict(input=shot, alpha=str(tmp_path / "out" / "a.####.exr"), model=model, downsample_ratio=0.5,
+                   confidence=str(tmp_path / "out" / "c.####.exr"))
+    Job(RunOptions(**options)).run()
+    os.remove(tmp_path / "out" / "c.0002.exr")
+    summary = Job(RunOptions(**options, resume=True)).run()
+    assert (summary["written"], summary["skipped"]) == (1, 2)
+    assert (tmp_path / "out" / "c.0002.exr").is_file()
+
+
+def test_a_confidence_pattern_that_is_not_exr_is_one_line(tmp_path, capsys):
+    shot = make_png_shot(tmp_path / "in", count=1)
+    assert main(["run", shot, "-o", str(tmp_path / "out"), "--confidence", str(tmp_path / "c.####.png")]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "--confidence" in line and ".exr" in line
