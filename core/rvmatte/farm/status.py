@@ -43,6 +43,8 @@ class ShotStatus:
     damaged: list[int] = field(default_factory=list)
     stale_temp_files: int = 0
     other_settings: list[int] = field(default_factory=list)
+    #: (frame, QC score) of the done frames worst first (``rvmatte/qc_score`` in their headers), at most CHECK_FRAMES
+    to_check: list[tuple[int, float]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -63,6 +65,7 @@ class ShotStatus:
             "other_settings_count": len(self.other_settings),
             "stale_temp_files": self.stale_temp_files,
             "complete": self.complete,
+            "check": [{"frame": frame, "score": score} for frame, score in self.to_check],
         }
 
 
@@ -99,6 +102,7 @@ def shot_status(name: str, output_dir: str, frames: list[int], writes: dict[str,
         files = [(_frame_path(pattern, frame), PASS_CHANNELS.get(kind)) for kind, pattern in writes.items()]
         getattr(status, frame_state(files)).append(frame)
     _flag_other_settings(status, writes, result_key)
+    status.to_check = _frames_to_check(status.done, writes)
     folders = {os.path.dirname(pattern) for pattern in writes.values()}
     status.stale_temp_files = sum(_count_temp_files(folder) for folder in folders)
     return status
@@ -155,6 +159,8 @@ def report_lines(statuses: list[ShotStatus]) -> list[str]:
         if s.stale_temp_files:
             text += f" ({s.stale_temp_files} temporary files left by killed tasks)"
         lines.append(text + f"  [{s.output_dir}]")
+        if s.to_check:
+            lines.append("  check first: " + ", ".join(f"{frame} ({score:.3g})" for frame, score in s.to_check))
     complete = sum(s.complete for s in statuses)
     lines.append(f"{complete}/{len(statuses)} shots complete")
     return lines
@@ -181,6 +187,31 @@ def _flag_other_settings(status: ShotStatus, writes: dict[str, str], result_key:
     other = [frame for frame in status.done if keys[frame] != {wanted}]
     status.other_settings = other
     status.done = [frame for frame in status.done if frame not in set(other)]
+
+
+CHECK_FRAMES = 10
+
+
+def _frames_to_check(done: list[int], writes: dict[str, str]) -> list[tuple[int, float]]:
+    """The done frames with the highest QC score in the header of their first EXR pass, worst first."""
+    import OpenImageIO as oiio
+
+    patterns = [p for p in writes.values() if p.lower().endswith(".exr")]
+    if not patterns:
+        return []
+    scores = []
+    for frame in done:
+        inp = oiio.ImageInput.open(_frame_path(patterns[0], frame))
+        if inp is None:
+            oiio.geterror()
+            continue
+        try:
+            value = inp.spec().getattribute("rvmatte/qc_score")
+        finally:
+            inp.close()
+        if isinstance(value, float):
+            scores.append((frame, round(value, 6)))
+    return sorted(scores, key=lambda item: (-item[1], item[0]))[:CHECK_FRAMES]
 
 
 def _frame_path(pattern: str, frame: int) -> str:

@@ -133,3 +133,15 @@ def test_the_command_reports_frames_made_with_other_settings(rerun_job, capsys):
     assert main(["farm", "status", str(folder), "--json"]) == 1
     (report,) = json.loads(capsys.readouterr().out)["shots"]
     assert report["other_settings"] == "1001-1002" and report["other_settings_count"] == 2
+
+
+def test_status_lists_the_done_frames_to_check_worst_first_from_their_qc_scores(tmp_path, capsys):
+    folder = str(tmp_path)
+    for frame, score in ((1, 0.01), (2, 0.2), (3, 0.05)):
+        write_frame(os.path.join(folder, f"sh.alpha.{frame:04d}.exr"), np.full((8, 8, 1), 0.5, np.float32), ["A"],
+                    attributes={"rvmatte/qc_score": score})
+    (status,) = check(folder)
+    assert [frame for frame, _ in status.to_check] == [2, 3, 1]
+    assert status.to_check[0][1] == pytest.approx(0.2)
+    main(["farm", "status", folder])
+    assert "check first: 2 (0.2), 3 (0.05), 1 (0.01)" in capsys.readouterr().out
