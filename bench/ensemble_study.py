@@ -100,8 +100,10 @@ def run_streams(model, plates) -> tuple[dict, dict]:
 
 
 def combos():
-    """Every subset of the extra streams with the primary; the median only for three or more."""
-    out = []
+    """Every subset of the extra streams with the primary; the median only for three or more; and
+    each ``ratio:R`` stream alone (a plain run at that ratio: is the ensemble better than raising
+    ``--downsample-ratio``?)."""
+    out = [((s,), "alone") for s in EXTRA if s.startswith("ratio:")]
     for size in range(len(EXTRA) + 1):
         for extra in itertools.combinations(EXTRA, size):
             out.append((("primary",) + extra, "mean"))
@@ -171,6 +173,7 @@ def main(argv=None) -> int:
         for streams, how in combos():
             label = "+".join(s for s in streams if s != "primary") or "single"
             label += " (median)" if how == "median" else ""
+            label = f"{streams[0]} alone" if how == "alone" else label
             pred = combined(alphas, streams, how)
             row = results.setdefault(label, {"streams": len(streams)})
             if truths is not None:
@@ -187,7 +190,8 @@ def main(argv=None) -> int:
         means = {m: np.mean([row[c][m] for c in truth_clips]) for m in ("mad", "mse", "grad", "dtssd")}
         single_mad = np.mean([single[c]["mad"] for c in truth_clips])
         better = sum(row[c]["mad"] < single[c]["mad"] for c in truth_clips)
-        names = ["primary"] + [s for s in EXTRA if s in label.split(" ")[0].split("+")]
+        names = [s for s in EXTRA if s in label.split(" ")[0].split("+")]
+        names = names if label.endswith(" alone") else ["primary"] + names
         time_ratio = sum(seconds[s] for s in names) / seconds["primary"]
         print(f"| {label} | {means['mad']:.2f} | {means['mse']:.2f} | {means['grad']:.2f} | {means['dtssd']:.2f} | "
               f"{means['mad'] / single_mad:.3f} | {better}/{len(truth_clips)} | "
