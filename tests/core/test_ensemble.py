@@ -147,3 +147,21 @@ def test_a_bad_ensemble_is_one_usage_line_naming_it(tmp_path, capsys, bad, named
 
 def test_streams_are_given_in_any_order_and_case_as_one_ensemble():
     assert parse_ensemble("Reverse, mirror") == parse_ensemble("mirror,reverse")
+
+
+def test_the_reverse_stream_never_crosses_a_cut(model, tmp_path):
+    shot = make_png_shot(tmp_path / "in", count=6)
+    frames = [p.rgb for p in open_input(shot).read(range(1, 7))]
+    got = _job_alpha(model, shot, tmp_path / "out", ensemble="reverse", reset_at=[4])
+    forward = _alone(model, frames[:3]) + _alone(model, frames[3:])
+    backward = _alone(model, frames[:3][::-1])[::-1] + _alone(model, frames[3:][::-1])[::-1]
+    for i, frame in enumerate(range(1, 7)):
+        np.testing.assert_allclose(got[frame], (forward[i] + backward[i]) / 2, atol=1e-5)
+
+
+def test_several_frames_per_forward_give_the_same_ensemble(model, tmp_path):
+    shot = make_png_shot(tmp_path / "in", count=5)
+    one = _job_alpha(model, shot, tmp_path / "one", ensemble="mirror,reverse", seq_chunk=1)
+    three = _job_alpha(model, shot, tmp_path / "three", ensemble="mirror,reverse", seq_chunk=3)
+    for frame in one:
+        np.testing.assert_allclose(three[frame], one[frame], atol=1e-4)
