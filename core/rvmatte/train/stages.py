@@ -26,6 +26,8 @@ GROUP_MODULES = {                       # module names of MattingNetwork in each
     "refiner": ("refiner",),
 }
 MATTING_KINDS = ("videomatte", "imagematte")
+DATA_KEYS = ("videomatte", "imagematte", "background_videos", "background_images", "coco_json", "coco_images",
+             "person_masks", "youtubevis")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Schedule:
     segmentation: bool = True
     seed: int = 0
     source: str = field(default=str(PAPER_CONFIG))
+    data: Dict[str, str] = field(default_factory=dict)
 
     def stage(self, name: str) -> Stage:
         for stage in self.stages:
@@ -134,10 +137,14 @@ def load_schedule(path: Optional[str] = None) -> Schedule:
     stages = [_stage(source, str(name), body) for name, body in raw.get("stage", {}).items()]
     if not stages:
         raise InputError(f"{source}: no [stage.N] tables")
+    data = raw.get("data", {})
+    unknown = sorted(set(data) - set(DATA_KEYS))
+    if unknown:
+        raise InputError(f"{source}: [data] has unknown key {unknown[0]!r} (known: {', '.join(DATA_KEYS)})")
     return Schedule(stages=stages, variant=str(common.get("variant", "mobilenetv3")),
                     batch_size=_positive_int(f"{source}: [common] batch_size", common.get("batch_size", 4)),
                     segmentation=bool(common.get("segmentation", True)), seed=int(common.get("seed", 0)),
-                    source=source)
+                    source=source, data={k: str(v) for k, v in data.items()})
 
 
 def param_groups(model: nn.Module, stage: Stage) -> List[dict]:
