@@ -36,10 +36,12 @@ class RunRequest:
 
 
 def ratio_argument(value):
-    """``--downsample-ratio`` as text: ``auto`` for None/"auto", else the number (0.375)."""
+    """``--downsample-ratio`` as text: ``auto`` for None/"auto", else the number, every digit kept
+    (0.375, 0.1234567891, 1)."""
     if value is None or value == "auto":
         return "auto"
-    return "%g" % float(value)
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def run_arguments(request):

@@ -81,7 +81,7 @@ def test_defaults_leave_optional_flags_out_and_end_with_json_progress():
     assert args[-2:] == ["--progress", "json"]
 
 
-@pytest.mark.parametrize("value, text", [(None, "auto"), ("auto", "auto"), (0.25, "0.25"), ("0.5", "0.5"), (1, "1")])
+@pytest.mark.parametrize("value, text", [(None, "auto"), ("auto", "auto"), (0.25, "0.25"), ("0.5", "0.5"), (1, "1"), (0.1234567891, "0.1234567891")])
 def test_ratio_argument(value, text):
     assert command.ratio_argument(value) == text
 

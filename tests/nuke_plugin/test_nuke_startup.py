@@ -11,7 +11,7 @@ from nuke_helpers import make_rvmatte
 from rvmatte_nuke import node as rvnode
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PLUGIN = os.path.join(os.path.dirname(os.path.dirname(HERE)), "nuke_plugin")
+from staged_plugin import PLUGIN
 
 TERMINAL_SESSION = r'''
 import os, runpy, sys
