@@ -17,3 +17,10 @@ Modules (none imports Qt or torch; `panel` and `qt` are the GUI-only ones):
               put here by tools/build_release.py; never edited here (docs/hostkit.md)
 """
 __version__ = "0.1.0"
+
+try:
+    from . import rvmatte_hostkit  # noqa: F401
+except ImportError:
+    raise ImportError("rvmatte_nuke: its host kit (rvmatte_nuke/rvmatte_hostkit) is missing: this is the "
+                      "repository's source folder, not the plugin. Build it with `python3 tools/build_release.py "
+                      "--only nuke` and put the unpacked rvmatte_nuke_plugin folder on NUKE_PATH (docs/nuke.md)")
