@@ -12,7 +12,8 @@
   the add-on's ``rvmatte_hostkit``.
 
 core/rvmatte_hostkit is the only copy in the repository; the hosts get theirs here.
-Runs on Python 3.7+ (the Nuke part needs nothing else; the core part needs setuptools).
+Runs on Python 3.7+ (the Nuke part needs nothing else; the core part needs setuptools>=77,
+for the SPDX licence field).
 """
 
 import argparse
@@ -94,7 +95,7 @@ def build_core(output_dir, python=None):
         done = subprocess.run([python or sys.executable, "-c", _PEP517, os.path.abspath(output_dir)], cwd=source,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
         if done.returncode != 0:
-            raise BuildError("core wheel/sdist failed (setuptools in %s?):\n%s" % (python or sys.executable,
+            raise BuildError("core wheel/sdist failed (needs setuptools>=77 in %s):\n%s" % (python or sys.executable,
                                                                                   done.stderr[-3000:]))
         names = done.stdout.rsplit("artifacts: ", 1)[-1].split()
         return [os.path.join(output_dir, n) for n in names]
