@@ -1,7 +1,6 @@
 """File-name patterns as Nuke writes them: the host kit's sequences, in Nuke's notations
 (`####` and `%04d`; `@` is an ordinary character and `$` is TCL), plus Nuke's own
 %V/%v view tokens and what a file knob must hold."""
-import os
 import re
 
 from .rvmatte_hostkit import sequences as _kit
