@@ -91,6 +91,7 @@ def separate(shot: str, alpha: str, people: Sequence[targets.Person], output_dir
             anchor = np.where(from_points > 0, from_points, anchor)
         anchor_maps[frame] = anchor
 
+    stamp = people_stamp(alphas.frame_path(frames[0]), people, bit_depth, compression)
     names = [p.name for p in people]
     labeller = tracking.Labeller(len(people), others=picked)
     flow = tracking.Flow()
@@ -118,11 +119,27 @@ def separate(shot: str, alpha: str, people: Sequence[targets.Person], output_dir
         if frame == start:
             start_state = previous
         _write(frame, plate.header, matte, labels, names, people_pattern, alpha_pattern, fgr_pattern, fgr,
-               bit_depth, compression)
+               bit_depth, compression, stamp)
         done += 1
         if on_frame:
             on_frame(frame, done, len(frames))
     return PeopleResult(names, done, time.perf_counter() - began, people_pattern, alpha_pattern, fgr_pattern)
+
+
+def people_stamp(alpha_frame: str, people: Sequence[targets.Person], bit_depth: str,
+                 compression: str) -> Dict[str, str]:
+    """The result key attributes of what the pass writes: the split matte's key fields (as stored
+    with its frame), at the depth and compression written here, plus who is who (result_key.people_key)."""
+    import json
+
+    from rvmatte.io.stamp import FIELDS_ATTRIBUTE, KEY_ATTRIBUTE, stored_result
+    from rvmatte.result_key import people_key
+
+    _, fields = stored_result(alpha_frame)
+    if fields:
+        fields = {**fields, "bit_depth": bit_depth, "compression": (compression or "zip").lower()}
+    key, fields = people_key(fields, people)
+    return {KEY_ATTRIBUTE: key, FIELDS_ATTRIBUTE: json.dumps(fields, sort_keys=True)}
 
 
 def _path(pattern: str, frame: int) -> str:
@@ -132,15 +149,15 @@ def _path(pattern: str, frame: int) -> str:
 
 
 def _write(frame, header, matte, labels, names, people_pattern, alpha_pattern, fgr_pattern, fgr,
-           bit_depth, compression):
+           bit_depth, compression, stamp):
     mattes = [np.where(labels == i, matte, np.float32(0)).astype(np.float32) for i in range(1, len(names) + 1)]
-    cryptomatte.write_people_frame(_path(people_pattern, frame), mattes, names, header=header)
+    cryptomatte.write_people_frame(_path(people_pattern, frame), mattes, names, header=header, attributes=stamp)
     if alpha_pattern is None:
         return
     keep = (labels >= 1) & (labels <= len(names))
     write_frame(_path(alpha_pattern, frame), np.where(keep, matte, np.float32(0))[:, :, None], ["A"],
-                header=header, bit_depth=bit_depth, compression=compression)
+                header=header, bit_depth=bit_depth, compression=compression, attributes=stamp)
     if fgr_pattern is not None:
         pixels, channels, colorspace = _read_rgba(fgr.frame_path(frame), frame)
         write_frame(_path(fgr_pattern, frame), pixels * keep[:, :, None], channels, header=header,
-                    bit_depth=bit_depth, compression=compression, colorspace=colorspace)
+                    bit_depth=bit_depth, compression=compression, colorspace=colorspace, attributes=stamp)
