@@ -72,6 +72,7 @@ NOT_RESULT_AFFECTING: Dict[str, str] = {
     "frames": "which frames are written; a frame's key does not depend on its chunk",
     "preroll": "how a chunk's state is warmed; chunked runs stand for one run (docs/farm.md)",
     "resume": "whether complete frames are kept",
+    "people_step": "which farm task of the people pass runs; the three together are the whole-shot run",
     "progress": "how progress is reported",
     "debug": "whether tracebacks are shown",
 }

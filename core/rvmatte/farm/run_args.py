@@ -15,7 +15,8 @@ import argparse
 from ..errors import InputError
 
 #: ``rvmatte run`` destinations a farm task sets itself (see command.run_arguments).
-JOB_SETS = ("output_dir", "frames", "preroll", "resume", "progress", "weights", "device", "start_frame")
+JOB_SETS = ("output_dir", "frames", "preroll", "resume", "progress", "weights", "device", "start_frame",
+            "people_step")
 
 _UNSET = object()
 
