@@ -37,6 +37,7 @@ import sys
 
 import outline
 import outline.cuerun
+import outline.depend
 import outline.modules.shell
 from outline.backend import cue
 
@@ -50,7 +51,7 @@ def build_outline():
         options = {{key: value for key, value in layer.items() if key not in ("name", "command", "after")}}
         shell = outline.modules.shell.Shell(layer["name"], command=layer["command"], **options)
         for name in layer.get("after", ()):
-            shell.depend_on(built[name])
+            shell.depend_on(built[name], outline.depend.DependType.LayerOnLayer)   # the whole layer first
         job.add_layer(shell)
         built[layer["name"]] = shell
     return job

@@ -55,7 +55,9 @@ def check_run_args(run_args: list[str], where: str) -> argparse.Namespace:
         raise _Refused(message)
 
     parser.error = refuse  # the parser's own messages, raised instead of printed with the usage
-    namespace = argparse.Namespace(**{a.dest: _UNSET for a in parser._actions if a.dest != "help"})
+    # Only the job's own destinations start unset (so that setting one shows); the others keep their
+    # defaults, which repeatable options (--target) append to.
+    namespace = argparse.Namespace(**{a.dest: _UNSET for a in parser._actions if a.dest in JOB_SETS})
     try:
         parser.parse_args(["PLATE", *run_args], namespace)
     except _Refused as refused:
