@@ -146,6 +146,9 @@ def add_parser(subparsers) -> None:
     depth.add_argument("--float", dest="bit_depth", action="store_const", const="float")
     p.add_argument("--compression", default="zip", help="EXR compression of the targeted alpha/foreground "
                                                         "(the people EXR is always zip)")
+    p.add_argument("--contact-sheets", action="store_true",
+                   help="also write <shot>.people.<name>.contact.png per person: plate | matte | plate × matte "
+                        "over grey on frames spread over the shot (to look at a split without ground truth)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.set_defaults(func=cmd_people, bit_depth="half")
@@ -161,11 +164,11 @@ def cmd_people(args) -> int:
     people = targets.people_from(args.target, args.target_point, args.people)
     result = separate(args.input, args.alpha, people, args.output_dir, foreground=args.foreground,
                       bit_depth=args.bit_depth, compression=args.compression, layer=args.layer,
-                      start_frame=args.start_frame)
+                      start_frame=args.start_frame, contact_sheets=args.contact_sheets)
     summary = {"people": result.names, "frames": result.frames,
                "seconds_per_frame": round(result.seconds / max(result.frames, 1), 4),
                "people_exr": result.people_pattern, "alpha": result.alpha_pattern,
-               "foreground": result.foreground_pattern}
+               "foreground": result.foreground_pattern, "contact_sheets": result.contact_sheets}
     if args.json:
         print(json.dumps(summary))
     else:

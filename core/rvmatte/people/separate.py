@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -40,6 +40,7 @@ class PeopleResult:
     people_pattern: str
     alpha_pattern: Optional[str]
     foreground_pattern: Optional[str]
+    contact_sheets: List[str] = field(default_factory=list)
 
 
 def _read_rgba(path: str, frame: int) -> np.ndarray:
@@ -68,14 +69,18 @@ def separate(shot: str, alpha: str, people: Sequence[targets.Person], output_dir
              layer: Optional[str] = None, start_frame: Optional[int] = None,
              on_frame: Optional[Callable[[int, int, int], None]] = None, alpha_out: Optional[str] = None,
              foreground_out: Optional[str] = None, frames: Optional[Sequence[int]] = None,
-             labels: Optional[str] = None, step: Optional[str] = None) -> PeopleResult:
+             labels: Optional[str] = None, step: Optional[str] = None,
+             contact_sheets: bool = False) -> PeopleResult:
     """Label every frame of ``shot`` and write the per-person outputs (see the module docstring).
 
     ``frames``: the frames labelled (default: the whole shot), or with ``step="write"`` the frames
     written. ``labels``: a ``####`` EXR pattern for the label maps. ``step``: None labels and writes
     each frame in one go (the label maps are kept if ``labels`` is given); ``"label"`` only makes the
     label maps, carrying on after the last complete one of an interrupted run; ``"write"`` writes
-    ``frames`` from label maps already made (one farm task per chunk, after the one labelling task)."""
+    ``frames`` from label maps already made (one farm task per chunk, after the one labelling task).
+    ``contact_sheets``: a review sheet per person, ``<shot>.people.<name>.contact.png`` (plate | their
+    matte | the plate × their matte over grey, on frames spread over the shot), for shots without
+    ground truth; not with ``step``."""
     from rvmatte.io import open_input
 
     if step is not None and (step not in STEPS or not labels):
@@ -98,10 +103,23 @@ def separate(shot: str, alpha: str, people: Sequence[targets.Person], output_dir
     stamp = people_stamp(alphas.frame_path(frames[0]), people, bit_depth, compression)
     began = time.perf_counter()
 
+    sheets = []
+    if contact_sheets and step is None:
+        from rvmatte.review import ContactSheet
+
+        sheets = [ContactSheet(os.path.join(output_dir, f"{name}.people.{person}.contact.png"), frames, width, height,
+                               source.pixel_aspect, columns=("plate", f"{person} alpha", f"{person} over grey"))
+                  for person in names]
+
     def write(frame, plate, matte, labelled):
         if step != "label":
             _write(frame, plate.header, matte, labelled, names, people_pattern, alpha_pattern, fgr_pattern, fgr,
                    bit_depth, compression, stamp)
+        if sheets and sheets[0].wants(frame):
+            shown = tracking.colour8(plate.rgb, source.is_float)[:, :, ::-1].astype(np.float32) / 255
+            for label, sheet in enumerate(sheets, start=1):
+                own = np.where(labelled == label, matte, np.float32(0))[:, :, None]
+                sheet.add_cells(frame, (shown, own[:, :, 0], shown * own + np.float32(0.5) * (1 - own)))
 
     if step == "write":
         for done, frame in enumerate(frames, start=1):
@@ -159,7 +177,9 @@ def separate(shot: str, alpha: str, people: Sequence[targets.Person], output_dir
         done += 1
         if on_frame:
             on_frame(frame, done + resumed, len(frames))
-    return PeopleResult(names, done, time.perf_counter() - began, people_pattern, alpha_pattern, fgr_pattern)
+    written = [path for path in (sheet.write() for sheet in sheets) if path]
+    return PeopleResult(names, done, time.perf_counter() - began, people_pattern, alpha_pattern, fgr_pattern,
+                        written)
 
 
 #: The channel of a label map: 0 background, 1..K the persons, K+1 everyone else (exact in a half).

@@ -163,3 +163,16 @@ def test_the_outputs_are_keyed_by_the_mask_contents_not_its_path(apart, tmp_path
     write_mask(str(renamed), pixels)
     _people(shot, tmp_path / "c", "--target", str(renamed).replace("0001", "####"))
     assert _stored_key(tmp_path / "c" / "shot.people.0001.exr") not in keys
+
+
+def test_contact_sheets_show_each_person_alone(apart, tmp_path):
+    folder, shot = apart
+    _people(shot, tmp_path, "--people", "2", "--contact-sheets")
+    sheets = {name: oiio.ImageBuf(str(tmp_path / f"shot.people.{name}.contact.png")) for name in ("person1", "person2")}
+    first = sheets["person1"].get_pixels(oiio.FLOAT)
+    second = sheets["person2"].get_pixels(oiio.FLOAT)
+    spec = sheets["person1"].spec()
+    assert (spec.width, spec.height) == (sheets["person2"].spec().width, sheets["person2"].spec().height)
+    third = spec.width // 3
+    assert np.abs(first[:, :third] - second[:, :third]).max() < 1e-6          # the same plates
+    assert np.abs(first[:, third:] - second[:, third:]).mean() > 0.01         # different persons' mattes
