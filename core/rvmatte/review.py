@@ -148,8 +148,10 @@ class ContactSheet:
 
     def add_cells(self, frame: int, images: Sequence[np.ndarray]) -> None:
         """One display-encoded image per column, (H, W, 3) or (H, W) grey."""
-        cells = [resize(np.clip(image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2), 0.0, 1.0),
-                        *self.cell) for image in images]
+        cells = []
+        for image in images:
+            image = np.clip(image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2), 0.0, 1.0)
+            cells.append(image if image.shape[:2] == self.cell[::-1] else resize(image, *self.cell))
         with self._lock:
             self._rows[frame] = cells
 
