@@ -93,6 +93,10 @@ class Shot:
             passes["alpha"] = os.path.join(self.output_dir, f"{self.output_name}.alpha.####.exr")
         if "--no-foreground" not in self.run_args:
             passes["foreground"] = os.path.join(self.output_dir, f"{self.output_name}.fgr.####.exr")
+        if self.run_args:
+            parsed = check_run_args(self.run_args, self.name)
+            if parsed.target or parsed.target_point:   # then every pass carries the people pass's key
+                passes["people"] = os.path.join(self.output_dir, f"{self.output_name}.people.####.exr")
         return passes
 
     def as_dict(self) -> dict:

@@ -12,6 +12,7 @@ import pytest
 from composites import make_shot, rough_mask, write_mask
 from paths import TEST_WEIGHTS
 from rvmatte.cli import main
+from rvmatte.farm.status import check
 
 pytest.importorskip("cv2", reason="the people pass needs opencv-python-headless")
 
@@ -59,6 +60,8 @@ def test_openjd_runs_the_people_steps_in_order_and_gives_the_whole_shot_runs_out
                           "--step", write_step, "--run-dependencies"], capture_output=True, text=True, timeout=900)
     log = ran.stdout + ran.stderr
     assert ran.returncode == 0, log[-3000:]
+    (status,) = check(str(job))
+    assert status.complete and status.done == list(range(1, FRAMES + 1))
     (folder,) = [p for p in out.iterdir() if p.is_dir()]
     for frame in range(1, FRAMES + 1):
         farm = _read(folder / f"shot.people.{frame:04d}.exr")
