@@ -70,6 +70,8 @@ def run_with_people(args, options, reporter) -> int:
     frames = source.frame_range(*options.frames) if options.frames else source.frame_range()
     if step in (None, "label"):
         targets.check(people, frames, source.width, source.height)
+    elif step == "matte":      # a mask of another size or beyond the plate fails the first chunk, not after them
+        targets.check(people, source.frame_range(), source.width, source.height)
     out_dir = args.output_dir or os.path.dirname(options.alpha or options.foreground or "") or "."
     with tempfile.TemporaryDirectory(prefix="rvmatte-people-") as temporary:
         work = temporary if step is None else os.path.join(out_dir, WORK_FOLDER)

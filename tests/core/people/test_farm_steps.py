@@ -121,3 +121,13 @@ def test_label_maps_of_another_mask_are_redone_and_writes_refuse_missing_labels(
     assert main(["run", made["plate"], "-o", str(out), "--frames", f"1-{FRAMES}", "--people-step", "label",
                  "--progress", "none", *other]) == 0
     assert f"{FRAMES} now" in capsys.readouterr().err
+
+
+def test_a_matte_chunk_refuses_a_mask_of_another_size_before_any_work(shot, tmp_path, capsys):
+    folder, made, _, _ = shot
+    write_mask(str(tmp_path / "small.0001.png"), np.ones((50, 60), bool))
+    assert main(["run", made["plate"], "-o", str(tmp_path / "out"), "--frames", "1-3", "--people-step", "matte",
+                 "--progress", "none", "--target", str(tmp_path / "small.####.png")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "60x50" in err[0] and "256x144" in err[0]
+    assert not (tmp_path / "out").exists()
