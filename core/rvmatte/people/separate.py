@@ -14,6 +14,11 @@ Per frame, in the output folder:
   the alpha of the picked persons only (everyone else 0; inside a person,
   RVM's alpha unchanged), and ``<shot>.fgr.####.exr`` from ``--foreground``
   multiplied the same way (it is premultiplied, so that is exact).
+
+Every file carries the pass's result key (``people_stamp``). On a farm the pass
+is split in two: one task labels the whole shot into label maps (kept, keyed,
+and resumed after the last one made by an interrupted try), then one task per
+chunk writes that chunk's outputs from them.
 """
 from __future__ import annotations
 
@@ -60,7 +65,7 @@ def _read_rgba(path: str, frame: int) -> np.ndarray:
     return pixels, names, colorspace
 
 
-#: What a farm task of the people pass does (``rvmatte run --people-step``): the whole pass is all three.
+#: The parts of the pass a farm task runs alone (``rvmatte run --people-step label|write``); None: both.
 STEPS = ("label", "write")
 
 
