@@ -5,7 +5,7 @@
   tracked. Pixels above 0.5 count.
 * ``--target-point [NAME=]X,Y@FRAME``: the person under a pixel of the plate
   (x from the left, y from the top, 0-based) on that frame.
-* ``--people N``: the N largest regions of the first frame, named left to right.
+* ``--people N``: the N largest regions of the first frame (specks under 0.2 % of the frame are nobody), named left to right.
 
 Targets without a name are ``person1``, ``person2``… in the order given; a name
 given twice (a mask and a point, or points on several frames) is one person.
