@@ -50,6 +50,8 @@ RESULT_AFFECTING: Dict[str, str] = {
     "people": "how many persons the people pass splits (people_key)",
     "backend": "the inference engine and its version (oneDNN-based backends differ in round-off; "
                "the resolved backend is keyed, 'auto' included)",
+    "deterministic": "GPU arithmetic: TF32 off and fixed cuDNN algorithms change a float32 GPU run's bits "
+                     "(keyed only when on, so earlier keys stay valid)",
 }
 
 #: ``rvmatte run`` options that decide where, how fast, or which frames, but not what a frame holds.
@@ -186,6 +188,8 @@ def result_fields(options, *, width: int, height: int, pixel_aspect: float, inpu
         "background": list(background) if background else None,
         "backend": backend or getattr(o, "backend", "torch"),
     }
+    if getattr(o, "deterministic", False):
+        fields["deterministic"] = True
     if o.foreground_source == "edge":         # the band's thresholds live in the code: key them too
         from rvmatte.foreground import EDGE_BAND_HIGH, EDGE_BAND_LOW
 
