@@ -104,3 +104,12 @@ def test_a_confidence_pattern_that_is_not_exr_is_one_line(tmp_path, capsys):
     assert main(["run", shot, "-o", str(tmp_path / "out"), "--confidence", str(tmp_path / "c.####.png")]) == 1
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "--confidence" in line and ".exr" in line
+
+
+def test_confidence_without_a_pattern_writes_beside_the_passes_of_dash_o(tmp_path):
+    shot = make_png_shot(tmp_path / "in", count=2)
+    out = tmp_path / "out"
+    assert main(["run", shot, "-o", str(out), "--no-foreground", "--ensemble", "mirror", "--confidence",
+                 "--downsample-ratio", "0.5", "--device", "cpu", "--progress", "none"]) == 0
+    assert (out / "plate.confidence.0001.exr").is_file() and (out / "plate.confidence.0002.exr").is_file()
+    assert [r["frame"] for r in json.loads((out / "plate.qc.json").read_text())["frames"]] in ([1, 2], [2, 1])
