@@ -104,8 +104,9 @@ def _add_quality_options(p: argparse.ArgumentParser) -> None:
                         "mirror (flipped plate), reverse (the shot backwards), ratio:R (another downsample ratio); "
                         "see docs/quality.md")
     p.add_argument("--confidence", nargs="?", const=True, metavar="PATTERN.exr",
-                   help="also write a confidence pass (EXR channel Y, raw: 1 = trusted, 0 = check) and "
-                        "<name>.qc.json ranking the frames; without PATTERN: <output dir>/<name>.confidence.####.exr")
+                   help="EXPERIMENTAL (needs RVMATTE_EXPERIMENTAL=1; it did not beat the soft-pixel prior): a "
+                        "confidence pass (EXR channel Y, raw: 1 = trusted, 0 = check) and <name>.qc.json ranking "
+                        "the frames; without PATTERN: <output dir>/<name>.confidence.####.exr")
     p.add_argument("--segmentation", metavar="PATTERN",
                    help="also write the segmentation probability (EXR channel 'segmentation')")
 
@@ -277,6 +278,10 @@ def _options_from(args) -> "RunOptions":
             foreground = foreground or (None if args.no_foreground else default_fgr)
         if sheet is True:
             sheet = os.path.join(directory, f"{name}.contact.png")
+    if args.confidence and os.environ.get("RVMATTE_EXPERIMENTAL") != "1":
+        raise UsageError("--confidence is experimental: on composites with ground truth it did not beat the "
+                         "trivial prior that soft pixels are uncertain (docs/quality.md); set "
+                         "RVMATTE_EXPERIMENTAL=1 to use it anyway")
     confidence = args.confidence
     if confidence is True:
         from rvmatte.io import open_input

@@ -557,16 +557,20 @@ class Job:
                     frame_alphas = [a[i] for a in alphas] + ([reverse[0]] if reverse is not None else [])
                     frame_fgrs = [f[i] for f in fgrs] + ([reverse[1]] if reverse is not None else [])
                     pha_i, fgr_i = combine(frame_alphas, frame_fgrs)
-                    uncertain = uncertainty(frame_alphas, forward_pha, before, model_in)
-                    scores[frame] = qc_score(uncertain)
-                    frame_attributes = {**attributes, QC_ATTRIBUTE: scores[frame]}
+                    uncertain = None
+                    frame_attributes = attributes
+                    if self.outputs.confidence is not None:     # experimental: only when asked for
+                        uncertain = uncertainty(frame_alphas, forward_pha, before, model_in)
+                        scores[frame] = qc_score(uncertain)
+                        frame_attributes = {**attributes, QC_ATTRIBUTE: scores[frame]}
                     todo = self.outputs.kinds() - self.plan.complete.get(frame, frozenset())
                     if not todo:
                         future: Future = Future()
                         future.set_result(False)
                     else:
                         future = pool.submit(self._write, frame, plate, model_in, pha_i, fgr_i, frame_attributes,
-                                             todo, None if seg is None else seg[i], 1.0 - uncertain)
+                                             todo, None if seg is None else seg[i],
+                                             None if uncertain is None else 1.0 - uncertain)
                     pending.append((frame, future))
                 # Report finished frames in order, and keep the frames in flight bounded.
                 while pending and (pending[0][1].done() or len(pending) > writers):

@@ -16,6 +16,12 @@ from rvmatte.session import Session
 from shots import make_png_shot, read, spec_of
 
 
+@pytest.fixture(autouse=True)
+def _experimental(monkeypatch):
+    """--confidence is experimental (it did not beat the prior): these tests opt in."""
+    monkeypatch.setenv("RVMATTE_EXPERIMENTAL", "1")
+
+
 def test_a_region_where_the_streams_disagree_is_uncertain_and_the_rest_is_not():
     a = np.zeros((8, 8), np.float32)
     b = a.copy()
@@ -113,3 +119,20 @@ def test_confidence_without_a_pattern_writes_beside_the_passes_of_dash_o(tmp_pat
                  "--downsample-ratio", "0.5", "--device", "cpu", "--progress", "none"]) == 0
     assert (out / "plate.confidence.0001.exr").is_file() and (out / "plate.confidence.0002.exr").is_file()
     assert [r["frame"] for r in json.loads((out / "plate.qc.json").read_text())["frames"]] in ([1, 2], [2, 1])
+
+
+def test_confidence_is_refused_unless_experiments_are_allowed(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("RVMATTE_EXPERIMENTAL")
+    shot = make_png_shot(tmp_path / "shot", count=1)
+    assert main(["run", shot, "-o", str(tmp_path / "out"), "--confidence", "--progress", "none"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--confidence is experimental" in err[0] and "RVMATTE_EXPERIMENTAL=1" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_without_confidence_computes_no_qc_score(tmp_path):
+    shot = make_png_shot(tmp_path / "shot", count=2)
+    assert main(["run", shot, "-o", str(tmp_path / "out"), "--device", "cpu", "--progress", "none"]) == 0
+    alpha = sorted((tmp_path / "out").glob("*alpha*.exr"))
+    assert alpha and all(spec_of(a).getattribute("rvmatte/qc_score") is None for a in alpha)
+    assert not list((tmp_path / "out").glob("*.qc*.json"))
