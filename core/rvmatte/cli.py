@@ -215,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--debug", action="store_true")
     info.set_defaults(func=cmd_info)
 
-    for module in ("rvmatte.farm.cli", "rvmatte.export", "rvmatte.eval_cli", "rvmatte.doctor", "rvmatte.people.cli"):
+    for module in ("rvmatte.farm.cli", "rvmatte.export", "rvmatte.eval_cli", "rvmatte.doctor", "rvmatte.people.cli",
+                   "rvmatte.train.cli"):
         try:
             __import__(module, fromlist=["add_parser"]).add_parser(sub)
         except ImportError:
