@@ -67,7 +67,7 @@ def test_without_the_keyframe_loss_nothing_is_learned(planted, monkeypatch):
     monkeypatch.setattr(ft, "alpha_loss", lambda pred, true, coherence=True: (pred * 0).sum())
     monkeypatch.setattr(ft, "l1_loss", lambda pred, true: (pred * 0).sum())
     plate, keys, truth = planted
-    model, _ = tune(plate, keys)
+    model, _ = tune(plate, keys, steps=3)
     assert errors(model, plate, truth) == errors(fresh(), plate, truth)
 
 
