@@ -147,3 +147,14 @@ def test_the_output_may_not_be_the_base_weights(tiny, keys, tmp_path, capsys):
     code = main(["finetune", tiny[0], "--keyframes", keys, "-o", str(base), "--weights", str(base),
                  "--device", "cpu"])
     assert code == 1 and "is the base weights file" in capsys.readouterr().err
+
+
+def test_every_finetune_option_is_classified():
+    import argparse
+
+    from rvmatte.cli import build_parser
+    from rvmatte.result_key import FINETUNE_OPTIONS
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    dests = {a.dest for a in sub.choices["finetune"]._actions if not isinstance(a, argparse._HelpAction)}
+    assert dests == set(FINETUNE_OPTIONS)
