@@ -270,7 +270,8 @@ def main() -> None:
         _append(work / "base.jsonl", {"base": base_rows(work, args.weights, TUNE)})
         for name in TUNE:
             for label, settings in CANDIDATES.items():
-                row = tune_one(work, args.weights, name, 3, {**settings, **extra}, work / f"{name}.{label}.pth")
+                row = tune_one(work, args.weights, name, 3, {**settings, **extra}, work / f"{name}.{label}.pth",
+                               harm=True)
                 _append(work / "tune.jsonl", {"label": label, **row})
     elif args.phase == "report":
         _append(work / "base.jsonl", {"base": base_rows(work, args.weights, REPORT)})
