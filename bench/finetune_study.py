@@ -255,6 +255,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=None, help="override the default steps")
     parser.add_argument("--choose", default="lr1e-3_distill0.5", help="report: the settings chosen on TUNE")
+    parser.add_argument("--clips", help="comma-separated subset of the phase's clips")
+    parser.add_argument("--labels", help="tune: comma-separated subset of the candidates")
+    parser.add_argument("--runs", help="report: CLIP:KEYS,... in this order (default: every clip x 1,3,5)")
     args = parser.parse_args()
     import torch
 
@@ -267,20 +270,25 @@ def main() -> None:
     elif args.phase == "probe":
         probe(work, args.weights)
     elif args.phase == "tune":
-        _append(work / "base.jsonl", {"base": base_rows(work, args.weights, TUNE)})
-        for name in TUNE:
+        names = args.clips.split(",") if args.clips else TUNE
+        _append(work / "base.jsonl", {"base": base_rows(work, args.weights, names)})
+        for name in names:
             for label, settings in CANDIDATES.items():
+                if args.labels and label not in args.labels.split(","):
+                    continue
                 row = tune_one(work, args.weights, name, 3, {**settings, **extra}, work / f"{name}.{label}.pth",
                                harm=True)
                 _append(work / "tune.jsonl", {"label": label, **row})
     elif args.phase == "report":
-        _append(work / "base.jsonl", {"base": base_rows(work, args.weights, REPORT)})
+        names = args.clips.split(",") if args.clips else REPORT
+        _append(work / "base.jsonl", {"base": base_rows(work, args.weights, names)})
         settings = {**CANDIDATES[args.choose], **extra}
-        for name in REPORT:
-            for count in (1, 3, 5):
-                row = tune_one(work, args.weights, name, count, settings, work / f"{name}.k{count}.pth",
-                               harm=count == 3)
-                _append(work / "report.jsonl", {"label": args.choose, **row})
+        runs = ([(r.split(":")[0], int(r.split(":")[1])) for r in args.runs.split(",")] if args.runs
+                else [(n, c) for n in names for c in (1, 3, 5)])
+        for name, count in runs:
+            row = tune_one(work, args.weights, name, count, settings, work / f"{name}.k{count}.pth",
+                           harm=count == 3)
+            _append(work / "report.jsonl", {"label": args.choose, **row})
     else:
         table(work)
 

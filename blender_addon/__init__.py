@@ -4,6 +4,13 @@ import atexit
 
 import bpy
 
+try:
+    from . import rvmatte_hostkit  # noqa: F401
+except ImportError:
+    raise ImportError("RVMatte: its host kit (rvmatte_hostkit) is missing: this is the repository's source "
+                      "folder, not the extension. Build the zip with blender_addon/build.py (or "
+                      "tools/build_release.py) and install that (docs/blender.md)") from None
+
 from . import jobs, operators, panels, preferences, properties
 
 _classes = preferences.classes + properties.classes + operators.classes + panels.classes

@@ -10,7 +10,8 @@ import os
 
 import bpy
 
-from .frames import sequence_range, split_sequence_path
+from .rvmatte_hostkit.sequences import numbered_file
+from .rvmatte_hostkit.sparse import SparseSequence
 
 GROUP_NAME = "RVMatte"
 TAG = "rvmatte_role"
@@ -127,8 +128,8 @@ def _stored_path(path):
 
 
 def _sequence_key(path):
-    seq = split_sequence_path(os.path.normpath(path))
-    return seq.pattern() if seq else None
+    found = numbered_file(os.path.normpath(path))
+    return found[0].hashes if found else None
 
 
 def pass_image(path, name, *, colorspace=None, alpha_mode="STRAIGHT"):
@@ -183,12 +184,12 @@ def wire_matte(scene, source, alpha_path, foreground_path, first, last, *, foreg
     tree = compositor_tree(scene, create=True)
     plate = source_node(tree, source)
     x, y = plate.location
-    on_disk = sequence_range(alpha_path)
-    if on_disk is not None:
-        first, last = on_disk
+    alpha_seq = numbered_file(alpha_path)[0]
+    fgr_seq = numbered_file(foreground_path)[0]
+    on_disk = SparseSequence.scan(alpha_seq)
+    if on_disk:
+        first, last = on_disk.first, on_disk.last
     label = source.name
-    alpha_seq = split_sequence_path(alpha_path)
-    fgr_seq = split_sequence_path(foreground_path)
 
     alpha_node = _node(tree, "CompositorNodeImage", "alpha", source.key, f"{label} alpha", (x, y - 320))
     alpha_node.image = pass_image(alpha_seq.path(first), f"{label}.alpha", colorspace="Non-Color")

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 import bpy
 
 from . import compositor
-from .frames import FrameMap, sequence_range, split_sequence_path
+from .frames import FrameMap, sequence_file
+from .rvmatte_hostkit.sequences import numbered_file
+from .rvmatte_hostkit.sparse import format_ranges
 
 
 class SourceError(Exception):
@@ -44,11 +46,11 @@ def _media(datablock, label):
             raise SourceError(f"{label}: movie file not found: {path}")
         return path, True, 1, max(int(datablock.frame_duration), 1), 1
     if datablock.source == "SEQUENCE":
-        seq = split_sequence_path(path)
-        found = sequence_range(path) if seq else None
-        if found is None:
+        found = sequence_file(path)
+        if found is None or not found[2]:
             raise SourceError(f"{label}: no image sequence found at {path}")
-        return seq.pattern(), False, found[0], found[1], seq.number
+        pattern, number, frames = found
+        return pattern.hashes, False, frames.first, frames.last, number
     raise SourceError(f"{label} is a single image; choose a movie or an image sequence")
 
 
@@ -142,16 +144,17 @@ def matte_input(image, label, first, last, staging):
         raise SourceError(f"{named} has unsaved changes; save the image first")
     path = _abspath(image)
     if image.source == "SEQUENCE":
-        seq = split_sequence_path(path)
-        found = sequence_range(path) if seq else None
-        if found is None:
+        found = sequence_file(path)
+        if found is None or not found[2]:
             raise SourceError(f"{named}: no image sequence found at {path}")
-        if found[0] > first or found[1] < last:
-            raise SourceError(f"{named} has frames {found[0]}-{found[1]}; the source frames {first}-{last} "
-                              f"need a matte each (numbered like the source)")
-        return MatteInput(seq.pattern())
+        pattern, _, frames = found
+        missing = frames.missing(range(first, last + 1))
+        if missing:
+            raise SourceError(f"{named} has frames {format_ranges(frames)}; the source frames {first}-{last} "
+                              f"need a matte each (numbered like the source), missing {format_ranges(missing)}")
+        return MatteInput(pattern.hashes)
     if not os.path.isfile(path):
         raise SourceError(f"{named}: file not found: {path}")
-    if split_sequence_path(path) is None:
+    if numbered_file(path) is None:
         return MatteInput(path)
     return MatteInput(staging + os.path.splitext(path)[1], copy_from=path)

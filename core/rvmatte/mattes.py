@@ -18,6 +18,7 @@ import OpenImageIO as oiio
 from rvmatte.errors import InputError
 from rvmatte.io.images import display_window_of, fit_to_display, one_line
 from rvmatte.io.sequence import SequencePattern, find_sequence
+from rvmatte_hostkit.sparse import SparseSequence
 
 _ALPHA_NAMES = ("A", "a", "alpha", "Alpha")
 _GREY_NAMES = ("Y", "y", "L", "l", "grey", "gray", "luminance")
@@ -50,8 +51,9 @@ class MatteSequence:
             self.pattern: SequencePattern = find_sequence(self.path)
         except InputError as error:
             raise InputError(f"{role}: {error}") from None
-        self.still = self.pattern.padding is None
-        self.frames: List[int] = [1] if self.still else self.pattern.frames_on_disk()
+        self.present = SparseSequence.scan(self.pattern)
+        self.still = self.present.still
+        self.frames: List[int] = list(self.present.frames)
         if not self.frames:
             raise InputError(f"{role}: no frames found for {self.pattern.hashes}")
         first = self.frame_path(self.frames[0])
@@ -66,15 +68,13 @@ class MatteSequence:
         return self.pattern.path(frame)
 
     def has(self, frame: int) -> bool:
-        return self.still or frame in set(self.frames)
+        return self.present.has(frame)
 
     def check_covers(self, frames, width: Optional[int] = None, height: Optional[int] = None) -> None:
         """Clear errors before any work: a frame the matte lacks, or a size unlike the plate's."""
-        present = set(self.frames)
-        if not self.still:
-            for frame in frames:
-                if frame not in present:
-                    raise InputError(f"{self.role}: frame {frame} is missing: {self.frame_path(frame)}")
+        missing = self.present.missing(frames)
+        if missing:
+            raise InputError(f"{self.role}: frame {missing[0]} is missing: {self.frame_path(missing[0])}")
         if width is not None and (self.width, self.height) != (width, height):
             raise InputError(f"{self.role}: {self.hashes} is {self.width}x{self.height}, "
                              f"the plate is {width}x{height}")

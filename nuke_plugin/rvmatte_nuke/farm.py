@@ -107,11 +107,11 @@ def _nuke_executable():
 
 
 def _run_bundle_writer(python, spec_path):
-    from . import environment
+    from .rvmatte_hostkit.environment import worker_environment
 
     done = subprocess.run([python, os.path.join(HERE, "farm_bundle.py"), spec_path], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True, encoding="utf-8", errors="replace",
-                          env=environment.worker_environment())
+                          env=worker_environment())
     if done.returncode != 0:
         lines = [l.strip() for l in done.stderr.splitlines() if l.strip()]
         line = lines[-1] if lines else "exit code %d" % done.returncode

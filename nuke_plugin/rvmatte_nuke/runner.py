@@ -1,21 +1,20 @@
-"""The worker outside Nuke's process: a subprocess per view, watched by a
-Python thread that reads its progress lines. Nothing here touches a node; the
+"""The worker outside Nuke's process: a subprocess per view (the host kit's
+WorkerProcess), watched by a Python thread. Nothing here touches a node; the
 results go back through `dispatch` (nuke.executeInMainThread in the GUI)."""
-import collections
-import os
-import queue
-import subprocess
 import threading
-import time
 
-from . import command, environment, protocol
+from . import command
+from .rvmatte_hostkit import progress
+from .rvmatte_hostkit.environment import worker_environment
+from .rvmatte_hostkit.process import WorkerProcess
 
 POLL_SECONDS = 0.1
 TERMINATE_GRACE_SECONDS = 10.0
 
 
 class Outcome(object):
-    """How one worker run ended: status is "done", "failed" or "cancelled"."""
+    """How one worker run ended: status is "done", "failed" or "cancelled"; `start` and
+    `done` are the worker's Started and Finished messages (None when it sent none)."""
 
     def __init__(self, status, frames_done=0, error=None, start=None, done=None, returncode=None):
         self.status = status
@@ -27,75 +26,23 @@ class Outcome(object):
         self.last_frame = None
 
 
-def _creation_flags():
-    return 0x08000000 if os.name == "nt" else 0  # CREATE_NO_WINDOW: no console pops up on Windows
-
-
-def _pump(stream, sink):
-    for line in iter(stream.readline, ""):
-        sink(line.rstrip("\r\n"))
-    stream.close()
-
-
 def run_worker(argv, on_event=None, cancelled=None, env=None):
-    """Runs one worker to the end, calling on_event(event) for each progress
-    line; terminates it as soon as cancelled() is true. Returns an Outcome."""
-    lines = queue.Queue()
-    stderr_tail = collections.deque(maxlen=50)
-    events = []
+    """Runs one worker to the end, calling on_event(message) for each progress
+    message; stops it as soon as cancelled() is true. Returns an Outcome."""
     try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                universal_newlines=True, encoding="utf-8", errors="replace", bufsize=1,
-                                env=environment.worker_environment() if env is None else env,
-                                creationflags=_creation_flags())
+        worker = WorkerProcess(argv, env=worker_environment() if env is None else env)
     except OSError as exc:
-        return Outcome("failed", error="cannot start the worker %s: %s" % (argv[0], exc.strerror or exc))
-    readers = [threading.Thread(target=_pump, args=(proc.stdout, lines.put)),
-               threading.Thread(target=_pump, args=(proc.stderr, stderr_tail.append))]
-    for reader in readers:
-        reader.daemon = True
-        reader.start()
-    outcome = Outcome("done")
-    while True:
-        try:
-            line = lines.get(timeout=POLL_SECONDS)
-        except queue.Empty:
-            line = None
-        if line is not None:
-            event = protocol.parse_line(line)
-            if event is not None:
-                events.append(event)
-                kind = event["event"]
-                if kind == "start":
-                    outcome.start = event
-                elif kind == "frame":
-                    outcome.frames_done += 1
-                    outcome.last_frame = event.get("frame")
-                elif kind == "done":
-                    outcome.done = event
-                if on_event is not None:
-                    on_event(event)
-        if cancelled is not None and cancelled() and proc.poll() is None:
-            _stop(proc)
-            outcome.status = "cancelled"
-        if line is None and proc.poll() is not None and not readers[0].is_alive():
-            break
-    for reader in readers:
-        reader.join(5)
-    outcome.returncode = proc.wait()
-    if outcome.status != "cancelled" and outcome.returncode != 0:
-        outcome.status = "failed"
-        outcome.error = protocol.error_line(events, list(stderr_tail), outcome.returncode)
+        return Outcome("failed", error=str(exc))
+    while worker.running:
+        for message in worker.poll(wait=POLL_SECONDS):
+            if on_event is not None and not isinstance(message, progress.Log):
+                on_event(message)
+        if cancelled is not None and worker.running and not worker.cancel_requested and cancelled():
+            worker.stop(TERMINATE_GRACE_SECONDS)
+    outcome = Outcome(worker.state.value, worker.frames_reported, worker.error, worker.started, worker.finished,
+                      worker.returncode)
+    outcome.last_frame = worker.last_frame
     return outcome
-
-
-def _stop(proc):
-    proc.terminate()
-    deadline = time.time() + TERMINATE_GRACE_SECONDS
-    while proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    if proc.poll() is None:
-        proc.kill()
 
 
 class GenerateRun(object):
@@ -128,13 +75,13 @@ class GenerateRun(object):
             for index, view_job in enumerate(job.views):
                 base = index * job.frame_count
 
-                def on_event(event, base=base, view=view_job.view):
-                    if event["event"] == "frame":
-                        reporter.setProgress(int(100 * (base + int(event.get("done", 0))) / max(total, 1)))
-                        reporter.setMessage(protocol.progress_text(event, view))
-                    elif event["event"] == "start":
+                def on_event(message, base=base, view=view_job.view):
+                    if isinstance(message, progress.FrameDone):
+                        reporter.setProgress(int(100 * (base + message.done) / max(total, 1)))
+                        reporter.setMessage(progress.progress_text(message, view))
+                    elif isinstance(message, progress.Started):
                         reporter.setMessage("%s%s frames on %s" % (
-                            (view + ": ") if view else "", event.get("frames"), event.get("device")))
+                            (view + ": ") if view else "", message.frames, message.device))
                 reporter.setMessage("starting the worker" + (" for " + view_job.view if view_job.view else ""))
                 outcome = run_worker(command.worker_command(job, view_job), on_event, cancelled, self.env)
                 outcomes.append(outcome)

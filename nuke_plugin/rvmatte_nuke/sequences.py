@@ -1,10 +1,13 @@
-"""File-name patterns of image sequences, as Nuke and the worker write them."""
-import os
+"""File-name patterns as Nuke writes them: the host kit's sequences, in Nuke's notations
+(`####` and `%04d`; `@` is an ordinary character and `$` is TCL), plus Nuke's own
+%V/%v view tokens and what a file knob must hold."""
 import re
 
-FRAME_TOKEN = re.compile(r"#+|%0?\d*d")
+from .rvmatte_hostkit import sequences as _kit
+from .rvmatte_hostkit.sparse import SparseSequence
+
+NOTATIONS = ("hashes", "printf")
 VIEW_TOKEN = re.compile(r"%[Vv]")
-MOVIE_EXTENSIONS = (".mov", ".mp4", ".mkv", ".avi", ".webm", ".mxf", ".m4v", ".r3d", ".braw", ".ari")
 
 
 def knob_path(path):
@@ -16,11 +19,11 @@ def knob_path(path):
 
 
 def has_frame_token(path):
-    return FRAME_TOKEN.search(os.path.basename(path)) is not None
+    return _kit.has_frame_token(path, NOTATIONS)
 
 
 def is_movie(path):
-    return os.path.splitext(path)[1].lower() in MOVIE_EXTENSIONS
+    return _kit.is_movie(path)
 
 
 def has_view_token(path):
@@ -33,27 +36,15 @@ def for_view(path, view):
 
 
 def frame_file(pattern, frame):
-    """The file of one frame: `####` and `%04d` (or `%d`) give the same name."""
-    def fill(match):
-        token = match.group(0)
-        if token.startswith("#"):
-            width = len(token)
-        else:
-            digits = token[1:-1].lstrip("0")
-            width = int(digits) if digits else 1
-        return "%0*d" % (width, frame)
-    head, tail = os.path.split(pattern)
-    return os.path.join(head, FRAME_TOKEN.sub(fill, tail)) if head else FRAME_TOKEN.sub(fill, tail)
+    """The file of one frame: `####` and `%04d` (or `%d`) give the same name; a path
+    without a frame token is the file of every frame."""
+    parsed = _kit.parse_pattern(pattern, NOTATIONS)
+    return pattern if parsed is None else parsed.path(frame)
 
 
 def complete_frames(pattern, first, last):
     """Frame numbers in first..last whose file exists and is not empty."""
-    found = []
-    for frame in range(first, last + 1):
-        path = frame_file(pattern, frame)
-        try:
-            if os.path.getsize(path) > 0:
-                found.append(frame)
-        except OSError:
-            pass
-    return found
+    parsed = _kit.parse_pattern(pattern, NOTATIONS)
+    if parsed is None:
+        return []
+    return SparseSequence(parsed, parsed.frames_on_disk(nonempty=True)).within(first, last)

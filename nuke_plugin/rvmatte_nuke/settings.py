@@ -81,15 +81,16 @@ def worker_python(prefs):
 
 def check_worker(python, timeout=60):
     """(True, "rvmatte 0.1.0") when `python -m rvmatte` runs, else (False, why)."""
-    from . import environment
+    from .rvmatte_hostkit.command import interpreter_problem
+    from .rvmatte_hostkit.environment import worker_environment
 
-    problem = environment.interpreter_problem(python)
+    problem = interpreter_problem(python)
     if problem:
         return False, problem
     try:
         done = subprocess.run([python, "-m", "rvmatte", "--version"], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, universal_newlines=True, encoding="utf-8", errors="replace",
-                              timeout=timeout, env=environment.worker_environment())
+                              timeout=timeout, env=worker_environment())
     except OSError as exc:
         return False, "cannot run %s: %s" % (python, exc.strerror or exc)
     except subprocess.TimeoutExpired:

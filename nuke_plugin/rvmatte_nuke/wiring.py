@@ -81,7 +81,7 @@ def finish(job, outcomes):
         set_status(group, "cancelled after %d frame(s); the matte was not changed" % done)
         return
     wire(group, job.alpha_read, job.fgr_read, job.first, job.last)
-    seconds = sum((o.done or {}).get("seconds", 0.0) for o in outcomes)
+    seconds = sum(o.done.seconds for o in outcomes if o.done is not None)
     result = {"first": job.first, "last": job.last, "views": [v.view for v in job.views],
               "alpha": job.alpha_read, "foreground": job.fgr_read, "seconds": seconds,
               "precomp": bool(job.needs_precomp()), "finished": time.strftime("%Y-%m-%d %H:%M")}

@@ -1,4 +1,4 @@
-"""Scene frames ↔ source frames, and image sequences on disk (blender_addon/frames.py)."""
+"""Scene frames ↔ source frames, and a sequence's file read as Blender reads it (blender_addon/frames.py)."""
 
 import pytest
 
@@ -24,24 +24,28 @@ def test_scene_frame_inverts_source_frame(frames):
     assert all(mapping.scene_frame(mapping.source_frame(f)) == f for f in range(-10, 30))
 
 
-def test_sequence_path_splits_at_the_last_number(frames):
-    seq = frames.split_sequence_path("/shots/sh010_v2/plate.1001.exr")
-    assert seq == frames.SequencePath("/shots/sh010_v2/plate.", 1001, 4, ".exr")
-    assert seq.pattern() == "/shots/sh010_v2/plate.####.exr"
-    assert seq.path(7) == "/shots/sh010_v2/plate.0007.exr"
-
-
-def test_name_without_digits_is_not_a_sequence(frames):
-    assert frames.split_sequence_path("/shots/plate.exr") is None
-
-
-def test_sequence_range_finds_first_and_last_file(frames, tmp_path):
+def test_sequence_file_gives_pattern_number_and_the_frames_on_disk(frames, tmp_path):
     for n in (1001, 1002, 1005):
         (tmp_path / f"plate.{n:04d}.exr").write_bytes(b"")
     (tmp_path / "plate.1003.exr.tmp").write_bytes(b"")
     (tmp_path / "other.0900.exr").write_bytes(b"")
-    assert frames.sequence_range(str(tmp_path / "plate.1002.exr")) == (1001, 1005)
+    pattern, number, on_disk = frames.sequence_file(str(tmp_path / "plate.1002.exr"))
+    assert pattern.hashes == str(tmp_path / "plate.####.exr") and number == 1002
+    assert on_disk.frames == (1001, 1002, 1005)
 
 
-def test_sequence_range_of_an_empty_folder_is_none(frames, tmp_path):
-    assert frames.sequence_range(str(tmp_path / "plate.0001.exr")) is None
+def test_name_without_digits_is_not_a_sequence(frames):
+    assert frames.sequence_file("/shots/plate.exr") is None
+
+
+def test_the_shipped_host_kit_is_the_repositorys(installed):
+    """The zip carries core/rvmatte_hostkit, byte for byte (the build copies it; no second copy exists)."""
+    import filecmp
+    from pathlib import Path
+
+    shipped = Path(installed.__file__).parent / "rvmatte_hostkit"
+    source = Path(__file__).resolve().parents[2] / "core" / "rvmatte_hostkit"
+    names = sorted(p.name for p in source.glob("*.py"))
+    assert names and sorted(p.name for p in shipped.glob("*.py")) == names
+    match, mismatch, errors = filecmp.cmpfiles(source, shipped, names, shallow=False)
+    assert not mismatch and not errors

@@ -312,6 +312,16 @@ def test_matte_sequence_must_cover_the_source_frames(addon, worker, tmp_path):
         plan(addon)
 
 
+def test_a_gap_in_a_matte_sequence_is_named_before_the_worker_starts(addon, worker, tmp_path):
+    """Ends that cover the range are not enough: a missing frame inside it is found here."""
+    sequence_source(tmp_path)
+    frames = [f for f in range(1001, 1011) if f not in (1004, 1005)]
+    bpy.context.scene.rvmatte.holdout = matte_image(
+        write_sequence(tmp_path / "roto", "person", frames), sequence=True)
+    with pytest.raises(addon.sources.SourceError, match=r"has frames 1001-1003, 1006-1010; .* missing 1004-1005"):
+        plan(addon)
+
+
 def test_matte_range_follows_the_frames_being_matted(addon, worker, tmp_path):
     sequence_source(tmp_path)
     settings = bpy.context.scene.rvmatte

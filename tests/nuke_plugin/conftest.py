@@ -1,13 +1,15 @@
 """The plugin's tests run against tests/nuke_plugin/fake_nuke (Nuke cannot be
-installed here), with nuke_plugin/ on sys.path as NUKE_PATH puts it in Nuke."""
+installed here), with the plugin folder on sys.path as NUKE_PATH puts it in Nuke:
+nuke_plugin/ staged as it ships, the host kit inside (staged_plugin.py)."""
 import os
 import sys
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-PLUGIN = os.path.join(REPO, "nuke_plugin")
+sys.path.insert(0, HERE)
+from staged_plugin import PLUGIN  # noqa: E402
+
 FAKE_WORKER = os.path.join(HERE, "fake_worker")
 for path in (os.path.join(HERE, "fake_nuke"), PLUGIN):
     if path not in sys.path:

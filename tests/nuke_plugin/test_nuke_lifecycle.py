@@ -8,7 +8,7 @@ import nuke
 from nuke_helpers import make_read, make_rvmatte, wait_for
 from rvmatte_nuke import command, generate
 
-PLUGIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "nuke_plugin")
+from staged_plugin import PLUGIN
 
 
 def test_an_exception_in_the_worker_thread_ends_the_job_with_an_error(saved_script, fake_worker, monkeypatch):

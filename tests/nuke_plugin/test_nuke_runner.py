@@ -7,6 +7,7 @@ import time
 import pytest
 
 from rvmatte_nuke import runner, settings
+from rvmatte_nuke.rvmatte_hostkit import progress
 
 
 def argv(tmp_path, first=1, last=5):
@@ -25,9 +26,9 @@ def test_a_good_run_reports_every_frame_in_order(tmp_path):
     events = []
     outcome = runner.run_worker(argv(tmp_path, 1001, 1004), events.append)
     assert outcome.status == "done" and outcome.returncode == 0
-    assert [e["frame"] for e in events if e["event"] == "frame"] == [1001, 1002, 1003, 1004]
-    assert outcome.start["frames"] == 4
-    assert outcome.done["written"] == 4
+    assert [e.frame for e in events if isinstance(e, progress.FrameDone)] == [1001, 1002, 1003, 1004]
+    assert outcome.start.frames == 4
+    assert outcome.done.written == 4
     assert outcome.frames_done == 4
 
 
@@ -39,11 +40,12 @@ def test_a_failing_worker_is_reported_in_its_own_words(tmp_path, monkeypatch):
     assert outcome.returncode == 2
 
 
-def test_a_crash_without_protocol_lines_gives_its_last_stderr_line(tmp_path, monkeypatch):
+def test_a_crash_without_protocol_lines_gives_its_exit_code_and_last_stderr_line(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_RVMATTE_MODE", "crash")
     outcome = runner.run_worker(argv(tmp_path))
     assert outcome.status == "failed"
-    assert outcome.error == "MemoryError: out of memory"
+    assert outcome.error.startswith("the worker stopped with exit code ")
+    assert outcome.error.endswith(": MemoryError: out of memory")
 
 
 def test_a_missing_interpreter_is_named(tmp_path):

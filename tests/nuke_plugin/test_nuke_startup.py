@@ -11,7 +11,7 @@ from nuke_helpers import make_rvmatte
 from rvmatte_nuke import node as rvnode
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PLUGIN = os.path.join(os.path.dirname(os.path.dirname(HERE)), "nuke_plugin")
+from staged_plugin import PLUGIN
 
 TERMINAL_SESSION = r'''
 import os, runpy, sys
@@ -84,3 +84,14 @@ def test_icon_is_shipped():
     path = os.path.join(PLUGIN, "icons", "RVMatte.png")
     with open(path, "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_repository_folder_alone_says_how_to_build_the_plugin():
+    """nuke_plugin/ without the host kit is not the plugin: importing it says what to run."""
+    source = os.path.join(os.path.dirname(os.path.dirname(HERE)), "nuke_plugin")
+    code = "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; import rvmatte_nuke"
+    env = dict((k, v) for k, v in os.environ.items() if k != "PYTHONPATH")
+    done = subprocess.run([sys.executable, "-c", code, os.path.join(HERE, "fake_nuke"), source], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert done.returncode != 0
+    assert "tools/build_release.py --only nuke" in done.stderr.strip().splitlines()[-1]

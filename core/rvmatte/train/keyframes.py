@@ -18,6 +18,7 @@ import OpenImageIO as oiio
 from rvmatte.errors import InputError, one_line
 from rvmatte.io.images import display_window_of, fit_to_display
 from rvmatte.io.sequence import find_sequence
+from rvmatte_hostkit.sparse import SparseSequence
 
 
 class Keyframes:
@@ -31,11 +32,11 @@ class Keyframes:
         except InputError as error:
             raise InputError(f"--keyframes: {error}") from None
         self.hashes = seq.hashes
-        frames = [1] if seq.padding is None else seq.frames_on_disk()
-        if not frames:
+        found = SparseSequence.scan(seq)
+        if not found:
             raise InputError(f"--keyframes: no keyframes found for {seq.hashes}")
         present = set(shot_frames)
-        self.frames: List[int] = sorted(frames)
+        self.frames: List[int] = list(found.frames)
         self.alpha: Dict[int, np.ndarray] = {}
         self.sha256: Dict[int, str] = {}
         for frame in self.frames:

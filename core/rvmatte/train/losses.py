@@ -84,14 +84,17 @@ def alpha_loss(pred: torch.Tensor, true: torch.Tensor, coherence: bool = True) -
 def foreground_loss(pred: torch.Tensor, true: torch.Tensor, true_alpha: torch.Tensor,
                     coherence: bool = True) -> torch.Tensor:
     """The paper's foreground loss, only where the ground-truth alpha is above 0:
-    L1 and temporal coherence (means over the selected pixels)."""
+    L1 and temporal coherence, each a mean over the selected pixels of one clip, then
+    averaged over the clips of the batch ([B,T,C,H,W]). Per-clip means make the loss of a
+    batch the mean of its clips' losses, so a batch split across processes (DDP averages
+    their gradients) gives the gradient of the whole batch."""
     mask = (true_alpha > 0).to(pred.dtype).expand_as(pred)
-    count = mask.sum().clamp(min=1.0)
-    loss = ((pred - true).abs() * mask).sum() / count
+    dims = tuple(range(1, pred.dim()))
+    loss = ((pred - true).abs() * mask).sum(dims) / mask.sum(dims).clamp(min=1.0)
     if coherence and pred.shape[1] > 1:
         both = mask[:, 1:] * mask[:, :-1]
-        loss = loss + (((pred.diff(dim=1) - true.diff(dim=1)) ** 2) * both).sum() / both.sum().clamp(min=1.0)
-    return loss
+        loss = loss + (((pred.diff(dim=1) - true.diff(dim=1)) ** 2) * both).sum(dims) / both.sum(dims).clamp(min=1.0)
+    return loss.mean()
 
 
 def matting_loss(pred_alpha, true_alpha, pred_fgr: Optional[torch.Tensor] = None,

@@ -65,3 +65,14 @@ def test_foreground_coherence_only_where_both_frames_have_alpha():
     true = torch.tensor([0.0, 0.0]).reshape(1, 2, 1, 1, 1).expand(1, 2, 3, 1, 1)
     alpha = torch.ones(1, 2, 1, 1, 1)
     assert float(foreground_loss(pred, true, alpha)) == pytest.approx(0.2 + 0.16)
+
+
+def test_foreground_loss_of_a_batch_is_the_mean_of_its_clips():
+    # clip 0: one selected pixel off by 0.3; clip 1: four selected pixels off by 0.1 → (0.3 + 0.1) / 2
+    pred = torch.zeros(2, 1, 3, 1, 4)
+    pred[0, :, :, :, 0] = 0.3
+    pred[1] = 0.1
+    alpha = torch.zeros(2, 1, 1, 1, 4)
+    alpha[0, :, :, :, 0] = 1
+    alpha[1] = 1
+    assert float(foreground_loss(pred, torch.zeros_like(pred), alpha)) == pytest.approx(0.2)

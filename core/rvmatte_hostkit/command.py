@@ -1,0 +1,120 @@
+"""The worker's command line (docs/cli.md: ``rvmatte run``) and the interpreter that runs it."""
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from typing import Optional
+
+
+class WorkerSetupError(Exception):
+    """The configured worker cannot be started; the message is meant for the artist."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One ``rvmatte run`` as a host asks for it; empty strings leave an option out."""
+
+    input_path: str
+    alpha_pattern: str
+    foreground_pattern: str
+    first: int
+    last: int
+    start_frame: Optional[int] = None  # movies only: the number of the movie's first frame
+    weights: str = ""
+    variant: str = "mobilenetv3"
+    device: str = "auto"
+    precision: str = "float32"
+    downsample_ratio: object = None    # None or "auto": auto; else a number
+    preroll: int = 0
+    foreground_source: str = "edge"
+    input_colorspace: str = ""
+    output_colorspace: str = ""
+    ocio_config: str = ""
+    holdout: str = ""                  # matte path or `#` pattern (docs/cli.md --holdout)
+    garbage: str = ""
+
+
+def ratio_argument(value):
+    """``--downsample-ratio`` as text: ``auto`` for None/"auto", else the number, every digit kept
+    (0.375, 0.1234567891, 1)."""
+    if value is None or value == "auto":
+        return "auto"
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def run_arguments(request):
+    """The ``run …`` arguments of one job, progress as JSON lines (last)."""
+    args = ["run", request.input_path,
+            "--alpha", request.alpha_pattern,
+            "--foreground", request.foreground_pattern,
+            "--foreground-source", request.foreground_source,
+            "--frames", "%d-%d" % (request.first, request.last),
+            "--variant", request.variant,
+            "--device", request.device,
+            "--precision", request.precision,
+            "--downsample-ratio", ratio_argument(request.downsample_ratio)]
+    if request.start_frame is not None:
+        args += ["--start-frame", str(request.start_frame)]
+    if request.preroll:
+        args += ["--preroll", str(request.preroll)]
+    for flag, value in (("--weights", request.weights), ("--holdout", request.holdout),
+                        ("--garbage", request.garbage), ("--ocio-config", request.ocio_config),
+                        ("--input-colorspace", request.input_colorspace),
+                        ("--output-colorspace", request.output_colorspace)):
+        if value:
+            args += [flag, value]
+    return args + ["--progress", "json"]
+
+
+_RVMATTE_EXECUTABLE = re.compile(r"^rvmatte(\.exe)?$", re.IGNORECASE)
+
+
+def interpreter_problem(python):
+    """None when ``python`` may be an interpreter; else the artist's fix, in words.
+
+    The common mistake is choosing the environment's folder rather than the Python inside it.
+    """
+    if not python:
+        return "no interpreter given: choose the Python of the environment where rvmatte is installed"
+    if os.path.isdir(python):
+        inside = [os.path.join(python, *p) for p in (("bin", "python"), ("Scripts", "python.exe"), ("python.exe",))]
+        found = [p for p in inside if os.path.isfile(p)]
+        hint = (": " + found[0]) if found else " (bin/python on Linux and macOS, Scripts\\python.exe on Windows)"
+        return "%s is a folder: choose the Python inside the environment, not the folder%s" % (python, hint)
+    return None
+
+
+def worker_prefix(configured, where="the preferences"):
+    """The argv that starts ``rvmatte``: a Python interpreter gets ``-m rvmatte``.
+
+    ``configured`` is the host's setting: a Python interpreter, an ``rvmatte``
+    executable, or empty for ``rvmatte`` on PATH. ``where`` names that setting in
+    the messages (``the RVMatte add-on preferences``).
+    """
+    path = configured.strip()
+    if not path:
+        found = shutil.which("rvmatte")
+        if found is None:
+            raise WorkerSetupError("no rvmatte worker configured: set the Python interpreter that has rvmatte "
+                                   "installed in %s" % where)
+        return [found]
+    if os.path.isdir(path):
+        raise WorkerSetupError(interpreter_problem(path))
+    if not os.path.isfile(path):
+        raise WorkerSetupError("worker not found: %s (check %s)" % (path, where))
+    if os.name == "posix" and not os.access(path, os.X_OK):
+        raise WorkerSetupError("worker is not executable: %s (check %s)" % (path, where))
+    if _RVMATTE_EXECUTABLE.match(os.path.basename(path)):
+        return [path]
+    return [path, "-m", "rvmatte"]
+
+
+def quoted(argv):
+    """The command as one line a user can paste into a POSIX shell (messages and logs)."""
+    def quote(word):
+        if word and all(c.isalnum() or c in "-_./:=%#@+," for c in word):
+            return word
+        return "'" + word.replace("'", "'\"'\"'") + "'"
+    return " ".join(quote(w) for w in argv)

@@ -1,0 +1,205 @@
+"""One worker process: started apart from the host, read by two threads, polled.
+
+The reader threads only move text lines into a queue (stdout) and a bounded tail
+(stderr); they call no host API. ``poll()`` takes what arrived without blocking
+(or waits up to ``wait`` seconds for the first line), parses it with ``progress``
+and advances the state, so a host calls it from its main thread (Blender's
+timer) or from a background thread (Nuke) alike. The worker and its children
+form one process group, so cancel and stop reach all of them.
+"""
+
+import collections
+import enum
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+
+from . import progress
+
+STDERR_KEPT = 50
+CREATE_NEW_PROCESS_GROUP = 0x00000200   # Windows creation flags, named here for every Python on every OS
+CREATE_NO_WINDOW = 0x08000000
+
+
+class JobState(enum.Enum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class WorkerProcess(object):
+    """A running ``rvmatte`` worker, what it said, and how it ended.
+
+    Subclasses hear of each message through ``received(message)`` and of the end
+    (state no longer RUNNING) through ``ended()``; both run in the thread that polls.
+    Raises OSError naming the program when it cannot be started.
+    """
+
+    def __init__(self, argv, env=None, cwd=None):
+        self.argv = list(argv)
+        self.state = JobState.RUNNING
+        self.started = None
+        self.finished = None
+        self.done = 0
+        self.total = 0
+        self.fps = 0.0
+        self.last_frame = None
+        self.frames_reported = 0
+        self.messages = []
+        self.warnings = []
+        self.logs = []
+        self.error = None
+        self.returncode = None
+        self._lines = queue.Queue()
+        self._stderr = collections.deque(maxlen=STDERR_KEPT)
+        self._stderr_lock = threading.Lock()
+        self._cancel_requested = False
+        self._readers = []
+        self.process = self._spawn(env, cwd)
+
+    def _spawn(self, env, cwd):
+        options = {}
+        if os.name == "posix":
+            options["start_new_session"] = True
+        else:
+            options["creationflags"] = CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW
+        try:
+            process = subprocess.Popen(
+                self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=env, cwd=cwd, universal_newlines=True, encoding="utf-8", errors="replace", bufsize=1,
+                **options)
+        except OSError as exc:
+            raise OSError("cannot start the worker %s: %s" % (self.argv[0], exc.strerror or exc))
+        for stream, sink in ((process.stdout, self._lines.put), (process.stderr, self._keep_stderr)):
+            reader = threading.Thread(target=_pump, args=(stream, sink))
+            reader.daemon = True
+            reader.start()
+            self._readers.append(reader)
+        return process
+
+    def _keep_stderr(self, line):
+        with self._stderr_lock:
+            self._stderr.append(line.rstrip("\r\n"))
+
+    @property
+    def stderr_lines(self):
+        with self._stderr_lock:
+            return list(self._stderr)
+
+    @property
+    def running(self):
+        return self.state is JobState.RUNNING
+
+    @property
+    def cancel_requested(self):
+        return self._cancel_requested
+
+    @property
+    def progress(self):
+        return self.done / self.total if self.total else 0.0
+
+    def poll(self, wait=0.0):
+        """The messages the worker sent since the last call; waits up to ``wait`` s for a first one."""
+        messages = []
+        block = wait > 0
+        while True:
+            try:
+                line = self._lines.get(timeout=wait) if block else self._lines.get_nowait()
+            except queue.Empty:
+                break
+            block = False
+            message = progress.parse_line(line)
+            if message is not None:
+                self._apply(message)
+                messages.append(message)
+                self.received(message)
+        if self.running and self.process.poll() is not None and not any(r.is_alive() for r in self._readers):
+            if self._lines.empty():
+                self._conclude(self.process.returncode)
+            else:
+                messages += self.poll()
+        return messages
+
+    def _apply(self, message):
+        self.messages.append(message)
+        if isinstance(message, progress.Started):
+            self.started = message
+            self.total = message.frames
+        elif isinstance(message, progress.FrameDone):
+            self.done, self.total, self.fps = message.done, message.total, message.fps
+            self.last_frame = message.frame
+            self.frames_reported += 1
+        elif isinstance(message, progress.Warned):
+            self.warnings.append(message.message)
+        elif isinstance(message, progress.Finished):
+            self.finished = message
+        elif isinstance(message, progress.Failed):
+            self.error = message.message
+        elif isinstance(message, progress.Log):
+            self.logs.append(message.text)
+
+    def _conclude(self, returncode):
+        self.returncode = returncode
+        if self._cancel_requested:
+            self.state = JobState.CANCELLED
+        elif returncode == 0 and self.error is None:
+            self.state = JobState.DONE
+        else:
+            self.state = JobState.FAILED
+            self.error = progress.failure_text(self.messages, self.stderr_lines, returncode)
+        self.ended()
+
+    def received(self, message):
+        """Called for each message, after the state took it in."""
+
+    def ended(self):
+        """Called once, when the state leaves RUNNING."""
+
+    def cancel(self):
+        """Ask the worker to stop (SIGTERM to its group); the state becomes CANCELLED at a later poll()."""
+        if self.running and self.process.poll() is None:
+            self._cancel_requested = True
+            _signal_group(self.process, signal.SIGTERM if os.name == "posix" else None)
+
+    def stop(self, timeout=5.0):
+        """Cancel and wait for the worker, killing it after ``timeout`` s. Blocks: not for a UI thread's tick."""
+        self.cancel()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _signal_group(self.process, signal.SIGKILL if os.name == "posix" else None)
+            self.process.wait()
+        for reader in self._readers:
+            reader.join(1.0)
+        self.poll()
+
+    def wait(self, timeout, step=0.05):
+        """Poll until the worker ends or ``timeout`` s pass; returns the state (scripts and threads)."""
+        deadline = time.monotonic() + timeout
+        while self.running and time.monotonic() < deadline:
+            self.poll(wait=step)
+        return self.state
+
+
+def _pump(stream, sink):
+    try:
+        for line in stream:
+            sink(line)
+    except (OSError, ValueError):
+        pass
+    finally:
+        stream.close()
+
+
+def _signal_group(process, sig):
+    try:
+        if os.name == "posix":
+            os.killpg(process.pid, sig)
+        else:
+            process.terminate()
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,101 @@
+"""The rvmatte run command line and the worker interpreter (rvmatte_hostkit.command)."""
+import os
+import stat
+
+import pytest
+
+from rvmatte_hostkit import command
+from rvmatte_hostkit.command import RunRequest
+
+
+def executable(path, text="#!/bin/sh\n"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+def test_an_interpreter_runs_the_module(tmp_path):
+    python = executable(tmp_path / "env" / "bin" / "python3")
+    assert command.worker_prefix(python) == [python, "-m", "rvmatte"]
+
+
+def test_an_rvmatte_executable_runs_as_it_is(tmp_path):
+    exe = executable(tmp_path / "env" / "bin" / "rvmatte")
+    assert command.worker_prefix(exe) == [exe]
+
+
+def test_a_missing_worker_names_the_path_and_the_setting(tmp_path):
+    with pytest.raises(command.WorkerSetupError, match="worker not found: .*nope/python .*check the add-on"):
+        command.worker_prefix(str(tmp_path / "nope" / "python"), where="the add-on")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="execute bits are POSIX")
+def test_a_file_without_execute_bit_is_refused(tmp_path):
+    plain = tmp_path / "python"
+    plain.write_text("")
+    with pytest.raises(command.WorkerSetupError, match="not executable"):
+        command.worker_prefix(str(plain))
+
+
+def test_a_venv_folder_says_choose_the_python_inside(tmp_path):
+    python = executable(tmp_path / "rvmatte-env" / "bin" / "python")
+    with pytest.raises(command.WorkerSetupError, match="not the folder: " + python):
+        command.worker_prefix(str(tmp_path / "rvmatte-env"))
+
+
+def test_nothing_configured_and_nothing_on_path_says_where_to_set_it(monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(command.WorkerSetupError, match="installed in RVMatte > Preferences"):
+        command.worker_prefix("  ", where="RVMatte > Preferences")
+
+
+def test_interpreter_problem_without_an_interpreter_says_what_to_choose():
+    assert "choose the Python" in command.interpreter_problem("")
+    assert command.interpreter_problem("/usr/bin/python3") is None
+
+
+def test_run_arguments_carry_every_choice():
+    request = RunRequest(
+        input_path="/in/clip.mp4", alpha_pattern="/out/c.alpha.####.exr", foreground_pattern="/out/c.fgr.####.exr",
+        first=3, last=9, start_frame=1, weights="/w.pth", variant="resnet50", device="cuda", precision="float16",
+        downsample_ratio=0.375, preroll=4, foreground_source="plate", input_colorspace="sRGB",
+        output_colorspace="Linear Rec.709", ocio_config="/blender/config.ocio", holdout="/m/h.####.png",
+        garbage="/m/g.png")
+    args = command.run_arguments(request)
+    assert args[:2] == ["run", "/in/clip.mp4"]
+    assert dict(zip(args[2::2], args[3::2])) == {
+        "--alpha": "/out/c.alpha.####.exr", "--foreground": "/out/c.fgr.####.exr", "--foreground-source": "plate",
+        "--frames": "3-9", "--variant": "resnet50", "--device": "cuda", "--precision": "float16",
+        "--downsample-ratio": "0.375", "--start-frame": "1", "--preroll": "4", "--weights": "/w.pth",
+        "--holdout": "/m/h.####.png", "--garbage": "/m/g.png", "--ocio-config": "/blender/config.ocio",
+        "--input-colorspace": "sRGB", "--output-colorspace": "Linear Rec.709", "--progress": "json"}
+
+
+def test_defaults_leave_optional_flags_out_and_end_with_json_progress():
+    args = command.run_arguments(RunRequest("/in/p.####.exr", "a.####.exr", "f.####.exr", 1001, 1010))
+    assert args[args.index("--downsample-ratio") + 1] == "auto"
+    for flag in ("--start-frame", "--preroll", "--weights", "--ocio-config", "--input-colorspace",
+                 "--output-colorspace", "--holdout", "--garbage"):
+        assert flag not in args
+    assert args[-2:] == ["--progress", "json"]
+
+
+@pytest.mark.parametrize("value, text", [(None, "auto"), ("auto", "auto"), (0.25, "0.25"), ("0.5", "0.5"), (1, "1"), (0.1234567891, "0.1234567891")])
+def test_ratio_argument(value, text):
+    assert command.ratio_argument(value) == text
+
+
+def test_every_run_option_the_hosts_send_is_one_the_cli_knows():
+    cli = pytest.importorskip("rvmatte.cli")
+    parser = cli.build_parser()
+    request = RunRequest("/in/p.####.exr", "a.####.exr", "f.####.exr", 1, 2, start_frame=1, weights="/w.pth",
+                         downsample_ratio=0.5, preroll=2, input_colorspace="sRGB", output_colorspace="ACEScg",
+                         ocio_config="/c.ocio", holdout="/h.png", garbage="/g.png")
+    parsed = parser.parse_args(command.run_arguments(request))
+    assert parsed.preroll == 2 and parsed.progress == "json"
+
+
+def test_quoted_command_can_be_pasted_into_a_shell():
+    assert command.quoted(["python", "-m", "rvmatte", "/a b/c.####.exr", "it's"]) == \
+        "python -m rvmatte '/a b/c.####.exr' 'it'\"'\"'s'"
