@@ -53,8 +53,8 @@ TRAINABLE = {"decoder": ("decoder", "project_mat", "refiner"), "all": None}
 class FinetuneConfig:
     """The settings of a fine-tune (recorded in the lineage sidecar); defaults: docs/training.md."""
 
-    steps: int = 40
-    lr: float = 1e-4
+    steps: int = 20
+    lr: float = 1e-3
     train: str = "decoder"          # "decoder" (encoder frozen) or "all"
     clip: int = 3                   # frames per training clip
     distill: float = 0.5            # weight of the base-prediction loss on frames without keyframes
