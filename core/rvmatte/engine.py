@@ -64,6 +64,7 @@ class RunOptions:
     fold_batchnorm: Optional[bool] = None
     compile: bool = False                    # torch.compile the steady-state forward (long shots)
     backend: str = "torch"                   # torch, onnxruntime, openvino or auto (rvmatte.backends)
+    deterministic: bool = False              # GPU: fixed cuDNN algorithms, TF32 off (rvmatte.gpu)
     model: object = None                     # an already loaded network (hosts, tests, the API)
     composite: Optional[str] = None          # review: foreground over a colour or a background plate
     background: Optional[str] = None         # background input for the composite (else a colour)
@@ -394,7 +395,12 @@ class Job:
         tuning = defaults_for(param.device.type, str(param.dtype).replace("torch.", ""))
         torch_threads = torch.get_num_threads()
         torch.set_num_threads(o.threads or tuning.threads)
+        restore_arithmetic = None
         try:
+            if o.deterministic:
+                from rvmatte.gpu import set_deterministic
+
+                restore_arithmetic = set_deterministic(True)
             model = prepare_model(model, tuning, o.fold_batchnorm)
             if o.compile and (self.source.pixel_aspect != 1.0 or self.outputs.segmentation is not None):
                 self.reporter.warning("--compile: anamorphic plates and the segmentation pass run the network's "
@@ -408,6 +414,17 @@ class Job:
             return self._run(model, tuning, started)
         finally:
             torch.set_num_threads(torch_threads)
+            if restore_arithmetic is not None:
+                restore_arithmetic()
+
+    def _check_vram(self, model, ratio: float, chunk: int) -> None:
+        """Before any frame: one blank forward of the shot's shape must fit the card (rvmatte.gpu)."""
+        from rvmatte.gpu import check_vram_budget, dry_run
+
+        h, w = self.source.height, self.source.width
+        precision = str(next(model.parameters()).dtype).replace("torch.", "")
+        check_vram_budget(dry_run(model, h, w, chunk, ratio),
+                          f"a {w}x{h} frame at ratio {ratio:.3g} with --seq-chunk {chunk} in {precision}")
 
     def _check_lineage(self, model) -> None:
         """Tuned weights (a lineage sidecar beside them): their base is recorded in the headers, and
@@ -448,6 +465,8 @@ class Job:
         if session.ratio_note(self.source.height, self.source.width):
             self.reporter.warning(session.ratio_note(self.source.height, self.source.width))
         chunk = o.seq_chunk or tuning.seq_chunk
+        if device.type == "cuda":
+            self._check_vram(model, ratio, chunk)
         self.cuts = self._find_cuts()
         cut_frames = [c.frame for c in self.cuts]
         self.plan.compute = clip_preroll(self.plan.compute, self.plan.requested[0], cut_frames)

@@ -44,11 +44,14 @@ RESULT_AFFECTING: Dict[str, str] = {
     "compression": "EXR compression (dwaa/dwab are lossy)",
     "background_colour": "the composite's colour",
     "background": "the composite's background (keyed by its file name pattern and frame size)",
-    "target": "who is kept (people pass); key the mask contents (sha256), not their paths",
-    "target_point": "who is kept (people pass): the points and frames themselves",
-    "people": "how many persons the people pass splits",
+    "target": "who is kept (people pass): the mask contents (sha256) and frames, not their paths "
+              "(people_key)",
+    "target_point": "who is kept (people pass): the points and frames themselves (people_key)",
+    "people": "how many persons the people pass splits (people_key)",
     "backend": "the inference engine and its version (oneDNN-based backends differ in round-off; "
                "the resolved backend is keyed, 'auto' included)",
+    "deterministic": "GPU arithmetic: TF32 off and fixed cuDNN algorithms change a float32 GPU run's bits "
+                     "(keyed only when on, so earlier keys stay valid)",
 }
 
 #: ``rvmatte run`` options that decide where, how fast, or which frames, but not what a frame holds.
@@ -71,6 +74,7 @@ NOT_RESULT_AFFECTING: Dict[str, str] = {
     "frames": "which frames are written; a frame's key does not depend on its chunk",
     "preroll": "how a chunk's state is warmed; chunked runs stand for one run (docs/farm.md)",
     "resume": "whether complete frames are kept",
+    "people_step": "which farm task of the people pass runs; the three together are the whole-shot run",
     "progress": "how progress is reported",
     "debug": "whether tracebacks are shown",
 }
@@ -132,6 +136,41 @@ def matte_sha256(sequence) -> Optional[str]:
     return sha256_of_files(sequence.frame_path(f) for f in frames)
 
 
+#: Bumped when the people pass (regions, flow, watershed) changes what it writes for the same inputs.
+PEOPLE_VERSION = 1
+
+
+def target_mask_identity(sequence) -> dict:
+    """A target mask by its contents and the frames it is on (a blob moved to another frame picks
+    someone else there), never by its path."""
+    frames = [1] if sequence.still else list(sequence.frames)
+    digest = hashlib.sha256()
+    for frame in frames:
+        digest.update(f"{frame}:{sha256_of_file(sequence.frame_path(frame))};".encode())
+    return {"still": bool(sequence.still), "sha256": digest.hexdigest()}
+
+
+def people_fields(people, count: Optional[int] = None) -> dict:
+    """What decides who is who in the people pass: per person, in order, its name, its masks'
+    contents and its points (pixel and frame). Paths play no part."""
+    return {
+        "version": PEOPLE_VERSION,
+        "count": count,
+        "persons": [{"name": p.name,
+                     "masks": [target_mask_identity(m) for m in p.masks],
+                     "points": [[int(q.x), int(q.y), int(q.frame)] for q in p.points]} for p in people],
+    }
+
+
+def people_key(matte_fields: Optional[dict], people, count: Optional[int] = None) -> Tuple[str, dict]:
+    """(key, fields) of what the people pass writes: the key fields of the matte it splits
+    (garbage and holdout among them: masks apply garbage → holdout → target) plus ``people``.
+    ``matte_fields`` None: a matte without a recorded key, known only as such."""
+    fields = dict(matte_fields) if matte_fields else {"matte": "no result key recorded"}
+    fields["people"] = people_fields(people, count)
+    return key_of(fields), fields
+
+
 def _config_identity(config: Optional[str]) -> Optional[str]:
     """A config file by its contents, a built-in (``ocio://…``) or absent config by its name."""
     if config and os.path.isfile(config):
@@ -178,6 +217,8 @@ def result_fields(options, *, width: int, height: int, pixel_aspect: float, inpu
         "background": list(background) if background else None,
         "backend": backend or getattr(o, "backend", "torch"),
     }
+    if getattr(o, "deterministic", False):
+        fields["deterministic"] = True
     if o.foreground_source == "edge":         # the band's thresholds live in the code: key them too
         from rvmatte.foreground import EDGE_BAND_HIGH, EDGE_BAND_LOW
 

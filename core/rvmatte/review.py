@@ -125,11 +125,12 @@ def resize(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 class ContactSheet:
-    """plate | alpha | composite for up to ``rows`` frames spread evenly over ``frames``."""
+    """plate | alpha | composite (or other ``columns``) for up to ``rows`` frames spread evenly over ``frames``."""
 
     def __init__(self, path: str, frames: Sequence[int], width: int, height: int, pixel_aspect: float = 1.0,
-                 rows: int = CONTACT_SHEET_ROWS):
+                 rows: int = CONTACT_SHEET_ROWS, columns: Sequence[str] = ("plate", "alpha", "composite")):
         self.path = path
+        self.columns = tuple(columns)
         count = min(rows, len(frames))
         picks = np.unique(np.round(np.linspace(0, len(frames) - 1, count)).astype(int)) if count else []
         self.frames = [frames[i] for i in picks]
@@ -143,8 +144,14 @@ class ContactSheet:
 
     def add(self, frame: int, plate: np.ndarray, alpha: np.ndarray, composite: np.ndarray) -> None:
         """Display-encoded (H, W, 3) plate and composite and (H, W) alpha of one frame."""
-        cells = [resize(np.clip(image, 0.0, 1.0), *self.cell)
-                 for image in (plate, np.repeat(alpha[:, :, None], 3, axis=2), composite)]
+        self.add_cells(frame, (plate, alpha, composite))
+
+    def add_cells(self, frame: int, images: Sequence[np.ndarray]) -> None:
+        """One display-encoded image per column, (H, W, 3) or (H, W) grey."""
+        cells = []
+        for image in images:
+            image = np.clip(image if image.ndim == 3 else np.repeat(image[:, :, None], 3, axis=2), 0.0, 1.0)
+            cells.append(image if image.shape[:2] == self.cell[::-1] else resize(image, *self.cell))
         with self._lock:
             self._rows[frame] = cells
 
@@ -158,11 +165,11 @@ class ContactSheet:
         if not frames:
             return None
         cw, ch = self.cell
-        width = 3 * cw + 4 * _GUTTER
+        width = len(self.columns) * cw + (len(self.columns) + 1) * _GUTTER
         height = len(frames) * (ch + _LABEL_HEIGHT + _GUTTER) + _LABEL_HEIGHT + _GUTTER
         sheet = np.full((height, width, 3), 0.12, dtype=np.float32)
         labels = [(_GUTTER + i * (cw + _GUTTER), _LABEL_HEIGHT - 6, name)
-                  for i, name in enumerate(("plate", "alpha", "composite"))]
+                  for i, name in enumerate(self.columns)]
         for row, frame in enumerate(frames):
             top = _LABEL_HEIGHT + _GUTTER + row * (ch + _LABEL_HEIGHT + _GUTTER)
             labels.append((_GUTTER, top + _LABEL_HEIGHT - 6, f"frame {frame}"))

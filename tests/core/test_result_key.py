@@ -113,3 +113,66 @@ def test_mattes_are_keyed_by_their_contents_not_their_paths(tmp_path):
     assert matte_sha256(_matte_files(tmp_path / "b", (0.0, 1.0))) == here
     assert matte_sha256(_matte_files(tmp_path / "c", (0.0, 0.5))) != here
     assert matte_sha256(None) is None
+
+
+def _target_people(masks=(), points=()):
+    from rvmatte.people.targets import people_from
+
+    return people_from([str(m) for m in masks], list(points))
+
+
+def _mask_file(path, pixels):
+    from rvmatte.io import write_frame
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_frame(str(path), pixels[:, :, None], ["A"])
+
+
+def test_one_changed_target_mask_pixel_changes_the_people_key(tmp_path):
+    from rvmatte.result_key import people_key
+
+    blob = np.zeros((8, 8), np.float32)
+    blob[2:5, 2:5] = 1
+    _mask_file(tmp_path / "a" / "m.0001.exr", blob)
+    before, _ = people_key({"plate_width": 8}, _target_people([tmp_path / "a" / "m.####.exr"]))
+    blob[6, 6] = 1
+    _mask_file(tmp_path / "a" / "m.0001.exr", blob)
+    after, _ = people_key({"plate_width": 8}, _target_people([tmp_path / "a" / "m.####.exr"]))
+    assert after != before
+
+
+def test_a_moved_and_renamed_target_mask_keeps_the_people_key(tmp_path):
+    from rvmatte.result_key import people_key
+
+    blob = np.zeros((8, 8), np.float32)
+    blob[2:5, 2:5] = 1
+    _mask_file(tmp_path / "a" / "m.0001.exr", blob)
+    here, _ = people_key({"plate_width": 8}, _target_people([tmp_path / "a" / "m.####.exr"]))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "m.0001.exr").rename(tmp_path / "b" / "roto_hero.0001.exr")
+    moved, _ = people_key({"plate_width": 8}, _target_people([tmp_path / "b" / "roto_hero.####.exr"]))
+    assert moved == here
+
+
+def test_a_target_mask_on_another_frame_changes_the_people_key(tmp_path):
+    from rvmatte.result_key import people_key
+
+    blob = np.ones((8, 8), np.float32)
+    _mask_file(tmp_path / "a" / "m.0001.exr", blob)
+    _mask_file(tmp_path / "b" / "m.0002.exr", blob)
+    keys = {people_key({}, _target_people([tmp_path / d / "m.####.exr"]))[0] for d in ("a", "b")}
+    assert len(keys) == 2
+
+
+@pytest.mark.parametrize("other", [["3,4@1"], ["2,5@1"], ["2,4@2"], ["hero=2,4@1"], ["2,4@1", "6,6@1"]])
+def test_target_points_and_names_are_in_the_people_key(other):
+    from rvmatte.result_key import people_key
+
+    assert people_key({}, _target_people(points=other))[0] != people_key({}, _target_people(points=["2,4@1"]))[0]
+
+
+def test_the_people_key_changes_with_the_matte_it_splits():
+    from rvmatte.result_key import people_key
+
+    people = _target_people(points=["2,4@1"])
+    assert people_key({"garbage_sha256": "01" * 32}, people)[0] != people_key({"garbage_sha256": None}, people)[0]

@@ -6,7 +6,8 @@ from .shots import Shot
 
 
 def run_arguments(
-    shot: Shot, *, plate: str, output: str, frames: str | None, preroll: str, device: str, weights: str
+    shot: Shot, *, plate: str, output: str, frames: str | None, preroll: str, device: str, weights: str,
+    people_step: str | None = None,
 ) -> list[str]:
     """Arguments after the rvmatte executable for one task of ``shot``.
 
@@ -15,10 +16,17 @@ def run_arguments(
     ``--resume`` makes a retried task skip frames already complete and redo
     damaged ones; ``--device`` is explicit so a GPU worker whose GPU is missing
     fails instead of running on its CPU. ``frames=None`` leaves ``--frames`` out
-    (a Deadline task adds it after its arguments file).
+    (a Deadline task adds it after its arguments file). ``people_step``: which task of a shot with
+    ``--target``/``--people`` this is (see ``people_steps``).
     """
     args = ["run", plate, "-o", output] + (["--frames", frames] if frames is not None else []) + ["--preroll", preroll]
     args += ["--resume", "--progress", "openjd", "--device", device, "--weights", weights]
     if shot.start_frame is not None:
         args += ["--start-frame", str(shot.start_frame)]
-    return args + list(shot.run_args)
+    args += list(shot.run_args)
+    return args + (["--people-step", people_step] if people_step else [])
+
+
+def people_label_frames(shot: Shot) -> str:
+    """The ``--frames`` of a shot's one labelling task: all its frames (they are contiguous)."""
+    return f"{shot.frames[0]}-{shot.frames[-1]}"

@@ -6,6 +6,9 @@ rvmatte). Run it to launch the job on the Cuebot that pyoutline is configured
 for, or with ``--xml`` to print the job spec without contacting any Cuebot.
 Every shot is one layer per run (see ``plan.group_runs``); OpenCue cuts a layer's
 range into ``chunk`` frames and the command reads ``#FRAME_START#-#FRAME_END#``.
+A shot with ``--target``/``--people`` adds a ``<shot>_label`` layer (one frame, one
+task: the labelling of the whole shot) that waits for its matte layers
+(``depend_on``: layer on layer), then ``<shot>_write`` layers that wait for it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import pprint
 import shlex
 
 from ..errors import OutputError
-from .command import run_arguments
+from .command import people_label_frames, run_arguments
 from .plan import group_runs
 from .shots import Shot
 from .status import plan_document
@@ -34,6 +37,7 @@ import sys
 
 import outline
 import outline.cuerun
+import outline.depend
 import outline.modules.shell
 from outline.backend import cue
 
@@ -42,9 +46,14 @@ JOB = {job}
 
 def build_outline():
     job = outline.Outline(JOB["name"], show=JOB["show"], shot=JOB["shot"], user=JOB["user"])
+    built = {{}}
     for layer in JOB["layers"]:
-        options = {{key: value for key, value in layer.items() if key not in ("name", "command")}}
-        job.add_layer(outline.modules.shell.Shell(layer["name"], command=layer["command"], **options))
+        options = {{key: value for key, value in layer.items() if key not in ("name", "command", "after")}}
+        shell = outline.modules.shell.Shell(layer["name"], command=layer["command"], **options)
+        for name in layer.get("after", ()):
+            shell.depend_on(built[name], outline.depend.DependType.LayerOnLayer)   # the whole layer first
+        job.add_layer(shell)
+        built[layer["name"]] = shell
     return job
 
 
@@ -72,31 +81,53 @@ def job_description(
 ) -> dict:
     """The job as plain data: name, show, shot, user and one entry per layer."""
     layers = []
+
+    def add(shot, name, command, frames, chunk, after, gpu):
+        layer = {
+            "name": name,
+            # One string, quoted for the shell: OpenCue joins a list with bare spaces.
+            "command": shlex.join([rvmatte_command, *command]),
+            "range": frames,
+            "chunk": chunk,
+        }
+        if cores > 0:
+            layer["cores"] = cores
+        if gpu and device.startswith("cuda"):
+            layer["gpus"] = 1
+            layer["gpu_memory"] = f"{gpu_memory_gib}g"
+        if after:
+            layer["after"] = list(after)
+        layers.append(layer)
+        return name
+
     for shot in shots:
         runs = group_runs(shot.chunks("fixed"), shot.preroll, shot.input_first)
-        for number, run in enumerate(runs, 1):
-            args = run_arguments(
-                shot,
-                plate=shot.input,
-                output=shot.output_dir,
-                frames="#FRAME_START#-#FRAME_END#",
-                preroll=str(run.preroll),
-                device=device,
-                weights=os.path.abspath(weights),
-            )
-            layer = {
-                "name": shot.name if len(runs) == 1 else f"{shot.name}_part{number}",
-                # One string, quoted for the shell: OpenCue joins a list with bare spaces.
-                "command": shlex.join([rvmatte_command, *args]),
-                "range": run.frames,
-                "chunk": shot.chunk_size if len(run.chunks) > 1 else run.chunks[0].length,
-            }
-            if cores > 0:
-                layer["cores"] = cores
-            if device.startswith("cuda"):
-                layer["gpus"] = 1
-                layer["gpu_memory"] = f"{gpu_memory_gib}g"
-            layers.append(layer)
+        waited: list[str] = []
+        for step in ("matte", "label", "write") if shot.has_people else (None,):
+            if step == "label":
+                args = run_arguments(shot, plate=shot.input, output=shot.output_dir,
+                                     frames=people_label_frames(shot), preroll="0", device="cpu",
+                                     weights=os.path.abspath(weights), people_step="label")
+                waited = [add(shot, f"{shot.name}_label", args, str(shot.frames[0]), 1, waited, gpu=False)]
+                continue
+            suffix = "_write" if step == "write" else ""
+            made = []
+            for number, run in enumerate(runs, 1):
+                args = run_arguments(
+                    shot,
+                    plate=shot.input,
+                    output=shot.output_dir,
+                    frames="#FRAME_START#-#FRAME_END#",
+                    preroll=str(run.preroll),
+                    device="cpu" if step == "write" else device,
+                    weights=os.path.abspath(weights),
+                    people_step=step,
+                )
+                name = f"{shot.name}{suffix}" if len(runs) == 1 else f"{shot.name}{suffix}_part{number}"
+                made.append(add(shot, name, args, run.frames,
+                                shot.chunk_size if len(run.chunks) > 1 else run.chunks[0].length, waited,
+                                gpu=step != "write"))
+            waited = made
     return {
         "name": job_name,
         "show": show,

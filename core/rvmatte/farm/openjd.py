@@ -24,7 +24,7 @@ import json
 import os
 
 from ..errors import InputError, OutputError
-from .command import run_arguments
+from .command import people_label_frames, run_arguments
 from .plan import format_frame_list, needs_explicit_preroll
 from .shots import Shot
 from .status import plan_document
@@ -108,7 +108,7 @@ def job_template(
                 "description": f"{shot.name}: folder of the alpha and foreground passes",
             }
         )
-        steps.append(_step(shot, input_param, output_param, device, min_gpu_memory_mib))
+        steps.extend(_steps(shot, input_param, output_param, device, min_gpu_memory_mib))
     template: dict = {"specificationVersion": SPECIFICATION}
     if any(uses_task_chunking(shot) for shot in shots):
         template["extensions"] = ["TASK_CHUNKING"]
@@ -170,7 +170,49 @@ def write_bundle(
     return files
 
 
-def _step(shot: Shot, input_param: str, output_param: str, device: str, min_gpu_memory_mib: int) -> dict:
+def people_step_names(shot: Shot) -> tuple[str, str, str]:
+    """The step names of a shot with people: its matte chunks, its one labelling task, its writes."""
+    return shot.name[:64], f"{shot.name[:57]} label", f"{shot.name[:57]} write"
+
+
+def _steps(shot: Shot, input_param: str, output_param: str, device: str, min_gpu_memory_mib: int) -> list[dict]:
+    """One step per shot; a shot with ``--target``/``--people`` gets three: its matte chunks, then one
+    labelling task over the whole shot (identities are carried frame to frame, so it cannot be cut), then
+    the chunks' writes. Each waits for the step before it (``dependencies``)."""
+    if not shot.has_people:
+        return [_step(shot, input_param, output_param, device, min_gpu_memory_mib)]
+    matte_name, label_name, write_name = people_step_names(shot)
+    matte = _step(shot, input_param, output_param, device, min_gpu_memory_mib, people_step="matte")
+    label = {
+        "name": label_name,
+        "description": f"{shot.input}: who is who on frames {format_frame_list(shot.frames)}, in one pass "
+        "(an interrupted task carries on after its last labelled frame)",
+        "dependencies": [{"dependsOn": matte_name}],
+        "script": {
+            "actions": {
+                "onRun": {
+                    "command": "{{Param.RvmatteCommand}}",
+                    "args": run_arguments(shot, plate=_plate(shot, input_param), output="{{Param.%s}}" % output_param,
+                                          frames=people_label_frames(shot), preroll="0", device="cpu",
+                                          weights="{{Param.Weights}}", people_step="label"),
+                    "cancelation": {"mode": "NOTIFY_THEN_TERMINATE"},
+                }
+            }
+        },
+    }
+    write = _step(shot, input_param, output_param, "cpu", min_gpu_memory_mib, people_step="write")
+    write["name"] = write_name
+    write["dependencies"] = [{"dependsOn": label_name}]
+    return [matte, label, write]
+
+
+def _plate(shot: Shot, input_param: str) -> str:
+    plate = "{{Param.%s}}" % input_param
+    return plate if shot.kind == "movie" else f"{plate}/{shot.plate_file}"
+
+
+def _step(shot: Shot, input_param: str, output_param: str, device: str, min_gpu_memory_mib: int,
+          people_step: str | None = None) -> dict:
     if uses_task_chunking(shot):
         space = {
             "taskParameterDefinitions": [
@@ -193,17 +235,15 @@ def _step(shot: Shot, input_param: str, output_param: str, device: str, min_gpu_
             "combination": "(Frames, Preroll)",
         }
         preroll = "{{Task.Param.Preroll}}"
-    plate = "{{Param.%s}}" % input_param
-    if shot.kind != "movie":
-        plate = f"{plate}/{shot.plate_file}"
     args = run_arguments(
         shot,
-        plate=plate,
+        plate=_plate(shot, input_param),
         output="{{Param.%s}}" % output_param,
         frames="{{Task.Param.Frames}}",
         preroll=preroll,
         device=device,
         weights="{{Param.Weights}}",
+        people_step=people_step,
     )
     step = {
         "name": shot.name[:64],

@@ -15,7 +15,8 @@ import argparse
 from ..errors import InputError
 
 #: ``rvmatte run`` destinations a farm task sets itself (see command.run_arguments).
-JOB_SETS = ("output_dir", "frames", "preroll", "resume", "progress", "weights", "device", "start_frame")
+JOB_SETS = ("output_dir", "frames", "preroll", "resume", "progress", "weights", "device", "start_frame",
+            "people_step")
 
 _UNSET = object()
 
@@ -54,7 +55,9 @@ def check_run_args(run_args: list[str], where: str) -> argparse.Namespace:
         raise _Refused(message)
 
     parser.error = refuse  # the parser's own messages, raised instead of printed with the usage
-    namespace = argparse.Namespace(**{a.dest: _UNSET for a in parser._actions if a.dest != "help"})
+    # Only the job's own destinations start unset (so that setting one shows); the others keep their
+    # defaults, which repeatable options (--target) append to.
+    namespace = argparse.Namespace(**{a.dest: _UNSET for a in parser._actions if a.dest in JOB_SETS})
     try:
         parser.parse_args(["PLATE", *run_args], namespace)
     except _Refused as refused:

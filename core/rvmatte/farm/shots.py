@@ -75,6 +75,14 @@ class Shot:
         pattern = parse_pattern(self.input)
         return (pattern or find_sequence(self.input)).name
 
+    @property
+    def has_people(self) -> bool:
+        """Whether the runs pick or split people (``--target``, ``--target-point``, ``--people``): then the
+        shot is three steps, matte chunks → one labelling task → per-chunk writes (docs/people.md)."""
+        from ..people.cli import wants_people
+
+        return bool(self.run_args) and wants_people(check_run_args(self.run_args, self.name))
+
     def chunks(self, division: str = "even") -> list[Chunk]:
         return plan_chunks(self.frames, self.chunk_size, self.preroll, division)
 
@@ -85,6 +93,10 @@ class Shot:
             passes["alpha"] = os.path.join(self.output_dir, f"{self.output_name}.alpha.####.exr")
         if "--no-foreground" not in self.run_args:
             passes["foreground"] = os.path.join(self.output_dir, f"{self.output_name}.fgr.####.exr")
+        if self.run_args:
+            parsed = check_run_args(self.run_args, self.name)
+            if parsed.target or parsed.target_point:   # then every pass carries the people pass's key
+                passes["people"] = os.path.join(self.output_dir, f"{self.output_name}.people.####.exr")
         return passes
 
     def as_dict(self) -> dict:
@@ -170,7 +182,12 @@ def make_shot(
     extra = entry.get("run_args", run_args)
     if not isinstance(extra, list) or not all(isinstance(a, str) for a in extra):
         raise InputError(f"{where}: 'run_args' must be a list of strings")
-    check_run_args(extra, where)
+    parsed = check_run_args(extra, where)
+    from ..people.cli import wants_people
+
+    if wants_people(parsed) and len(frames) != frames[-1] - frames[0] + 1:
+        raise InputError(f"{where}: with --target/--target-point/--people the frames must be one range "
+                         f"without holes (identities are carried from frame to frame)")
     refuse_control_characters(source, f"{where}: input")
     refuse_control_characters(os.path.abspath(output_dir), f"{where}: output folder")
     return Shot(

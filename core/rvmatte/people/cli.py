@@ -6,6 +6,12 @@ import json
 import sys
 
 
+#: The farm tasks of ``rvmatte run --target/--people``, in the order they must run.
+PEOPLE_STEPS = ("matte", "label", "write")
+#: Where the farm tasks keep the unsplit passes and the label maps, inside the output folder.
+WORK_FOLDER = ".rvmatte-people"
+
+
 def add_run_options(run: argparse.ArgumentParser) -> None:
     """``rvmatte run --target/--target-point/--people``: matte, then split (the people pass)."""
     from rvmatte.cli import _positive
@@ -17,6 +23,10 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
                        help="keep only the person under this plate pixel; repeatable")
     group.add_argument("--people", type=_positive, metavar="N",
                        help="also write <shot>.people.####.exr: one matte per person + Cryptomatte")
+    group.add_argument("--people-step", choices=PEOPLE_STEPS,
+                       help="farm tasks (rvmatte farm writes them): matte the --frames chunk into "
+                            "DIR/.rvmatte-people, label the whole --frames range in one task, or write "
+                            "the --frames chunk's outputs from the labels")
 
 
 def wants_people(args) -> bool:
@@ -24,7 +34,13 @@ def wants_people(args) -> bool:
 
 
 def run_with_people(args, options, reporter) -> int:
-    """Matte the whole shot into a scratch folder (float), then split it into the run's outputs."""
+    """Matte the shot into a scratch folder (float), then split it into the run's outputs.
+
+    Without ``--people-step`` all of it over the whole shot, in a temporary folder. On a farm the
+    same in three kinds of task sharing ``DIR/.rvmatte-people``: ``matte`` (one per chunk, with
+    ``--frames``, ``--preroll``, ``--resume`` as any chunk), ``label`` (one task over the whole
+    ``--frames`` range, after every matte chunk: identities are carried through the shot), ``write``
+    (one per chunk, after the labelling). The three give what the whole-shot run gives."""
     import dataclasses
     import os
     import tempfile
@@ -35,9 +51,14 @@ def run_with_people(args, options, reporter) -> int:
     from rvmatte.people import targets
     from rvmatte.people.separate import separate
 
-    for flag, given in (("--frames", options.frames), ("--resume", options.resume), ("--preroll", options.preroll),
-                        ("--composite", options.composite), ("--contact-sheet", options.contact_sheet),
-                        ("--segmentation", options.segmentation)):
+    step = getattr(args, "people_step", None)
+    refused = [("--composite", options.composite), ("--contact-sheet", options.contact_sheet),
+               ("--segmentation", options.segmentation)]
+    if step is None:
+        refused += [("--frames", options.frames), ("--resume", options.resume), ("--preroll", options.preroll)]
+    elif step != "matte" and not options.frames:
+        raise UsageError(f"--people-step {step} needs --frames")
+    for flag, given in refused:
         if given:
             raise UsageError(f"{flag} is not available with --target/--target-point/--people yet: "
                              f"run without it, then 'rvmatte people' (docs/people.md)")
@@ -46,28 +67,39 @@ def run_with_people(args, options, reporter) -> int:
             raise UsageError(f"{name} {pattern}: with targets the passes are EXR sequences")
     people = targets.people_from(args.target, args.target_point, args.people)
     source = open_input(args.input, layer=args.layer, start_frame=args.start_frame)
-    targets.check(people, source.frame_range(), source.width, source.height)
+    frames = source.frame_range(*options.frames) if options.frames else source.frame_range()
+    if step in (None, "label"):
+        targets.check(people, frames, source.width, source.height)
+    elif step == "matte":      # a mask of another size or beyond the plate fails the first chunk, not after them
+        targets.check(people, source.frame_range(), source.width, source.height)
     out_dir = args.output_dir or os.path.dirname(options.alpha or options.foreground or "") or "."
-    with tempfile.TemporaryDirectory(prefix="rvmatte-people-") as scratch:
-        scratch_alpha = os.path.join(scratch, "alpha.####.exr")
-        scratch_fgr = os.path.join(scratch, "fgr.####.exr") if options.foreground else None
-        run(dataclasses.replace(options, alpha=scratch_alpha, foreground=scratch_fgr, bit_depth="float",
-                                compression="zip"), reporter)
+    with tempfile.TemporaryDirectory(prefix="rvmatte-people-") as temporary:
+        work = temporary if step is None else os.path.join(out_dir, WORK_FOLDER)
+        scratch_alpha = os.path.join(work, f"{source.name}.alpha.####.exr")
+        scratch_fgr = os.path.join(work, f"{source.name}.fgr.####.exr") if options.foreground else None
+        if step in (None, "matte"):
+            run(dataclasses.replace(options, alpha=scratch_alpha, foreground=scratch_fgr, bit_depth="float",
+                                    compression="zip"), reporter)
+            if step == "matte":
+                return 0
         picked = any(p.masks or p.points for p in people)
         result = separate(args.input, scratch_alpha, people, out_dir, foreground=scratch_fgr,
                           bit_depth=options.bit_depth, compression=options.compression, layer=args.layer,
                           start_frame=args.start_frame, alpha_out=options.alpha if picked else None,
-                          foreground_out=options.foreground if picked else None)
-        if not picked:                      # --people N: the run's own passes are everyone's, as without it
-            import shutil
-
+                          foreground_out=options.foreground if picked else None, frames=frames,
+                          labels=None if step is None else os.path.join(work, f"{source.name}.labels.####.exr"),
+                          step=step)
+        if not picked and step != "label":   # --people N: the run's own passes are everyone's, as without it
             from rvmatte.io import output_pattern
-            for frame in source.frame_range():
+            for frame in frames:
                 for made, wanted in ((scratch_alpha, options.alpha), (scratch_fgr, options.foreground)):
                     if made and wanted:
                         _rewrite(output_pattern(made).path(frame), output_pattern(wanted).path(frame),
                                  options.bit_depth, options.compression)
-    print(f"rvmatte: people: {', '.join(result.names)} -> {result.people_pattern}", file=sys.stderr)
+    if step == "label":
+        print(f"rvmatte: people: labelled {len(frames)} frames ({result.frames} now)", file=sys.stderr)
+    else:
+        print(f"rvmatte: people: {', '.join(result.names)} -> {result.people_pattern}", file=sys.stderr)
     return 0
 
 
@@ -116,6 +148,9 @@ def add_parser(subparsers) -> None:
     depth.add_argument("--float", dest="bit_depth", action="store_const", const="float")
     p.add_argument("--compression", default="zip", help="EXR compression of the targeted alpha/foreground "
                                                         "(the people EXR is always zip)")
+    p.add_argument("--contact-sheets", action="store_true",
+                   help="also write <shot>.people.<name>.contact.png per person: plate | matte | plate × matte "
+                        "over grey on frames spread over the shot (to look at a split without ground truth)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.set_defaults(func=cmd_people, bit_depth="half")
@@ -131,11 +166,11 @@ def cmd_people(args) -> int:
     people = targets.people_from(args.target, args.target_point, args.people)
     result = separate(args.input, args.alpha, people, args.output_dir, foreground=args.foreground,
                       bit_depth=args.bit_depth, compression=args.compression, layer=args.layer,
-                      start_frame=args.start_frame)
+                      start_frame=args.start_frame, contact_sheets=args.contact_sheets)
     summary = {"people": result.names, "frames": result.frames,
                "seconds_per_frame": round(result.seconds / max(result.frames, 1), 4),
                "people_exr": result.people_pattern, "alpha": result.alpha_pattern,
-               "foreground": result.foreground_pattern}
+               "foreground": result.foreground_pattern, "contact_sheets": result.contact_sheets}
     if args.json:
         print(json.dumps(summary))
     else:

@@ -158,7 +158,10 @@ class Labeller:
         return np.bincount(flat, minlength=count * size).reshape(count, size)
 
     def _largest_regions(self, comp, stats, count):
-        order = [c for c in np.argsort(-stats[:, 4]) if c != 0][: self.persons]
+        # A speck (a loose strand, a stray pixel above SUPPORT) is nobody: persons left over stay vacant
+        # until a region as large as a person appears.
+        big = stats[:, 4] >= NEW_PERSON_AREA * comp.size
+        order = [c for c in np.argsort(-stats[:, 4]) if c != 0 and big[c]][: self.persons]
         order.sort(key=lambda c: stats[c, 0] + stats[c, 2] / 2)         # left to right
         lut = np.zeros(count, np.uint8)
         for label, c in enumerate(order, start=1):

@@ -229,6 +229,7 @@ class Trainer:
         kinds = list(batch_kinds(self.total, self.schedule.segmentation, start=self.step))
         per_step = 2 if self.schedule.segmentation else 1
         losses = self._losses_file()
+        board = self._tensorboard()
         last: Dict[str, float] = {}
         for i in range(0, len(kinds), per_step):
             for kind in kinds[i:i + per_step]:
@@ -246,13 +247,27 @@ class Trainer:
                 last[kind] = float(loss.detach())
                 if self.rank == 0:
                     losses.writerow([self.step + 1, kind, f"{last[kind]:.6g}"])
+                    if board is not None:
+                        board.add_scalar(f"loss/{kind}", last[kind], self.step + 1)
             self.step += 1
             self.on_event({"event": "step", "step": self.step, "total": self.total, "losses": dict(last)})
             if self.step % self.checkpoint_every == 0 or self.step == self.total:
                 self._flush_losses()
                 self.save()
         self._flush_losses()
+        if board is not None:
+            board.close()
         return last
+
+    def _tensorboard(self):
+        """A SummaryWriter on ``<out>/tensorboard`` when tensorboard is installed (rank 0 only)."""
+        if self.rank != 0:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            return None
+        return SummaryWriter(os.path.join(self.out_dir, "tensorboard"), purge_step=self.step + 1)
 
     # -- the loss log ------------------------------------------------------------------------
     def _losses_file(self):

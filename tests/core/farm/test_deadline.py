@@ -105,3 +105,50 @@ def test_a_checkpoint_that_does_not_load_fails_the_submission_not_every_task(pla
         (line,) = capsys.readouterr().err.strip().splitlines()
         assert line.startswith("rvmatte: error: ") and str(bad) in line
         assert not (tmp_path / farm).exists()
+
+
+def test_a_shot_with_targets_gets_a_labelling_job_and_write_jobs_that_wait(plate, tmp_path):
+    shots = load_shots([plate], output_root=str(tmp_path / "out"), chunk_size=20, preroll=8,
+                       run_args=["--target-point", "40,30@1001"])
+    folder = tmp_path / "deadline"
+    assert deadline.write_jobs(str(folder), shots, weights=WEIGHTS, batch_name="b") == \
+        ["plate", "plate_label", "plate_write"]
+    label = deadline.read_key_values(str(folder / "plate_label.job_info.job"))
+    assert label["Frames"] == "1001" and label["ChunkSize"] == "1"
+    assert "--frames" not in deadline.read_key_values(str(folder / "plate_label.plugin_info.job"))["Arguments"]
+    args = (folder / "plate_label.args").read_text().splitlines()
+    assert args[args.index("--frames") + 1] == "1001-1100" and args[-2:] == ["--people-step", "label"]
+    assert (folder / "plate_write.args").read_text().splitlines()[-2:] == ["--people-step", "write"]
+    script = (folder / "submit.sh").read_text().splitlines()
+    submitted = [i for i, line in enumerate(script) if "deadlinecommand" in line]
+    assert len(submitted) == 3 and all("JobID=" in script[i] for i in submitted)
+    assert 'echo "JobDependencies=$id0"; } > "plate_label.dependent.job_info.job"' in script[submitted[1] - 1]
+    assert 'echo "JobDependencies=$id1"; } > "plate_write.dependent.job_info.job"' in script[submitted[2] - 1]
+    assert 'deadlinecommand "plate_write.dependent.job_info.job" "plate_write.plugin_info.job"' in script[submitted[2]]
+    bat = (folder / "submit.bat").read_text()
+    assert "echo JobDependencies=%ID0%" in bat and "echo JobDependencies=%ID1%" in bat
+
+
+def test_the_submit_script_passes_each_job_id_to_the_jobs_that_wait(plate, tmp_path):
+    """submit.sh run with a stand-in deadlinecommand that prints a JobID, as Deadline's does."""
+    import os
+    import subprocess
+
+    shots = load_shots([plate], output_root=str(tmp_path / "out"), chunk_size=20, preroll=8,
+                       run_args=["--target-point", "40,30@1001"])
+    folder = tmp_path / "deadline"
+    deadline.write_jobs(str(folder), shots, weights=WEIGHTS, batch_name="b")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stand_in = bin_dir / "deadlinecommand"
+    stand_in.write_text('#!/bin/sh\necho "$1" >> "$(dirname "$0")/submitted"\n'
+                        'echo "Result=Success"\necho "JobID=id-$(basename "$1" .job)"\n')
+    stand_in.chmod(0o755)
+    subprocess.run(["sh", str(folder / "submit.sh")], check=True,
+                   env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert (bin_dir / "submitted").read_text().split() == [
+        "plate.job_info.job", "plate_label.dependent.job_info.job", "plate_write.dependent.job_info.job"]
+    assert deadline.read_key_values(str(folder / "plate_label.dependent.job_info.job"))["JobDependencies"] == \
+        "id-plate.job_info"
+    assert deadline.read_key_values(str(folder / "plate_write.dependent.job_info.job"))["JobDependencies"] == \
+        "id-plate_label.dependent.job_info"

@@ -48,3 +48,20 @@ def test_gpu_layers_ask_for_a_gpu(spec):
     root, _ = spec
     layer = root.find("job/layers/layer")
     assert layer.findtext("gpus") == "1" and layer.findtext("gpu_memory")
+
+
+def test_a_shot_with_targets_labels_after_the_whole_matte_layer_and_writes_after_the_labelling(plate, tmp_path):
+    shots = load_shots([plate], output_root=str(tmp_path / "out"), chunk_size=20, preroll=8,
+                       run_args=["--target-point", "40,30@1001"])
+    script = opencue.write_script(str(tmp_path / "cue"), shots, weights="/w/rvm.pth", job_name="j", show="s")
+    printed = subprocess.run([sys.executable, script, "--xml"], capture_output=True, text=True, cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    root = ET.fromstring(printed.stdout.split("?>", 2)[-1])
+    layers = {l.get("name"): l for l in root.find("job/layers").findall("layer")}
+    assert list(layers) == ["plate", "plate_label", "plate_write"]
+    assert (layers["plate_label"].findtext("range"), layers["plate_label"].findtext("chunk")) == ("1001", "1")
+    assert layers["plate"].findtext("gpus") == "1" and layers["plate_label"].find("gpus") is None
+    label = shlex.split(layers["plate_label"].findtext("cmd"))
+    assert label[label.index("--frames") + 1] == "1001-1100" and label[-2:] == ["--people-step", "label"]
+    depends = [(d.get("type"), d.findtext("deplayer"), d.findtext("onlayer")) for d in root.find("depends")]
+    assert depends == [("LAYER_ON_LAYER", "plate_label", "plate"), ("LAYER_ON_LAYER", "plate_write", "plate_label")]

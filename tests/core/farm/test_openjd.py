@@ -140,3 +140,35 @@ def test_run_args_holding_a_format_string_are_refused(plate, tmp_path):
     shots = load_shots([plate], output_root=str(tmp_path), run_args=["--input-colorspace", "{{Param.Weights}}"])
     with pytest.raises(InputError, match=r"\{\{"):
         openjd.job_template(shots)
+
+
+PEOPLE_ARGS = ["--target-point", "hero=40,30@1001"]
+
+
+def test_a_shot_with_targets_is_matte_chunks_then_one_labelling_task_then_chunk_writes(plate, tmp_path):
+    shots = load_shots([plate], output_root=str(tmp_path / "out"), chunk_size=30, preroll=16, run_args=PEOPLE_ARGS)
+    template = openjd.job_template(shots)
+    matte, label, write = template["steps"]
+    assert [s["name"] for s in template["steps"]] == ["plate", "plate label", "plate write"]
+    assert "dependencies" not in matte
+    assert label["dependencies"] == [{"dependsOn": "plate"}] and write["dependencies"] == [{"dependsOn": "plate label"}]
+    job = _job(template, openjd.parameter_values(shots, WEIGHTS))
+    steps = {s.name: s for s in job.steps}
+    assert steps["plate label"].parameterSpace is None                               # one task
+    assert len(_tasks(steps["plate"])) == len(_tasks(steps["plate write"])) == 4
+    for step, kind in ((matte, "matte"), (label, "label"), (write, "write")):
+        args = step["script"]["actions"]["onRun"]["args"]
+        assert args[args.index("--people-step") + 1] == kind and args[-4:-2] == PEOPLE_ARGS
+    label_args = label["script"]["actions"]["onRun"]["args"]
+    assert label_args[label_args.index("--frames") + 1] == "1001-1100"
+    assert "hostRequirements" in matte and "hostRequirements" not in label and "hostRequirements" not in write
+
+
+def test_a_shot_with_targets_and_a_hole_is_refused(holed_plate, tmp_path):
+    with pytest.raises(InputError, match="without holes"):
+        load_shots([holed_plate], output_root=str(tmp_path / "out"), run_args=PEOPLE_ARGS)
+
+
+def test_run_args_must_not_set_the_people_step(plate, tmp_path):
+    with pytest.raises(InputError, match="--people-step"):
+        load_shots([plate], output_root=str(tmp_path / "out"), run_args=[*PEOPLE_ARGS, "--people-step", "label"])

@@ -5,6 +5,7 @@ import pytest
 
 from rvmatte.cli import build_parser
 from rvmatte.errors import InputError
+from rvmatte.farm.run_args import check_run_args
 from rvmatte.farm.shots import load_shots
 
 
@@ -59,3 +60,8 @@ def test_no_command_accepts_an_abbreviated_option(argv, capsys):
         build_parser().parse_args(argv)
     assert exit_info.value.code == 2
     assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_repeatable_run_options_are_accepted():
+    parsed = check_run_args(["--target", "a=a.####.png", "--target", "b=b.####.png"], "sh010")
+    assert parsed.target == ["a=a.####.png", "b=b.####.png"]

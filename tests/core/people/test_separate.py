@@ -136,3 +136,43 @@ def test_the_people_exr_is_float_and_zip_whatever_half_and_compression_say(apart
     _, alpha = _read(tmp_path / "shot.alpha.0001.exr")
     assert people.format == oiio.FLOAT and people.get_string_attribute("compression") == "zip"
     assert alpha.format == oiio.HALF and alpha.get_string_attribute("compression") == "piz"
+
+
+def _stored_key(path):
+    from rvmatte.io.stamp import stored_result
+
+    return stored_result(str(path))[0]
+
+
+def test_the_outputs_are_keyed_by_the_mask_contents_not_its_path(apart, tmp_path):
+    import shutil
+
+    folder, shot = apart
+    mask = _mask(folder, shot, 1, name="keyed")
+    _people(shot, tmp_path / "a", "--target", mask)
+    keys = {_stored_key(tmp_path / "a" / f"shot.{kind}.0001.exr") for kind in ("people", "alpha")}
+    assert len(keys) == 1 and None not in keys
+    renamed = tmp_path / "elsewhere" / "hero_roto.0001.png"
+    renamed.parent.mkdir()
+    shutil.copy(mask.replace("####", "0001"), renamed)
+    _people(shot, tmp_path / "b", "--target", str(renamed).replace("0001", "####"))
+    assert _stored_key(tmp_path / "b" / "shot.people.0001.exr") in keys
+    pixels = rough_mask(shot["arrays"][1][0]).astype(np.float32)
+    ys, xs = np.nonzero(pixels)
+    pixels[ys[0], xs[0]] = 0                                          # one pixel less, same person
+    write_mask(str(renamed), pixels)
+    _people(shot, tmp_path / "c", "--target", str(renamed).replace("0001", "####"))
+    assert _stored_key(tmp_path / "c" / "shot.people.0001.exr") not in keys
+
+
+def test_contact_sheets_show_each_person_alone(apart, tmp_path):
+    folder, shot = apart
+    _people(shot, tmp_path, "--people", "2", "--contact-sheets")
+    sheets = {name: oiio.ImageBuf(str(tmp_path / f"shot.people.{name}.contact.png")) for name in ("person1", "person2")}
+    first = sheets["person1"].get_pixels(oiio.FLOAT)
+    second = sheets["person2"].get_pixels(oiio.FLOAT)
+    spec = sheets["person1"].spec()
+    assert (spec.width, spec.height) == (sheets["person2"].spec().width, sheets["person2"].spec().height)
+    third = spec.width // 3
+    assert np.abs(first[:, :third] - second[:, :third]).max() < 1e-6          # the same plates
+    assert np.abs(first[:, third:] - second[:, third:]).mean() > 0.01         # different persons' mattes

@@ -75,3 +75,28 @@ def test_people_n_excludes_targets(shot):
     folder, made = shot
     with pytest.raises(TargetError, match="--people N"):
         people_from([made["alpha"]], [], 2)
+
+
+@pytest.mark.parametrize("click, expected", [
+    (dict(x=10.7, y=0.2, origin="bottom-left"), "10,71@1001"),              # Nuke: pixels from the bottom left
+    (dict(x=0.0, y=0.0, origin="bottom-left", normalized=True), "0,71@1001"),   # Blender's Clip Editor: 0..1
+    (dict(x=0.9999, y=0.9999, origin="bottom-left", normalized=True), "127,0@1001"),
+    (dict(x=127.9, y=71.9), "127,71@1001"),
+    (dict(x=5, y=6, name="hero"), "hero=5,6@1001"),
+])
+def test_a_host_click_becomes_the_target_point_of_that_pixel(click, expected):
+    from rvmatte.people.targets import parse_point, point_argument
+
+    text = point_argument(frame=1001, width=128, height=72, **click)
+    assert text == expected
+    point = parse_point(text)
+    assert (point.x, point.y, point.frame) == tuple(int(v) for v in expected.split("=")[-1].replace("@", ",").split(","))
+
+
+@pytest.mark.parametrize("click", [dict(x=128.0, y=3), dict(x=-0.1, y=3), dict(x=0.5, y=1.0, normalized=True),
+                                   dict(x=3, y=72.0, origin="bottom-left")])
+def test_a_host_click_outside_the_frame_is_refused(click):
+    from rvmatte.people.targets import TargetError, point_argument
+
+    with pytest.raises(TargetError, match="outside the 128x72 frame"):
+        point_argument(frame=7, width=128, height=72, **click)

@@ -185,3 +185,14 @@ def test_two_process_ddp_step_equals_one_process_with_the_same_global_batch(tmp_
         assert torch.equal(ddp[name], other[name])                   # every process holds the averaged gradient
         scale = grad.abs().max().item() + 1e-12
         assert (ddp[name] - grad).abs().max().item() <= 1e-4 * scale + 1e-7, name
+
+
+def test_losses_are_logged_for_tensorboard(tmp_path, sets):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    trainer = _trainer(tmp_path, sets, steps=2)
+    trainer.run()
+    events = EventAccumulator(str(tmp_path / "out" / "tensorboard"))
+    events.Reload()
+    assert {"loss/matting", "loss/image_segmentation", "loss/video_segmentation"} <= set(events.Tags()["scalars"])
+    assert [e.step for e in events.Scalars("loss/matting")] == [1, 2]
