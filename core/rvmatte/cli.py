@@ -236,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=cmd_info)
 
     for module in ("rvmatte.farm.cli", "rvmatte.export", "rvmatte.eval_cli", "rvmatte.doctor", "rvmatte.people.cli",
-                   "rvmatte.train.train_command"):
+                   "rvmatte.train.train_command", "rvmatte.train.cli"):
         try:
             __import__(module, fromlist=["add_parser"]).add_parser(sub)
         except ImportError:

@@ -273,6 +273,7 @@ class Job:
 
         self.options = options
         self.reporter = reporter or Reporter()
+        self.lineage: Optional[dict] = None     # of tuned weights (rvmatte.train.lineage)
         if options.foreground_source not in FOREGROUND_SOURCES:
             raise InputError(f"--foreground-source {options.foreground_source!r}: expected edge, model or plate")
         self.source = open_input(options.input, layer=options.layer, start_frame=options.start_frame)
@@ -321,6 +322,7 @@ class Job:
             "rvmatte/variant": getattr(model, "variant", self.options.variant),
             "rvmatte/refiner": getattr(model, "refiner_name", self.options.refiner),
             "rvmatte/weights_sha256": getattr(model, "weights_sha256", ""),
+            **({"rvmatte/base_weights_sha256": self.lineage["base_weights_sha256"]} if self.lineage else {}),
             "rvmatte/backend": backend_label(model),
             "rvmatte/downsample_ratio": float(ratio),
             "rvmatte/input_colorspace": self.colour.input_space,
@@ -419,6 +421,7 @@ class Job:
         self.outputs.prepare_directories()
         self.outputs.remove_stale_temps(self.plan.requested)
         model = self._load_model()
+        self._check_lineage(model)
         param = next(model.parameters())
         tuning = defaults_for(param.device.type, str(param.dtype).replace("torch.", ""))
         torch_threads = torch.get_num_threads()
@@ -453,6 +456,17 @@ class Job:
         precision = str(next(model.parameters()).dtype).replace("torch.", "")
         check_vram_budget(dry_run(model, h, w, chunk, ratio),
                           f"a {w}x{h} frame at ratio {ratio:.3g} with --seq-chunk {chunk} in {precision}")
+
+    def _check_lineage(self, model) -> None:
+        """Tuned weights (a lineage sidecar beside them): their base is recorded in the headers, and
+        a shot other than theirs gets one warning."""
+        from rvmatte.train.lineage import other_shot_warning, read_lineage
+
+        self.lineage = read_lineage(getattr(model, "weights_path", None), getattr(model, "weights_sha256", ""))
+        if self.lineage:
+            warning = other_shot_warning(self.lineage, self.source)
+            if warning:
+                self.reporter.warning(warning)
 
     def _select_backend(self, model, tuning):
         from rvmatte.backends import select
@@ -512,6 +526,7 @@ class Job:
             "compiled": hasattr(model, "compiled_calls"), "backend": attributes["rvmatte/backend"],
             "input_colorspace": self.colour.input_space, "output_colorspace": self.colour.output_space,
             "weights": getattr(model, "weights_path", None), "weights_sha256": attributes["rvmatte/weights_sha256"],
+            "base_weights_sha256": attributes.get("rvmatte/base_weights_sha256"),
             "outputs": self.outputs.describe(), "resume_complete": len(self._finished_frames()),
             "warmup": o.warmup, "cuts": [c.frame for c in self.cuts], "masks": self.masks.describe(),
             "ensemble": [s.name for s in self.streams],

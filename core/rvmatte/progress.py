@@ -23,6 +23,9 @@ class Reporter:
               qc_score: Optional[float] = None) -> None:
         pass
 
+    def step(self, done: int, total: int, loss: float) -> None:
+        """A training step finished (``rvmatte finetune``)."""
+
     def warning(self, message: str, frame: Optional[int] = None) -> None:
         print(f"rvmatte: warning: {message}", file=sys.stderr, flush=True)
 
@@ -57,6 +60,12 @@ class TtyReporter(Reporter):
     def start(self, info: dict) -> None:
         from tqdm import tqdm
 
+        if info.get("task") == "finetune":
+            print(f"rvmatte {info['version']}: fine-tuning on {info['input']} ({info['width']}x{info['height']}, "
+                  f"keyframes {','.join(map(str, info['keyframes']))}) on {info['device']}, {info['steps']} steps",
+                  file=sys.stderr, flush=True)
+            self._bar = tqdm(total=info["steps"], unit="step", file=sys.stderr, dynamic_ncols=True)
+            return
         print(f"rvmatte {info['version']}: {info['input']} → {info['frames']} frames "
               f"{info['width']}x{info['height']} on {info['device']}, ratio {info['downsample_ratio']:.3g}"
               + (" (compiling the network at frame 2: tens of seconds)" if info.get("compiled") else ""),
@@ -67,6 +76,11 @@ class TtyReporter(Reporter):
               qc_score: Optional[float] = None) -> None:
         if self._bar is not None:
             self._bar.set_postfix_str(f"frame {frame}" + (" (kept)" if skipped else ""), refresh=False)
+            self._bar.update(1)
+
+    def step(self, done: int, total: int, loss: float) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
             self._bar.update(1)
 
     def warning(self, message: str, frame: Optional[int] = None) -> None:
@@ -85,6 +99,8 @@ class TtyReporter(Reporter):
 
     def done(self, summary: dict) -> None:
         self.close()
+        if summary.get("task") == "finetune":
+            return
         print(f"rvmatte: {summary['written']} frames written, {summary['skipped']} kept, "
               f"{summary['seconds']:.1f} s ({summary['fps']:.2f} frames/s)", file=sys.stderr, flush=True)
         if summary.get("check"):
@@ -115,6 +131,9 @@ class JsonReporter(Reporter):
         self._emit("frame", frame=frame, done=done, total=total, fps=round(fps, 3), skipped=skipped,
                    **({} if qc_score is None else {"qc_score": qc_score}))
 
+    def step(self, done: int, total: int, loss: float) -> None:
+        self._emit("step", step=done, total=total, loss=round(loss, 6))
+
     def warning(self, message: str, frame: Optional[int] = None) -> None:
         self._emit("warning", message=message, **({} if frame is None else {"frame": frame}))
 
@@ -139,6 +158,12 @@ class OpenJDReporter(Reporter):
         self.stream.flush()
 
     def start(self, info: dict) -> None:
+        if info.get("task") == "finetune":
+            print(f"rvmatte {info['version']} | weights {info.get('weights', '?')} sha256 "
+                  f"{info.get('weights_sha256', '?')} | device {info['device']}", file=sys.stderr, flush=True)
+            self._line(f"openjd_status: rvmatte {info['version']} fine-tuning on {info['input']} "
+                       f"({info['steps']} steps)")
+            return
         print(f"rvmatte {info['version']} | weights {info.get('weights', '?')} sha256 {info.get('weights_sha256', '?')} "
               f"| device {info['device']}", file=sys.stderr, flush=True)
         self._line(f"openjd_status: rvmatte {info['version']} matting frames {info['first']}-{info['last']} "
@@ -152,7 +177,15 @@ class OpenJDReporter(Reporter):
     def cut(self, info: dict) -> None:
         self._line(f"openjd_status: {describe_cut(info)}")
 
+    def step(self, done: int, total: int, loss: float) -> None:
+        self._line(f"openjd_progress: {100.0 * done / max(total, 1):.1f}")
+        self._line(f"openjd_status: step {done}/{total}, loss {loss:.4f}")
+
     def done(self, summary: dict) -> None:
+        if summary.get("task") == "finetune":
+            self._line(f"openjd_status: done: {summary['steps']} steps in {summary['seconds']:.1f} s "
+                       f"-> {summary['output']}")
+            return
         self._line(f"openjd_status: done: {summary['written']} written, {summary['skipped']} kept "
                    f"in {summary['seconds']:.1f} s")
 

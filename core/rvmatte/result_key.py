@@ -81,6 +81,35 @@ NOT_RESULT_AFFECTING: Dict[str, str] = {
     "debug": "whether tracebacks are shown",
 }
 
+#: ``rvmatte finetune`` options. A tuned checkpoint reaches a run's key through the sha256 of its
+#: contents (``weights`` above), so each of these is result-affecting only through the file it makes;
+#: listed so that none is forgotten (``tests/core/train/test_train_finetune_cli.py``).
+FINETUNE_OPTIONS: Dict[str, str] = {
+    "input": "the shot trained on (recorded in the sidecar)",
+    "layer": "which EXR layer is read",
+    "start_frame": "movies: which picture a frame number stands for",
+    "input_colorspace": "how the plate is converted for the network",
+    "ocio_config": "the colour conversions",
+    "keyframes": "the supervision (each file's sha256 in the sidecar)",
+    "output": "where the tuned weights go (not in them)",
+    "weights": "the base weights (sha256 in the sidecar)",
+    "variant": "the network's encoder",
+    "refiner": "the network's upsampler",
+    "device": "where it trains (CPU: the same bytes for the same inputs, seed and threads)",
+    "precision": "the arithmetic of the training forward (the weights stay float32)",
+    "downsample_ratio": "the resolution it trains at",
+    "steps": "how long it trains",
+    "lr": "how far each step goes",
+    "train": "which weights train",
+    "clip": "frames per training clip",
+    "distill": "how close to the base it is kept",
+    "recomposite": "whether recomposited clips are trained on",
+    "seed": "the random recomposites",
+    "threads": "float reduction order on CPU (the same count gives the same bytes)",
+    "progress": "how progress is reported",
+    "debug": "whether tracebacks are shown",
+}
+
 #: Bumped when the fields or their meaning change (frames of an older key are redone).
 _KEY_VERSION = 1
 

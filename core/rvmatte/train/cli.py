@@ -1,0 +1,116 @@
+"""``rvmatte finetune SHOT --keyframes ALPHA_PATTERN -o tuned.pth`` (see docs/training.md)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+
+def add_parser(subparsers) -> None:
+    from rvmatte.cli import _add_input_options, _add_model_options, _non_negative, _positive, _positive_number
+    from rvmatte.train.finetune import TRAINABLE, FinetuneConfig
+
+    defaults = FinetuneConfig()
+    p = subparsers.add_parser(
+        "finetune", help="fine-tune the weights on a shot from a few corrected keyframe mattes",
+        description="Train the network on SHOT from hand-corrected keyframe alphas; writes an official-layout "
+                    "checkpoint for 'rvmatte run --weights' and its lineage sidecar (docs/training.md).")
+    _add_input_options(p)
+    p.add_argument("--keyframes", required=True, metavar="ALPHA_PATTERN",
+                   help="corrected mattes of some frames of the shot (only those frame numbers on disk); "
+                        "channel A, else the single channel, else R = G = B")
+    p.add_argument("-o", "--output", required=True, metavar="TUNED.pth",
+                   help="the tuned checkpoint (its lineage goes to TUNED.pth.rvmatte.json)")
+    _add_model_options(p)
+    group = p.add_argument_group("training (defaults measured in docs/training.md)")
+    group.add_argument("--steps", type=_non_negative, default=defaults.steps, metavar="N",
+                       help=f"optimizer steps (default {defaults.steps}; 0 writes the base weights unchanged)")
+    group.add_argument("--lr", type=_positive_number, default=defaults.lr, help=f"Adam learning rate "
+                                                                                f"(default {defaults.lr:g})")
+    group.add_argument("--train", choices=tuple(TRAINABLE), default=defaults.train,
+                       help="decoder: recurrent decoder, projection and refiner, encoder frozen (default); "
+                            "all: every weight")
+    group.add_argument("--clip", type=_positive, default=defaults.clip, metavar="T",
+                       help=f"frames per training clip (default {defaults.clip})")
+    group.add_argument("--distill", type=float, default=defaults.distill, metavar="W",
+                       help="weight of the loss that keeps frames without keyframes close to the base "
+                            f"weights' own matte (default {defaults.distill:g}; 0: off)")
+    group.add_argument("--no-recomposite", dest="recomposite", action="store_false",
+                       help="do not train on the keyframes' person recomposited over other backgrounds")
+    group.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default 0)")
+    p.add_argument("--threads", type=_positive, help="torch intra-op threads (default: torch's)")
+    p.add_argument("--progress", choices=("tty", "json", "openjd", "none"),
+                   help="tty (a bar on stderr), json (JSON lines on stdout), openjd, none")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.set_defaults(func=cmd_finetune)
+
+
+def _check_output(path: str, weights) -> None:
+    from rvmatte.errors import OutputError
+
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise OutputError(f"-o {path} is a folder: give the checkpoint's file name, e.g. {path}/tuned.pth")
+    if weights and os.path.exists(path) and os.path.samefile(path, weights):
+        raise OutputError(f"-o {path} is the base weights file: write the tuned weights beside it")
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create output folder {directory} ({error.strerror or error})") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {directory} is not writable")
+
+
+def cmd_finetune(args) -> int:
+    import torch
+
+    from rvmatte import __version__
+    from rvmatte.device import device_name
+    from rvmatte.errors import RvmatteError
+    from rvmatte.progress import make_reporter
+    from rvmatte.train.finetune import FinetuneConfig, finetune, lineage_of, read_shot, save_tuned
+    from rvmatte.weights import load_model
+
+    reporter = make_reporter(args.progress)
+    args._reporter = reporter
+    config = FinetuneConfig(steps=args.steps, lr=args.lr, train=args.train, clip=args.clip, distill=args.distill,
+                            recomposite=args.recomposite, seed=args.seed)
+    config.check()
+    _check_output(args.output, args.weights)
+    data = read_shot(args.input, args.keyframes, config, layer=args.layer, start_frame=args.start_frame,
+                     input_colorspace=args.input_colorspace, ocio_config=args.ocio_config,
+                     downsample_ratio=args.downsample_ratio, warn=reporter.warning)
+    model = load_model(args.variant, args.weights, device=args.device, precision="float32", refiner=args.refiner)
+    device = next(model.parameters()).device
+    threads = torch.get_num_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    source = data.source
+    reporter.start({
+        "version": __version__, "task": "finetune", "input": source.path, "frames": len(source.frames),
+        "width": source.width, "height": source.height, "device": device_name(device),
+        "downsample_ratio": data.ratio, "keyframes": list(data.keyframes.frames), "steps": config.steps,
+        "weights": getattr(model, "weights_path", None), "weights_sha256": getattr(model, "weights_sha256", ""),
+        "precision": args.precision, "output": args.output,
+    })
+    started = time.perf_counter()
+    try:
+        summary = finetune(model, data, config, precision=args.precision,
+                           on_step=lambda done, total, loss: reporter.step(done, total, loss))
+    except torch.cuda.OutOfMemoryError:
+        raise RvmatteError(f"out of memory on {device_name(device)} while fine-tuning {source.width}x"
+                           f"{source.height} clips of {config.clip} frames: lower --downsample-ratio or --clip, "
+                           f"or use --device cpu; {args.output} was not written") from None
+    finally:
+        torch.set_num_threads(threads)
+    lineage = lineage_of(data, config, model, summary, precision=args.precision, device=device_name(device))
+    sha = save_tuned(args.output, model, lineage)
+    seconds = time.perf_counter() - started
+    reporter.done({"task": "finetune", "output": args.output, "sha256": sha, "steps": summary["steps"],
+                   "seconds": round(seconds, 3), "final_loss": lineage["final_loss"],
+                   "sidecar": args.output + ".rvmatte.json"})
+    if args.progress in (None, "tty"):
+        print(f"rvmatte: fine-tuned {summary['steps']} steps in {seconds:.1f} s -> {args.output}",
+              file=sys.stderr, flush=True)
+    return 0
