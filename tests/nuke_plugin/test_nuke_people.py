@@ -223,3 +223,38 @@ def test_the_farm_step_passes_the_target_read_and_the_point(group, monkeypatch, 
     job = jobs.collect(group)
     args = farm.run_args(job, job.views[0])
     assert options(args, "--target") == ["/p/hero.####.exr"] and options(args, "--target-point") == ["3,68@1002"]
+
+
+def test_the_cryptomatte_node_is_set_to_the_layer_the_people_exr_announces(group, prefs, tmp_path):
+    """The people EXR the core writes, read by the Read the plugin wires: the Cryptomatte node's layer is one
+    whose name, hash and manifest are in the Read's metadata (`exr/cryptomatte/<id>/…`, as Nuke shows EXR
+    attributes) and whose rank channels the Read has."""
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("OpenImageIO")
+    cryptomatte = pytest.importorskip("rvmatte.people.cryptomatte")
+    group["people"].setValue(2)
+    job = jobs.collect(group, prefs)
+    pattern = job.people_pattern
+    ys, xs = np.mgrid[0:72, 0:128]
+    mattes = [(xs < 40).astype(np.float32), ((xs - 90) ** 2 + (ys - 36) ** 2 < 200).astype(np.float32)]
+    import os
+    os.makedirs(os.path.dirname(pattern))
+    for frame in range(1001, 1011):
+        cryptomatte.write_people_frame(sequences.frame_file(pattern, frame), mattes, ["person1", "person2"])
+    from rvmatte_nuke import people
+    crypto = people.wire_cryptomatte(group, job)
+    read = crypto.input(0)
+    nuke.frame(1004)
+    layer = crypto["cryptoLayer"].value()
+    found = dict((k.split("/")[2], v) for k, v in read.metadata().items()
+                 if k.startswith("exr/cryptomatte/") and k.endswith("/name"))
+    (key,) = [k for k, v in found.items() if v == layer]
+    metadata = read.metadata()
+    assert metadata["exr/cryptomatte/%s/hash" % key] == "MurmurHash3_32"
+    assert metadata["exr/cryptomatte/%s/conversion" % key] == "uint32_to_float32"
+    assert sorted(json.loads(metadata["exr/cryptomatte/%s/manifest" % key])) == ["person1", "person2"]
+    assert crypto["matteList"].value() in json.loads(metadata["exr/cryptomatte/%s/manifest" % key])
+    channels = read.channels()
+    for rank in ("00", "01"):
+        assert ["%s%s.%s" % (layer, rank, c) in channels for c in ("red", "green", "blue", "alpha")] == [True] * 4
+    assert "person1.alpha" in channels and "person2.alpha" in channels

@@ -703,6 +703,49 @@ class Write(Node):
         return dict((k, v) for k, v in knobs.items() if k not in _FILE_EXT_EXR_KNOBS)
 
 
+_NUKE_CHANNEL = {"R": "red", "G": "green", "B": "blue", "A": "alpha"}
+
+
+class Read(Node):
+    """A Read that opens its file (with OpenImageIO, when the test environment has it) for what
+    Nuke's Cryptomatte node looks at: metadata() (an EXR's attributes as `exr/<name>`) and
+    channels() (EXR channels as Nuke names them: `layer.R` -> `layer.red`, bare `A` -> `rgba.alpha`)."""
+
+    def _spec(self, time=None):
+        import OpenImageIO
+        if time is not None:
+            was = _fake.root["frame"]._value
+            _fake.root["frame"]._value = int(time)
+        try:
+            path = self["file"].evaluate()
+        finally:
+            if time is not None:
+                _fake.root["frame"]._value = was
+        found = OpenImageIO.ImageInput.open(path)
+        if found is None:
+            raise RuntimeError("%s: cannot open %s" % (self.name(), path))
+        try:
+            return path, found.spec()
+        finally:
+            found.close()
+
+    def metadata(self, key=None, time=None, view=None):
+        self._access("metadata")
+        path, spec = self._spec(time)
+        data = {"input/filename": path, "input/width": spec.full_width, "input/height": spec.full_height}
+        for attribute in spec.extra_attribs:
+            data["exr/" + attribute.name] = attribute.value
+        return data if key is None else data.get(key)
+
+    def channels(self):
+        self._access("channels")
+        names = []
+        for channel in self._spec()[1].channelnames:
+            layer, _, suffix = channel.rpartition(".")
+            names.append("%s.%s" % (layer or "rgba", _NUKE_CHANNEL.get(suffix, suffix)))
+        return names
+
+
 class Group(Node):
     def __init__(self, cls, parent):
         Node.__init__(self, cls, parent)
@@ -804,7 +847,7 @@ def _create(cls, knob_values, parent=None):
     if cls not in NODE_CLASSES or cls == "Root":
         raise RuntimeError("%s: Unknown command" % cls)
     parent = parent if parent is not None else _fake.context[-1]
-    node = (Write if cls == "Write" else Group if cls == "Group" else Node)(cls, parent)
+    node = {"Write": Write, "Read": Read, "Group": Group}.get(cls, Node)(cls, parent)
     parent._children.append(node)
     node._knobs["name"]._value = ""
     node.setName(cls + "1")
