@@ -140,14 +140,17 @@ def people_pattern(plate_pattern, alpha_pattern):
     return kit.people_pattern(plate_pattern, alpha_pattern)
 
 
-def wire_cryptomatte(group, job):
+def wire_cryptomatte(group, job, first=None, last=None):
     """With several people: a Read of the people EXR beside the node and a Cryptomatte node on it
-    (layer CryptoPerson, the first person picked). Made once and kept up to date; the artist's
-    matte list is kept. Returns the Cryptomatte node, or None for one person."""
+    (layer CryptoPerson, the first person picked), for first..last (default: the job's). Made once
+    and kept up to date; the artist's matte list is kept. Returns the Cryptomatte node, or None
+    for one person."""
     persons = names(job)
     pattern = getattr(job, "people_pattern", None)
     if len(persons) < 2 or not pattern:
         return None
+    first = job.first if first is None else first
+    last = job.last if last is None else last
     from . import sequences
     full = group.fullName()
     parent = nuke.toNode(full.rsplit(".", 1)[0]) if "." in full else nuke.root()
@@ -158,8 +161,7 @@ def wire_cryptomatte(group, job):
             read = nuke.nodes.Read(name=read_name)
             read.setXYpos(group.xpos() + 150, group.ypos())
         read["file"].setValue(sequences.knob_path(pattern))
-        for key, value in (("first", job.first), ("last", job.last), ("origfirst", job.first),
-                           ("origlast", job.last)):
+        for key, value in (("first", first), ("last", last), ("origfirst", first), ("origlast", last)):
             read[key].setValue(value)
         read["origset"].setValue(True)
         read["raw"].setValue(True)
@@ -174,3 +176,20 @@ def wire_cryptomatte(group, job):
         if not listed or any(n not in persons for n in listed):
             crypto["matteList"].setValue(persons[0])
     return crypto
+
+
+def wire_loaded(group, first, last):
+    """Load results: the Cryptomatte node too when the node names several people and their people
+    EXR is complete for first..last (a farm render). None when it does not apply."""
+    from . import jobs, sequences
+    try:
+        job = jobs.collect(group)
+    except jobs.JobError:
+        return None
+    if len(names(job)) < 2:
+        return None
+    for view in job.views:
+        wanted = sequences.for_view(job.people_pattern, view.view) if view.view else job.people_pattern
+        if len(sequences.complete_frames(wanted, first, last)) != last - first + 1:
+            return None
+    return wire_cryptomatte(group, job, first, last)

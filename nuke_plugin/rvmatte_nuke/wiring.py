@@ -141,6 +141,7 @@ def load_results(group):
                 raise jobs.JobError("%d frame(s) missing, first %s" % (
                     len(missing), sequences.frame_file(wanted, missing[0])))
     wire(group, alpha, fgr, first, last)
+    people.wire_loaded(group, first, last)
     group["rvm_state"].setValue(sidecar.get("state") or staleness.state_hash(group))
     set_status(group, "matte %d-%d loaded from %s" % (first, last, folder))
     return group["status"].value()

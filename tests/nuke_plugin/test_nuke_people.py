@@ -7,7 +7,7 @@ import nuke
 import pytest
 
 from nuke_helpers import make_read, make_rvmatte, wait_for
-from rvmatte_nuke import command, generate, jobs, node as rvnode, sequences, settings, staleness
+from rvmatte_nuke import command, generate, jobs, node as rvnode, sequences, settings, staleness, wiring
 
 
 def option(argv, name):
@@ -258,3 +258,31 @@ def test_the_cryptomatte_node_is_set_to_the_layer_the_people_exr_announces(group
     for rank in ("00", "01"):
         assert ["%s%s.%s" % (layer, rank, c) in channels for c in ("red", "green", "blue", "alpha")] == [True] * 4
     assert "person1.alpha" in channels and "person2.alpha" in channels
+
+
+def _farm_output(job, with_people):
+    import os
+    patterns = [job.alpha_read, job.fgr_read] + ([job.people_pattern] if with_people else [])
+    for pattern in patterns:
+        for frame in range(job.first, job.last + 1):
+            path = sequences.frame_file(pattern, frame)
+            if not os.path.isdir(os.path.dirname(path)):
+                os.makedirs(os.path.dirname(path))
+            with open(path, "wb") as handle:
+                handle.write(b"farm %d" % frame)
+
+
+def test_load_results_wires_the_cryptomatte_node_of_a_farm_render(group, fake_worker):
+    group["people"].setValue(2)
+    _farm_output(jobs.collect(group), with_people=True)
+    wiring.load_results(group)
+    crypto = nuke.toNode("RVMatte1_cryptomatte")
+    assert crypto["cryptoLayer"].value() == "CryptoPerson"
+    assert (crypto.input(0)["first"].value(), crypto.input(0)["last"].value()) == (1001, 1010)
+
+
+def test_load_results_without_the_people_exr_wires_no_cryptomatte_node(group, fake_worker):
+    group["people"].setValue(2)
+    _farm_output(jobs.collect(group), with_people=False)
+    wiring.load_results(group)
+    assert nuke.allNodes("Cryptomatte") == []
