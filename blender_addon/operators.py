@@ -7,11 +7,12 @@ import shutil
 import struct
 import tempfile
 import zlib
+import dataclasses
 from dataclasses import dataclass
 
 import bpy
 
-from . import command, compositor, jobs, sources
+from . import command, compositor, jobs, people, sources
 from .preferences import absolute, preferences
 
 # scene name → its latest matte job (running or finished), for the panel and the status bar
@@ -134,6 +135,7 @@ def plan_matte(scene):
     folder = output_folder(settings, source.name)
     mattes = matte_inputs(settings, first, last, folder)
     request = build_request(scene, source, first, last, folder, mattes)
+    request = dataclasses.replace(request, **people.request_fields(scene, source, first, last))
     argv = command.worker_prefix(absolute(preferences().worker)) + command.run_arguments(request)
     return MattePlan(source, first, last, folder, request, argv, mattes)
 
@@ -203,6 +205,7 @@ def _matte_finished(job, scene_name, plan):
         try:
             job.nodes = compositor.wire_matte(scene, plan.source, alpha, fgr, plan.first, plan.last,
                                               foreground_colorspace=plan.request.output_colorspace or None)
+            job.nodes["cryptomatte"] = people.wire_people(scene, plan.source, plan.request, plan.first, plan.last)
         except (KeyError, RuntimeError, ValueError) as exc:  # the source was renamed or removed meanwhile
             _fail(job, f"passes written to {plan.folder}, but the nodes could not be added: {exc}")
             return

@@ -2,7 +2,7 @@
 
 import bpy
 
-from . import compositor
+from . import compositor, people
 from .operators import scene_jobs
 
 
@@ -41,6 +41,7 @@ def draw_settings(layout, context):
     col = layout.column()
     col.template_ID(settings, "holdout", open="image.open", text="Holdout")
     col.template_ID(settings, "garbage", open="image.open", text="Garbage")
+    people.draw(layout, context)
 
     col = layout.column()
     col.prop(settings, "frame_range")

@@ -2,6 +2,7 @@
 
 import bpy
 
+from .people import RVMattePeopleSettings
 from .preferences import DEVICES
 
 SOURCE_TYPES = (
@@ -39,6 +40,8 @@ class RVMatteSettings(bpy.types.PropertyGroup):
         name="Garbage", type=bpy.types.Image, poll=_is_still_or_sequence,
         description="Matte outside which nothing is kept (black = removed), a still or an image sequence "
                     "numbered like the source")
+
+    people: bpy.props.PointerProperty(type=RVMattePeopleSettings)
 
     frame_range: bpy.props.EnumProperty(name="Frames", items=RANGES, default="SOURCE")
     frame_start: bpy.props.IntProperty(name="Start", default=1, min=0)

@@ -51,6 +51,8 @@ class RecordingLayout:
             shown = rna.enum_items[value].name
         elif rna.type == "POINTER":
             shown = value.name if value is not None else ""
+        elif rna.type == "FLOAT" and getattr(rna, "is_array", False):
+            shown = ", ".join(f"{v:.3f}" for v in value)
         elif rna.type == "FLOAT":
             shown = f"{value:.3f}"
         else:

@@ -10,6 +10,7 @@ docs/hostkit.md), so every module here imports its siblings relatively.
   command      the ``rvmatte run`` command line and the worker interpreter
   environment  the environment the worker process starts with
   process      one worker process: reader threads, non-blocking poll, cancel, stop
+  people       targets and people: a viewer click as --target-point, person names, the people EXR
 """
 
 __version__ = "0.1.0"

@@ -33,6 +33,9 @@ class RunRequest:
     ocio_config: str = ""
     holdout: str = ""                  # matte path or `#` pattern (docs/cli.md --holdout)
     garbage: str = ""
+    targets: tuple = ()                # "[NAME=]MASK" each (docs/people.md --target); applied after garbage, holdout
+    target_points: tuple = ()          # "[NAME=]X,Y@FRAME" each (rvmatte_hostkit.people.point_argument)
+    people: int = 0                    # --people N; 0: off
 
 
 def ratio_argument(value):
@@ -65,6 +68,12 @@ def run_arguments(request):
                         ("--output-colorspace", request.output_colorspace)):
         if value:
             args += [flag, value]
+    for target in request.targets:
+        args += ["--target", target]
+    for point in request.target_points:
+        args += ["--target-point", point]
+    if request.people:
+        args += ["--people", str(int(request.people))]
     return args + ["--progress", "json"]
 
 

@@ -1,4 +1,5 @@
 """The worker's command line for one view of a Job (the host kit builds it: docs/cli.md)."""
+from . import people
 from .rvmatte_hostkit.command import RunRequest, quoted, run_arguments  # noqa: F401  (quoted: messages)
 
 
@@ -11,5 +12,7 @@ def worker_command(job, view_job):
         device=options["device"], precision=options["precision"], downsample_ratio=options["downsample_ratio"],
         foreground_source=options["foreground_source"], input_colorspace=view_job.input_colorspace or "",
         output_colorspace=job.working_space or "", ocio_config=job.ocio_config or "",
-        holdout=view_job.masks.get("holdout") or "", garbage=view_job.masks.get("garbage") or "")
+        holdout=view_job.masks.get("holdout") or "", garbage=view_job.masks.get("garbage") or "",
+        targets=tuple(people.targets(job, view_job)), target_points=tuple(options.get("target_points", ())),
+        people=options.get("people", 0))
     return [job.python, "-m", "rvmatte"] + run_arguments(request)

@@ -10,7 +10,7 @@ import sys
 
 import nuke
 
-from . import jobs, node as rvnode, wiring
+from . import jobs, node as rvnode, people, wiring
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FARM_DEVICES = {"auto": "cuda", "preferences": "cuda"}
@@ -31,7 +31,7 @@ def run_args(job, view_job):
     for name in ("holdout", "garbage"):
         if view_job.masks.get(name):
             args += ["--" + name, view_job.masks[name]]
-    return args
+    return args + people.run_args(job, view_job)
 
 
 def shot_entries(group, job):

@@ -4,7 +4,7 @@ import os
 
 import nuke
 
-from . import node as rvnode, read_input, sequences, settings, staleness
+from . import node as rvnode, people, read_input, sequences, settings, staleness
 
 
 class JobError(Exception):
@@ -28,12 +28,13 @@ class MaskInput(object):
     """A connected holdout or garbage input: the files the worker reads
     (`pattern`, %V for views) and whether Generate renders them first."""
 
-    def __init__(self, name, index, pattern, precomp, shortcut_reason=None):
+    def __init__(self, name, index, pattern, precomp, shortcut_reason=None, frames=None):
         self.name = name
         self.index = index
         self.pattern = pattern
         self.precomp = precomp
         self.shortcut_reason = shortcut_reason
+        self.frames = frames    # the frames to render (the target's); None: the job's range
 
 
 class Job(object):
@@ -53,6 +54,7 @@ class Job(object):
         self.state = fields["state"]
         self.shortcut_reason = fields.get("shortcut_reason")
         self.masks = fields.get("masks", [])
+        self.people_pattern = fields.get("people_pattern")
 
     @property
     def frame_count(self):
@@ -142,6 +144,10 @@ def collect(node, prefs=None):
     except settings.SettingsError as exc:
         raise JobError(str(exc))
     first, last = frame_range(node)
+    try:
+        picked = people.worker_options(node, first, last)
+    except ValueError as exc:
+        raise JobError(str(exc))
     views = chosen_views(node)
     stereo = len(nuke.views()) > 1
     folder = output_dir(node)
@@ -173,24 +179,39 @@ def collect(node, prefs=None):
                                  dict((m.name, here(m.pattern)) for m in masks)))
     return Job(node_name=node.fullName(), first=first, last=last, views=view_jobs, output_dir=folder,
                alpha_read=alpha_read, fgr_read=fgr_read, precomp_pattern=precomp_pattern, python=python,
-               options=worker_options(node, prefs), ocio_config=ocio_config(), working_space=working_space,
-               state=staleness.state_hash(node), shortcut_reason=None if plate is not None else reason,
-               masks=masks)
+               options=dict(worker_options(node, prefs), **picked), ocio_config=ocio_config(),
+               working_space=working_space, state=staleness.state_hash(node),
+               shortcut_reason=None if plate is not None else reason, masks=masks,
+               people_pattern=people.people_pattern(plate.pattern if plate is not None else precomp_pattern,
+                                                    alpha_read))
 
 
 def mask_inputs(node, first, last, precomp_pattern):
-    """The connected holdout/garbage inputs: a usable Read's files (the plate's
-    rules), else a precomp at precomp_pattern(the input's name)."""
+    """The connected holdout/garbage/target inputs: a usable Read's files (the plate's
+    rules), else a precomp at precomp_pattern(the input's name). The target holds a person on
+    some frames only: a Read of them is taken as it is when its files lie within the range,
+    anything else is rendered on the target frames (people.target_frames), which it then needs."""
     masks = []
     for index, name in rvnode.MASK_INPUTS:
         if node.input(index) is None:
             continue
-        found, reason = None, "the %s input is not a Read" % name
+        frames, span = None, (first, last)
         read = read_input.upstream_read(node, index)
+        if name == "target":
+            try:
+                frames = people.target_frames(node, first, last)
+            except ValueError as exc:
+                raise JobError(str(exc))
+            if read is not None:
+                span = (max(first, read["first"].value()), min(last, read["last"].value()))
+        found, reason = None, "the %s input is not a Read" % name
         if read is not None:
-            found, reason = read_input.plate_from_read(read, first, last, nuke.root())
+            found, reason = read_input.plate_from_read(read, span[0], span[1], nuke.root())
         if found is not None:
             masks.append(MaskInput(name, index, found.pattern, False))
+        elif name == "target" and frames is None:
+            raise JobError("set the target frames: the frames on which the target input holds the person "
+                           "(e.g. %d or %d-%d); %s" % (first, first, first + 2, reason))
         else:
-            masks.append(MaskInput(name, index, precomp_pattern(name), True, reason))
+            masks.append(MaskInput(name, index, precomp_pattern(name), True, reason, frames))
     return masks

@@ -6,13 +6,16 @@ Inside:  Input1 (plate) ──────────────────�
          fgr_read ─────────────────────A──────────┘                                    (0: plate only)
 The Reads hold the worker's EXRs (already in the script's working space, so
 `raw`); `switch` passes the plate through until a matte exists.
-The optional inputs 1 and 2 (Input nodes `holdout` and `garbage`, whose names
-label the node's input arrows) feed nothing inside: Generate renders them (or
-takes their Read's files) as the worker's --holdout / --garbage mattes.
+The optional inputs 1, 2 and 3 (Input nodes `holdout`, `garbage` and `target`, whose
+names label the node's input arrows) feed nothing inside: Generate renders them (or
+takes their Read's files) as the worker's --holdout / --garbage / --target mattes
+(people.py: the target and the People knobs).
 """
 import nuke
 
-NODE_VERSION = 2
+from . import people
+
+NODE_VERSION = 3
 VERSION_KNOB = "rvm_version"
 FGR_LAYER = "fgr"
 FGR_CHANNELS = ["fgr.red", "fgr.green", "fgr.blue", "fgr.alpha"]
@@ -24,9 +27,9 @@ PRECISIONS = ("float32", "float16", "bfloat16")
 FOREGROUND_CHOICES = ("edge", "model", "plate")
 RANGE_CHOICES = ("input", "custom")
 RATIO_CHOICES = ("auto", "value")
-MASK_INPUTS = ((1, "holdout"), (2, "garbage"))
+MASK_INPUTS = ((1, "holdout"), (2, "garbage"), (people.TARGET_INPUT, "target"))
 
-INTERNAL = ("Input1", "holdout", "garbage", "alpha_read", "fgr_read", "copy_alpha", "copy_fgr", "premult", "switch", "Output1")
+INTERNAL = ("Input1", "holdout", "garbage", "target", "alpha_read", "fgr_read", "copy_alpha", "copy_fgr", "premult", "switch", "Output1")
 GENERATE_COMMAND = "import rvmatte_nuke.generate\nrvmatte_nuke.generate.generate(nuke.thisNode())"
 LOAD_COMMAND = "import rvmatte_nuke.wiring\nrvmatte_nuke.wiring.load_results_button(nuke.thisNode())"
 
@@ -49,6 +52,7 @@ def _knob_specs():
         ("foreground", lambda: nuke.Enumeration_Knob("foreground", "foreground", FOREGROUND_CHOICES), None),
         ("premultiply", lambda: nuke.Boolean_Knob("premultiply", "premultiply output"), True),
         ("views", lambda: nuke.String_Knob("views", "views"), ""),
+    ] + people.knob_specs() + [
         ("generate", lambda: nuke.PyScript_Knob("generate", "Generate", GENERATE_COMMAND), None),
         ("load_results", lambda: nuke.PyScript_Knob("load_results", "Load results", LOAD_COMMAND), None),
         ("status", lambda: nuke.Text_Knob("status", "status", "no matte yet"), None),
@@ -72,6 +76,7 @@ TOOLTIPS = {
     "generate": "Render the input to an EXR precomp if needed, then run rvmatte in the background.",
     "load_results": "Point the node at EXRs already in the output directory (e.g. rendered by the farm).",
 }
+TOOLTIPS.update(people.TOOLTIPS)
 HIDDEN = ("rvm_state", "rvm_result")
 READ_ONLY = ("status", VERSION_KNOB)
 

@@ -28,7 +28,20 @@ def render(group, job):
         render_input(group, job.precomp_pattern, job.first, job.last, [v for v in views if v is not None])
     all_views = [v.view for v in job.views if v.view is not None]
     for mask in job.mask_precomps():
-        render_input(group, mask.pattern, job.first, job.last, all_views, input_name=mask.name, channels="alpha")
+        runs = _runs(mask.frames) if getattr(mask, "frames", None) else [(job.first, job.last)]
+        for first, last in runs:
+            render_input(group, mask.pattern, first, last, all_views, input_name=mask.name, channels="alpha")
+
+
+def _runs(frames):
+    """Sorted frames as (first, last) runs of consecutive frames."""
+    runs = []
+    for frame in sorted(set(frames)):
+        if runs and frame == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], frame)
+        else:
+            runs.append((frame, frame))
+    return runs
 
 
 def render_input(group, pattern, first, last, views, input_name="Input1", channels="rgb"):

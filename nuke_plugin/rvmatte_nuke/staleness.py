@@ -5,7 +5,7 @@ import os
 
 import nuke
 
-from . import node as rvnode, sequences
+from . import node as rvnode, people, sequences
 
 COSMETIC_KNOBS = frozenset((
     "name", "label", "xpos", "ypos", "selected", "tile_color", "gl_color", "note_font", "note_font_size",
@@ -76,6 +76,7 @@ def state_hash(node):
         if mask is not None:
             digest.update(("\0%s input\0" % name).encode("utf-8"))
             _node_signature(mask, digest, set())
+    digest.update(people.state_text(node).encode("utf-8"))
     return digest.hexdigest()
 
 

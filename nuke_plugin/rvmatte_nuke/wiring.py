@@ -7,7 +7,7 @@ import time
 
 import nuke
 
-from . import jobs, node as rvnode, sequences, staleness
+from . import jobs, node as rvnode, people, sequences, staleness
 
 STALE_COLOR = 0xC04040FF
 SIDECAR = "%s.rvmatte.json"
@@ -81,6 +81,7 @@ def finish(job, outcomes):
         set_status(group, "cancelled after %d frame(s); the matte was not changed" % done)
         return
     wire(group, job.alpha_read, job.fgr_read, job.first, job.last)
+    people.wire_cryptomatte(group, job)
     seconds = sum(o.done.seconds for o in outcomes if o.done is not None)
     result = {"first": job.first, "last": job.last, "views": [v.view for v in job.views],
               "alpha": job.alpha_read, "foreground": job.fgr_read, "seconds": seconds,
@@ -140,6 +141,7 @@ def load_results(group):
                 raise jobs.JobError("%d frame(s) missing, first %s" % (
                     len(missing), sequences.frame_file(wanted, missing[0])))
     wire(group, alpha, fgr, first, last)
+    people.wire_loaded(group, first, last)
     group["rvm_state"].setValue(sidecar.get("state") or staleness.state_hash(group))
     set_status(group, "matte %d-%d loaded from %s" % (first, last, folder))
     return group["status"].value()

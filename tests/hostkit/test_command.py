@@ -96,6 +96,27 @@ def test_every_run_option_the_hosts_send_is_one_the_cli_knows():
     assert parsed.preroll == 2 and parsed.progress == "json"
 
 
+def test_targets_points_and_people_become_their_options_in_order():
+    request = RunRequest("/in/p.####.exr", "a.####.exr", "f.####.exr", 1, 2, holdout="/h.png", garbage="/g.png",
+                         targets=("hero=/m/t.####.exr", "/m/u.####.exr"), target_points=("extra=5,6@2",), people=0)
+    args = command.run_arguments(request)
+    pairs = [(a, b) for a, b in zip(args, args[1:]) if a in ("--target", "--target-point", "--people")]
+    assert pairs == [("--target", "hero=/m/t.####.exr"), ("--target", "/m/u.####.exr"),
+                     ("--target-point", "extra=5,6@2")]
+
+
+def test_the_cli_reads_the_people_options_the_hosts_send():
+    cli = pytest.importorskip("rvmatte.cli")
+    request = RunRequest("/in/p.####.exr", "a.####.exr", "f.####.exr", 1, 2, holdout="/h.png", garbage="/g.png",
+                         targets=("hero=/m/t.####.exr",), target_points=("hero=5,6@2", "7,8@1"))
+    parsed = cli.build_parser().parse_args(command.run_arguments(request))
+    assert (parsed.target, parsed.target_point) == (["hero=/m/t.####.exr"], ["hero=5,6@2", "7,8@1"])
+    assert (parsed.holdout, parsed.garbage) == ("/h.png", "/g.png")
+    counted = cli.build_parser().parse_args(command.run_arguments(
+        RunRequest("/in/p.####.exr", "a.####.exr", "f.####.exr", 1, 2, people=3)))
+    assert counted.people == 3 and counted.target == []
+
+
 def test_quoted_command_can_be_pasted_into_a_shell():
     assert command.quoted(["python", "-m", "rvmatte", "/a b/c.####.exr", "it's"]) == \
         "python -m rvmatte '/a b/c.####.exr' 'it'\"'\"'s'"

@@ -168,3 +168,37 @@ def test_a_garbage_matte_input_clears_the_real_workers_alpha_outside_it(saved_sc
         outside[box] = 0.0
         assert outside.max() == 0.0
         assert alpha[box].max() > 0.9
+
+
+def test_generate_with_people_writes_the_people_exr_the_cryptomatte_node_reads(saved_script, shared_dir,
+                                                                               plate_renderer, weights_path,
+                                                                               monkeypatch, tmp_path):
+    """`people 2` through the real worker (this checkout's core): the people EXR lands where the plugin's
+    Read of it points, and its Cryptomatte metadata names the layer the Cryptomatte node is set to."""
+    pytest.importorskip("cv2", reason="the people pass needs opencv-python-headless")
+    core = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "core")
+    python = tmp_path / "core-python"
+    python.write_text('#!/bin/sh\nPYTHONPATH="%s" exec "%s" "$@"\n' % (core, sys.executable))
+    python.chmod(0o755)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    settings.save(settings.Preferences(python=str(python), weights=str(weights_path), device="cpu"))
+    nuke._fake.render_hook = plate_renderer
+    nuke.root()["workingSpaceLUT"].setValue(WORKING_SPACE)
+    grade = nuke.nodes.Grade()
+    grade.setInput(0, make_read(str(shared_dir / "data" / CLIP / "com" / "####.png"), 0, 29))
+    group = make_rvmatte(grade)
+    group["range_mode"].setValue("custom")
+    group["range_first"].setValue(FIRST)
+    group["range_last"].setValue(FIRST + 2)
+    group["people"].setValue(2)
+    run = generate.generate(group)
+    assert run is not None, nuke._fake.messages
+    wait_for(run, timeout=600)
+    assert nuke._fake.messages == []
+    crypto = nuke.toNode("RVMatte1_cryptomatte")
+    read = crypto.input(0)
+    for frame in range(FIRST, FIRST + 3):
+        assert os.path.isfile(sequences.frame_file(read["file"].value(), frame))
+    nuke.frame(FIRST + 1)
+    names = [v for k, v in read.metadata().items() if k.startswith("exr/cryptomatte/") and k.endswith("/name")]
+    assert names == [crypto["cryptoLayer"].value()] == ["CryptoPerson"]

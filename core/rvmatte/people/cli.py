@@ -54,8 +54,8 @@ def run_with_people(args, options, reporter) -> int:
     step = getattr(args, "people_step", None)
     refused = [("--composite", options.composite), ("--contact-sheet", options.contact_sheet),
                ("--segmentation", options.segmentation)]
-    if step is None:
-        refused += [("--frames", options.frames), ("--resume", options.resume), ("--preroll", options.preroll)]
+    if step is None:        # --frames: the frames matted and split (a host's range); targets must lie within
+        refused += [("--resume", options.resume)]
     elif step != "matte" and not options.frames:
         raise UsageError(f"--people-step {step} needs --frames")
     for flag, given in refused:

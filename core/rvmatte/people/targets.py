@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from rvmatte.errors import InputError
+from rvmatte_hostkit import people as hostkit_people
 from rvmatte.mattes import MatteSequence
 
 MASK_THRESHOLD = 0.5
@@ -133,28 +134,15 @@ def points_on(people: Sequence[Person], frame: int):
     return [(index, p) for index, person in enumerate(people, start=1) for p in person.points if p.frame == frame]
 
 
-#: Where a host puts (0, 0) and which way its y runs; rvmatte's points are 0-based pixels from the top left.
-ORIGINS = ("top-left", "bottom-left")
+ORIGINS = hostkit_people.ORIGINS
 
 
 def point_argument(x: float, y: float, frame: int, *, width: int, height: int, origin: str = "top-left",
                    normalized: bool = False, name: Optional[str] = None) -> str:
-    """The ``--target-point`` value for a click in a host's viewer.
-
-    Nuke's viewer gives pixel coordinates of the format with (0, 0) at the bottom left
-    (``origin="bottom-left"``); Blender's Clip Editor gives frame coordinates from 0 to 1,
-    also from the bottom left (``normalized=True``). A click anywhere inside a pixel names
-    that pixel. Raises TargetError for a click outside the frame."""
-    if origin not in ORIGINS:
-        raise ValueError(f"origin {origin!r}: one of {', '.join(ORIGINS)}")
-    if name is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_\-]*$", name):
-        raise TargetError(f"person name {name!r}: letters, digits, '_' and '-', not starting with a digit")
-    px, py = (x * width, y * height) if normalized else (x, y)
-    column, row = int(np.floor(px)), int(np.floor(py))
-    if origin == "bottom-left":
-        row = height - 1 - row
-    if not (0 <= column < width and 0 <= row < height):
-        raise TargetError(f"--target-point: the click at {x:g},{y:g} on frame {frame} is outside the "
-                          f"{width}x{height} frame")
-    text = f"{column},{row}@{int(frame)}"
-    return f"{name}={text}" if name else text
+    """The ``--target-point`` value for a click in a host's viewer (``rvmatte_hostkit.people.point_argument``,
+    which the hosts call themselves). Raises TargetError for a click outside the frame or a bad name."""
+    try:
+        return hostkit_people.point_argument(x, y, frame, width, height, origin=origin, normalized=normalized,
+                                             name=name)
+    except hostkit_people.PointError as exc:
+        raise TargetError(str(exc)) from None

@@ -47,8 +47,18 @@ def test_run_with_a_target_keeps_only_that_persons_own_alpha_and_foreground(shot
     assert (tmp_path / "shot.people.0001.exr").is_file()
 
 
-def test_run_with_targets_refuses_a_partial_range(shot, tmp_path, capsys):
+def test_run_with_targets_on_a_range_splits_only_those_frames(shot, tmp_path):
     folder, made, _ = shot
-    assert main(["run", made["plate"], "-o", str(tmp_path), "--frames", "1-2",
+    assert main(["run", made["plate"], "-o", str(tmp_path), "--frames", "1-2", "--preroll", "1", "--float",
+                 "--progress", "none", "--target", str(folder / "hero.####.png")]) == 0
+    assert sorted(p.name for p in tmp_path.glob("shot.people.*.exr")) == ["shot.people.0001.exr",
+                                                                          "shot.people.0002.exr"]
+    assert not (tmp_path / "shot.alpha.0003.exr").exists() and (tmp_path / "shot.alpha.0002.exr").is_file()
+
+
+def test_run_with_targets_refuses_a_mask_outside_the_range(shot, tmp_path, capsys):
+    folder, made, _ = shot
+    assert main(["run", made["plate"], "-o", str(tmp_path), "--frames", "2-3", "--progress", "none",
                  "--target", str(folder / "hero.####.png")]) == 1
-    assert "--frames is not available with --target" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "frame 1 (" in err and "is outside the shot (2-3)" in err

@@ -332,6 +332,39 @@ class Disable_Knob(Boolean_Knob):
     pass
 
 
+class XY_Knob(Knob):
+    """A 2D position in full-resolution pixels of the format, (0, 0) at the bottom left (an Array_Knob
+    of two: value() is [x, y], value(i) one of them; x() and y())."""
+
+    def __init__(self, name, label=None, parent=None):
+        Knob.__init__(self, name, label)
+        self._value = self._default_value = [0.0, 0.0]
+
+    def _coerce(self, value):
+        return [float(v) for v in value]
+
+    def value(self, index=None, view=None):
+        _require_main("Knob.value")
+        return list(self._value) if index is None else self._value[index]
+
+    def setValue(self, value, index=None, time=None, view=None):
+        if index is None:
+            return Knob.setValue(self, value)
+        _require_main("Knob.setValue")
+        self._value[index] = float(value)
+        return True
+
+    def x(self):
+        return self.value(0)
+
+    def y(self):
+        return self.value(1)
+
+    def toScript(self, quote=False, context=None):
+        _require_main("Knob.toScript")
+        return "%s %s" % tuple(("%g" % v) for v in self._value)
+
+
 class Enumeration_Knob(Knob):
     def __init__(self, name, label, values):
         self._values = None
@@ -480,6 +513,7 @@ NODE_CLASSES = {
                   ("last", _value(Int_Knob, 1))], 0),
     "TimeOffset": ([("time_offset", Int_Knob), ("disable", Disable_Knob)], 1),
     "Viewer": ([], 10),
+    "Cryptomatte": ([("cryptoLayer", String_Knob), ("matteList", String_Knob), ("disable", Disable_Knob)], 1),
     "Group": ([("disable", Disable_Knob)], 0),
 }
 
@@ -638,6 +672,24 @@ class Node(object):
         upstream = self._inputs.get(0)
         return upstream.lastFrame() if upstream is not None else _fake.root["last_frame"].value()
 
+    def width(self):
+        """The width of the format this node outputs: its own format knob, else its input's, else root's."""
+        return self._format()[0]
+
+    def height(self):
+        return self._format()[1]
+
+    def _format(self):
+        self._access("format")
+        knob = self._knobs.get("format")
+        if knob is not None and knob._value and self._class in ("Read", "Constant", "Root"):
+            width, height = knob._value.split()[:2]
+            return int(width), int(height)
+        upstream = self._inputs.get(0)
+        if upstream is not None and self._class != "Root":
+            return upstream._format()
+        return _fake.root._format() if self is not _fake.root else (1920, 1080)
+
     def __repr__(self):
         return "<%s %s>" % (self._class, self._knobs["name"]._value)
 
@@ -649,6 +701,49 @@ class Write(Node):
         if is_exr:
             return knobs
         return dict((k, v) for k, v in knobs.items() if k not in _FILE_EXT_EXR_KNOBS)
+
+
+_NUKE_CHANNEL = {"R": "red", "G": "green", "B": "blue", "A": "alpha"}
+
+
+class Read(Node):
+    """A Read that opens its file (with OpenImageIO, when the test environment has it) for what
+    Nuke's Cryptomatte node looks at: metadata() (an EXR's attributes as `exr/<name>`) and
+    channels() (EXR channels as Nuke names them: `layer.R` -> `layer.red`, bare `A` -> `rgba.alpha`)."""
+
+    def _spec(self, time=None):
+        import OpenImageIO
+        if time is not None:
+            was = _fake.root["frame"]._value
+            _fake.root["frame"]._value = int(time)
+        try:
+            path = self["file"].evaluate()
+        finally:
+            if time is not None:
+                _fake.root["frame"]._value = was
+        found = OpenImageIO.ImageInput.open(path)
+        if found is None:
+            raise RuntimeError("%s: cannot open %s" % (self.name(), path))
+        try:
+            return path, found.spec()
+        finally:
+            found.close()
+
+    def metadata(self, key=None, time=None, view=None):
+        self._access("metadata")
+        path, spec = self._spec(time)
+        data = {"input/filename": path, "input/width": spec.full_width, "input/height": spec.full_height}
+        for attribute in spec.extra_attribs:
+            data["exr/" + attribute.name] = attribute.value
+        return data if key is None else data.get(key)
+
+    def channels(self):
+        self._access("channels")
+        names = []
+        for channel in self._spec()[1].channelnames:
+            layer, _, suffix = channel.rpartition(".")
+            names.append("%s.%s" % (layer or "rgba", _NUKE_CHANNEL.get(suffix, suffix)))
+        return names
 
 
 class Group(Node):
@@ -752,7 +847,7 @@ def _create(cls, knob_values, parent=None):
     if cls not in NODE_CLASSES or cls == "Root":
         raise RuntimeError("%s: Unknown command" % cls)
     parent = parent if parent is not None else _fake.context[-1]
-    node = (Write if cls == "Write" else Group if cls == "Group" else Node)(cls, parent)
+    node = {"Write": Write, "Read": Read, "Group": Group}.get(cls, Node)(cls, parent)
     parent._children.append(node)
     node._knobs["name"]._value = ""
     node.setName(cls + "1")
