@@ -57,7 +57,10 @@ def install_environment():
 
 
 def install_finished(job):
-    prefs = preferences()
+    try:
+        prefs = preferences()
+    except KeyError:      # the add-on was disabled meanwhile
+        return
     done = [m for m in job.messages if isinstance(m, progress.Installed)]
     if job.state is jobs.JobState.DONE and done:
         prefs.worker = done[-1].python
@@ -76,7 +79,10 @@ def install_message(job, message):
     if isinstance(message, progress.Step):
         job.done, job.total = message.done, message.total
         job.message = f"{message.done}/{message.total} {message.message}"
-        preferences().install_status = job.message
+        try:
+            preferences().install_status = job.message
+        except KeyError:
+            pass
 
 
 def start_install(context):
@@ -91,6 +97,7 @@ def start_install(context):
     prefs.install_status = "starting the installer"
     install_job = jobs.start(install_argv(prefs), env=install_environment(), label="engine install",
                              on_finish=install_finished, on_message=install_message)
+    install_job.file_independent = True
     return install_job
 
 

@@ -100,3 +100,15 @@ def test_install_engine_fills_in_the_worker_and_the_engine_mattes(addon, prefs, 
     name = bpy.path.clean_name(clip.name)
     assert sorted(p.name for p in (tmp_path / "rvmatte" / name).glob("*.alpha.*.exr")) == [
         f"{name}.alpha.0001.exr", f"{name}.alpha.0002.exr"]
+
+
+def test_loading_a_file_does_not_stop_an_engine_install(addon, prefs, tmp_path):
+    prefs.engine_torch, prefs.engine_wheels, prefs.weights = "cpu", str(tmp_path), ""
+    assert bpy.ops.rvmatte.install_engine() == {"FINISHED"}
+    job = addon.engine.install_job
+    try:
+        bpy.ops.wm.read_homefile(use_empty=True)
+        assert job.running and job in addon.jobs.active_jobs()
+    finally:
+        job.stop()
+    assert job.state is addon.jobs.JobState.CANCELLED

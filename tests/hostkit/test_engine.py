@@ -157,3 +157,24 @@ def test_the_kit_runs_as_a_module_with_the_hosts_python():
                           stdout=subprocess.PIPE, universal_newlines=True, cwd=CORE,
                           env=dict(os.environ, PYTHONPATH=""))
     assert done.returncode == 0 and "--find-links" in done.stdout
+
+
+def test_a_cancelled_install_removes_its_folder_and_keeps_the_engine_in_use(tmp_path):
+    from rvmatte_hostkit.process import JobState, WorkerProcess
+
+    target = tmp_path / "engine"
+    previous = target / "envs" / "previous"
+    previous.mkdir(parents=True)
+    engine.activate(str(target), {"python": str(previous / "bin" / "python"), "folder": str(previous)})
+    before = (target / "engine.json").read_bytes()
+    worker = WorkerProcess([sys.executable, "-m", "rvmatte_hostkit.engine", "install", "--target", str(target),
+                            "--torch", "cpu", "--find-links", str(tmp_path), "--offline", "--progress", "json"],
+                           env=dict(os.environ, PYTHONPATH=CORE))
+    while worker.running and not any(isinstance(m, progress.Step) and m.name == "torch-install"
+                                     for m in worker.messages):
+        worker.poll(wait=0.1)
+    worker.cancel()
+    assert worker.wait(60) is JobState.CANCELLED
+    assert "cancelled" in [m for m in worker.messages if isinstance(m, progress.Failed)][0].message
+    assert (target / "engine.json").read_bytes() == before
+    assert os.listdir(str(target / "envs")) == ["previous"]
