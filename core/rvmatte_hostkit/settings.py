@@ -4,7 +4,7 @@ Studios deploy centrally: a TD installs the engine once (``rvmatte-engine instal
 /studio/rvmatte``) and points every seat at it with environment variables or a site config
 file, which win over what an artist set in the preferences::
 
-    RVMATTE_PYTHON=/studio/rvmatte/envs/…/bin/python      the worker interpreter
+    RVMATTE_PYTHON=/studio/rvmatte                        the worker interpreter, or an engine folder
     RVMATTE_WEIGHTS, RVMATTE_DEVICE, RVMATTE_CACHE         weights file, device, weights cache
     RVMATTE_CONFIG=/studio/rvmatte.ini                     the site config (below)
     RVMATTE_ALLOW_INSTALL=0                                the hosts hide Install engine
@@ -13,11 +13,14 @@ The site config is an INI file with one ``[rvmatte]`` section; relative paths ar
 the file's folder, so a config beside a shared engine stays valid wherever the share is mounted::
 
     [rvmatte]
-    python = envs/current/bin/python
+    python = .
     weights = weights/rvm_mobilenetv3.pth
     device = cuda
     cache = /scratch/rvmatte
     allow_install = no
+
+A ``python`` that names an engine folder (``rvmatte-engine install --target``; it holds
+``engine.json``) means the engine in use there, so a reinstall needs no config change.
 
 Order: an environment variable, then the site config, then the user's preference, then the
 default. ``resolve`` is pure: the hosts show each value with ``describe`` ("from the site config
@@ -119,6 +122,7 @@ def resolve(user, environ=None, site=None):
             values[key] = Setting(key, user[key], "user", "")
         else:
             values[key] = Setting(key, DEFAULTS[key], "default", "")
+    values["python"] = values["python"]._replace(value=engine_python(values["python"].value))
     allow = environ.get(ALLOW_VARIABLE, "").strip()
     if allow:
         install = Setting("allow_install", _flag(allow, ALLOW_VARIABLE), "env", ALLOW_VARIABLE)
@@ -127,6 +131,16 @@ def resolve(user, environ=None, site=None):
     else:
         install = Setting("allow_install", True, "default", "")
     return Effective(values, install)
+
+
+def engine_python(path):
+    """The interpreter of the engine in use when ``path`` is an engine folder; else ``path`` as it is."""
+    if path and os.path.isfile(os.path.join(path, "engine.json")):
+        from .engine import current_engine
+        record = current_engine(path)
+        if record:
+            return record["python"]
+    return path
 
 
 def describe(setting):

@@ -85,3 +85,13 @@ def test_a_site_config_without_the_section_is_refused(tmp_path):
 def test_a_bad_allow_install_value_is_refused():
     with pytest.raises(SiteConfigError, match="RVMATTE_ALLOW_INSTALL: allow_install must be yes or no"):
         settings.resolve({}, environ={"RVMATTE_ALLOW_INSTALL": "maybe"})
+
+
+def test_an_engine_folder_as_python_means_the_engine_in_use_there(tmp_path):
+    from rvmatte_hostkit import engine
+
+    engine.activate(str(tmp_path), {"python": "/studio/rvmatte/envs/s2/bin/python", "folder": "/studio/rvmatte/envs/s2"})
+    path = site_config(tmp_path, "[rvmatte]\npython = .\n")
+    effective = settings.resolve({}, environ={"RVMATTE_CONFIG": path})
+    assert effective["python"] == "/studio/rvmatte/envs/s2/bin/python"
+    assert settings.resolve({}, environ={"RVMATTE_PYTHON": str(tmp_path)})["python"] == effective["python"]
