@@ -83,6 +83,8 @@ def wheels(tmp_path_factory):
 
 
 @needs_core
+@pytest.mark.skipif(bpy.app.version < (5, 0, 0), reason="one real install per suite run: the bpy 5 suite's "
+                    "(the installer and the operator are the same in 4.5)")
 def test_install_engine_fills_in_the_worker_and_the_engine_mattes(addon, prefs, wheels, tmp_path):
     prefs.engine_torch, prefs.engine_wheels, prefs.weights, prefs.worker = "cpu", str(wheels), str(WEIGHTS), ""
     assert bpy.ops.rvmatte.install_engine() == {"FINISHED"}
