@@ -154,15 +154,30 @@ def check_text(checks):
     return "\n".join(lines)
 
 
-def check():
-    """RVMatte > Check engine: doctor with the settings in effect, in a message."""
+def _show_check(checks):
+    ok = all(c.ok for c in checks)
+    nuke.message("RVMatte check: %s\n%s" % ("all checks passed" if ok else "some checks failed", check_text(checks)))
+
+
+def check(wait=False):
+    """RVMatte > Check engine: doctor with the settings in effect, its result in a message. In the GUI it
+    runs in a thread (doctor loads torch and the weights: seconds) and returns the thread; with ``wait`` or
+    in ``nuke -t`` it returns the checks."""
     try:
         effective = settings.effective(settings.load())
     except settings.SettingsError as exc:
         nuke.message("RVMatte check: %s" % exc)
         return None
-    checks = doctor(effective["python"], effective["weights"], effective["device"])
-    ok = all(c.ok for c in checks)
-    nuke.message("RVMatte check: %s\n%s" % ("all checks passed" if ok else "some checks failed",
-                                            check_text(checks)))
-    return checks
+    values = (effective["python"], effective["weights"], effective["device"])
+    if wait or not nuke.GUI:
+        checks = doctor(*values)
+        _show_check(checks)
+        return checks
+
+    def run():
+        nuke.executeInMainThread(_show_check, (doctor(*values),))
+
+    thread = threading.Thread(target=run, name="rvmatte check")
+    thread.daemon = True
+    thread.start()
+    return thread

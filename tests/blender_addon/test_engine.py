@@ -6,6 +6,7 @@ where, as here and in CI, pip's indexes are local), then a matte made with it.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import bpy
 import pytest
 
-from conftest import CORE_PYTHON, PACKAGE, ROOT, WEIGHTS, finish, needs_core, save_blend
+from conftest import CORE_PYTHON, PACKAGE, ROOT, WEIGHTS, finish, needs_core
 
 from test_end_to_end import mechanic_clip
 
@@ -86,11 +87,18 @@ def wheels(tmp_path_factory):
 @pytest.mark.skipif(bpy.app.version < (5, 0, 0), reason="one real install per suite run: the bpy 5 suite's "
                     "(the installer and the operator are the same in 4.5)")
 def test_install_engine_fills_in_the_worker_and_the_engine_mattes(addon, prefs, wheels, tmp_path):
+    folder = Path(bpy.utils.extension_path_user(PACKAGE, path="engine"))
+    try:
+        _install_and_matte(addon, prefs, wheels, tmp_path, folder)
+    finally:
+        shutil.rmtree(folder / "envs", ignore_errors=True)    # 1.3 GB: not left in the temporary user folder
+
+
+def _install_and_matte(addon, prefs, wheels, tmp_path, folder):
     prefs.engine_torch, prefs.engine_wheels, prefs.weights, prefs.worker = "cpu", str(wheels), str(WEIGHTS), ""
     assert bpy.ops.rvmatte.install_engine() == {"FINISHED"}
     job = finish(addon.engine.install_job, timeout=1200)
     assert job.state is addon.jobs.JobState.DONE, job.error
-    folder = Path(bpy.utils.extension_path_user(PACKAGE, path="engine"))
     assert Path(prefs.worker).is_relative_to(folder / "envs")
     assert prefs.install_status.startswith("engine installed")
     prefs.device = "cpu"

@@ -5,6 +5,7 @@ real and slow (about two minutes here): the rvmatte wheel built from this checko
 wheel pip's configuration finds (local indexes here and in CI: no network)."""
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 
@@ -90,19 +91,26 @@ def test_check_engine_on_a_venv_folder_says_choose_the_python_inside(tmp_path):
     (tmp_path / "venv" / "bin").mkdir(parents=True)
     (tmp_path / "venv" / "bin" / "python").write_text("")
     settings.save(settings.Preferences(python=str(tmp_path / "venv")))
-    (check,) = engine.check()
+    (check,) = engine.check(wait=True)
     assert not check.ok and "choose the Python inside the environment, not the folder" in check.detail
     assert "fix: " in nuke._fake.messages[-1]
 
 
 def test_check_engine_shows_each_failed_doctor_check_with_its_fix(tmp_path):
     settings.save(settings.Preferences(python=sys.executable, weights=str(tmp_path / "gone.pth"), device="cpu"))
-    checks = engine.check()
+    checks = engine.check(wait=True)
     assert [c.name for c in checks] == ["python", "torch", "device", "colour", "weights"]
     assert [c.ok for c in checks] == [True, True, True, True, False]
     text = nuke._fake.messages[-1]
     assert "FAILED weights: weights file not found: %s" % (tmp_path / "gone.pth") in text
     assert "    fix: choose the weights file" in text
+
+
+def test_check_engine_in_the_gui_runs_in_a_thread_and_reports_on_the_main_thread(tmp_path):
+    settings.save(settings.Preferences(python=str(tmp_path / "nope" / "python")))
+    thread = engine.check()
+    assert nuke._fake.process_events(until=lambda: not thread.is_alive() and nuke._fake.messages, timeout=60)
+    assert nuke._fake.messages[-1].startswith("RVMatte check: some checks failed\nFAILED python: cannot run")
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +127,13 @@ def wheels(tmp_path_factory):
 @pytest.mark.skipif(not os.path.isfile(WEIGHTS), reason="test weights missing: %s" % WEIGHTS)
 def test_install_engine_fills_in_the_preferences_and_the_engine_passes_check(tmp_path, wheels):
     target = str(tmp_path / "engine")
+    try:
+        _install_and_check(target, wheels)
+    finally:
+        shutil.rmtree(target, ignore_errors=True)      # 1.3 GB: not kept among pytest's last temp folders
+
+
+def _install_and_check(target, wheels):
     thread = engine.install(torch="cpu", find_links=wheels, weights=WEIGHTS, target=target)
     assert nuke._fake.process_events(until=lambda: not thread.is_alive(), timeout=1200)
     nuke._fake.process_events()
@@ -128,4 +143,4 @@ def test_install_engine_fills_in_the_preferences_and_the_engine_passes_check(tmp
     prefs = settings.load()
     assert prefs.python.startswith(os.path.join(target, "envs"))
     assert prefs.weights == os.path.join(target, "weights", os.path.basename(WEIGHTS))
-    assert all(c.ok for c in engine.check()), nuke._fake.messages[-1]
+    assert all(c.ok for c in engine.check(wait=True)), nuke._fake.messages[-1]
