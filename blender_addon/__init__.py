@@ -18,8 +18,9 @@ _classes = preferences.classes + people.classes + properties.classes + operators
 
 @bpy.app.handlers.persistent
 def _stop_workers_before_load(*_args):
-    """Loading another .blend stops every worker: no job outlives its file."""
-    jobs.stop_all()
+    """Loading another .blend stops every matte worker: no job outlives its file (an engine install
+    belongs to no file and goes on)."""
+    jobs.stop_all(keep_file_independent=True)
 
 
 def register():

@@ -12,7 +12,7 @@ def worker_prefix(configured):
     return _command.worker_prefix(configured, where=WHERE)
 
 
-def worker_environment(base, *, weights="", online=True):
+def worker_environment(base, *, weights="", online=True, cache=""):
     """The worker's environment: Blender's Python settings removed; without online access
     (`bpy.app.online_access`) the worker is told not to download weights."""
-    return _environment.worker_environment(base, weights=weights, online=online)
+    return _environment.worker_environment(base, weights=weights, online=online, cache=cache)

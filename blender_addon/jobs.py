@@ -88,9 +88,14 @@ def poll_jobs():
     return POLL_SECONDS if _active else None
 
 
-def stop_all():
-    """Stop every worker and wait for them: no worker outlives the file or Blender."""
+def stop_all(keep_file_independent=False):
+    """Stop every worker and wait for them: no worker outlives the file or Blender.
+
+    `keep_file_independent` (loading another .blend) spares the jobs that belong to no file
+    (the engine install)."""
     for job in list(_active):
+        if keep_file_independent and getattr(job, "file_independent", False):
+            continue
         job.stop()
         if job in _active:
             _active.remove(job)

@@ -1,19 +1,15 @@
-"""Operators: Generate Matte, Cancel, Check Worker, and the job callbacks that run on the main thread."""
+"""Operators: Generate Matte, Cancel, Check, Install Engine, and the job callbacks that run on the main thread."""
 
-import json
 import os
 import re
 import shutil
-import struct
-import tempfile
-import zlib
 import dataclasses
 from dataclasses import dataclass
 
 import bpy
 
-from . import command, compositor, jobs, people, sources
-from .preferences import absolute, preferences
+from . import command, compositor, engine, jobs, people, sources
+from .preferences import preferences
 
 # scene name → its latest matte job (running or finished), for the panel and the status bar
 scene_jobs = {}
@@ -90,7 +86,7 @@ def matte_inputs(settings, first, last, folder):
 def build_request(scene, source, first, last, folder, mattes=None):
     settings = scene.rvmatte
     mattes = mattes or {}
-    prefs = preferences()
+    values = engine.effective()
     base = os.path.join(folder, bpy.path.clean_name(source.name))
     config = ocio_config()
     return command.MatteRequest(
@@ -99,9 +95,9 @@ def build_request(scene, source, first, last, folder, mattes=None):
         foreground_pattern=f"{base}.fgr.####.exr",
         first=first, last=last,
         start_frame=1 if source.is_movie else None,
-        weights=absolute(prefs.weights),
+        weights=values["weights"],
         variant=settings.variant,
-        device=prefs.device if settings.device == "PREFS" else settings.device,
+        device=values["device"] if settings.device == "PREFS" else settings.device,
         precision=settings.precision,
         downsample_ratio=None if settings.auto_ratio else settings.downsample_ratio,
         preroll=settings.preroll,
@@ -136,7 +132,7 @@ def plan_matte(scene):
     mattes = matte_inputs(settings, first, last, folder)
     request = build_request(scene, source, first, last, folder, mattes)
     request = dataclasses.replace(request, **people.request_fields(scene, source, first, last))
-    argv = command.worker_prefix(absolute(preferences().worker)) + command.run_arguments(request)
+    argv = command.worker_prefix(engine.effective()["python"]) + command.run_arguments(request)
     return MattePlan(source, first, last, folder, request, argv, mattes)
 
 
@@ -157,7 +153,7 @@ def start_matte(scene):
             except OSError as exc:
                 raise sources.SourceError(f"cannot copy the matte {matte.copy_from} to {matte.path}: "
                                           f"{exc.strerror}") from exc
-    env = command.worker_environment(os.environ, online=bpy.app.online_access)
+    env = command.worker_environment(os.environ, online=bpy.app.online_access, cache=engine.effective()["cache"])
     scene_name = scene.name
 
     def finished(job):
@@ -298,70 +294,32 @@ class RVMATTE_OT_cancel(bpy.types.Operator):
         return {"FINISHED"}
 
 
-def _grey_png(width, height):
-    """A tiny valid PNG, written without any imaging library, for the worker's self-test."""
-    rows = b"".join(b"\x00" + b"\x80" * (3 * width) for _ in range(height))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-
-
-def describe_check(job):
-    """The Check result as lines for the preferences, from `rvmatte info --json`."""
-    found = None
-    for line in reversed(job.logs):
-        try:
-            found = json.loads(line)
-            break
-        except ValueError:
-            continue
-    # `rvmatte info` exits 1 when the weights are unusable, after printing its report: the report says why.
-    if not isinstance(found, dict) or "version" not in found:
-        return False, f"Worker check failed: {job.error or 'no answer from the worker'}"
-    weights = found.get("weights") or {}
-    lines = [f"rvmatte {found.get('version', '?')} on device {found.get('device', '?')}"]
-    if "path" in weights:
-        lines.append(f"weights: {weights['path']} (sha256 {weights.get('sha256', '')[:12]}…)")
-        ok = True
-    else:
-        lines.append(f"weights: {weights.get('error', 'not found')}")
-        ok = False
-    return ok, "\n".join(lines)
-
-
 def start_check(context):
-    """Run `rvmatte info --json` on a tiny image, in the background like a matte job."""
+    """Run `rvmatte doctor --progress json` in the background like a matte job."""
     global check_job
     prefs = preferences(context)
-    folder = tempfile.mkdtemp(prefix="rvmatte_check_")
-    probe = os.path.join(folder, "check.png")
-    with open(probe, "wb") as handle:
-        handle.write(_grey_png(16, 16))
-    argv = command.worker_prefix(absolute(prefs.worker)) + ["info", probe, "--json", "--device", prefs.device]
-    if prefs.weights:
-        argv += ["--weights", absolute(prefs.weights)]
-    env = command.worker_environment(os.environ, online=bpy.app.online_access)
+    values = engine.effective(prefs)
+    argv = engine.doctor_argv(values)
+    env = command.worker_environment(os.environ, online=bpy.app.online_access, cache=values["cache"])
 
     def finished(job):
-        shutil.rmtree(folder, ignore_errors=True)
-        ok, text = describe_check(job)
+        ok, text = engine.describe_doctor(job)
         try:
             preferences().check_result = text
         except KeyError:
             pass
-        report("INFO" if ok else "ERROR", text.replace("\n", "; "))
+        report("INFO" if ok else "ERROR", "RVMatte check: " + ("all checks passed" if ok else
+                                                              "; ".join(l for l in text.splitlines()
+                                                                        if not l.startswith("ok "))))
 
     prefs.check_result = "checking…"
-    check_job = jobs.start(argv, env=env, cwd=folder, label="check", on_finish=finished)
+    check_job = jobs.start(argv, env=env, label="check", on_finish=finished)
     ensure_timer()
     return check_job
 
 
 class RVMATTE_OT_check_worker(bpy.types.Operator):
-    """Run the worker's self-test: version, device and weights it would use"""
+    """Check the worker: interpreter, PyTorch, device, OCIO, and that the weights load and run"""
 
     bl_idname = "rvmatte.check_worker"
     bl_label = "Check"
@@ -373,6 +331,28 @@ class RVMATTE_OT_check_worker(bpy.types.Operator):
             preferences(context).check_result = str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+class RVMATTE_OT_install_engine(bpy.types.Operator):
+    """Install the engine: a private Python environment with rvmatte, PyTorch for this machine and the weights"""
+
+    bl_idname = "rvmatte.install_engine"
+    bl_label = "Install Engine"
+
+    @classmethod
+    def poll(cls, context):
+        return engine.install_job is None or not engine.install_job.running
+
+    def execute(self, context):
+        try:
+            engine.start_install(context)
+        except (command.WorkerSetupError, OSError) as exc:
+            preferences(context).install_status = str(exc)
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        ensure_timer()
+        self.report({"INFO"}, "RVMatte: installing the engine")
         return {"FINISHED"}
 
 
@@ -409,5 +389,5 @@ class RVMATTE_OT_report(bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (RVMATTE_OT_generate, RVMATTE_OT_cancel, RVMATTE_OT_check_worker,
+classes = (RVMATTE_OT_generate, RVMATTE_OT_cancel, RVMATTE_OT_check_worker, RVMATTE_OT_install_engine,
            RVMATTE_OT_use_active_node, RVMATTE_OT_report)

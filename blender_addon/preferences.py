@@ -10,6 +10,13 @@ DEVICES = (
 )
 
 
+TORCH_CHOICES = (
+    ("auto", "Auto", "CUDA on NVIDIA GPUs, Metal on Apple silicon, else the CPU build"),
+    ("cpu", "CPU", "The CPU build (smallest download)"),
+    ("cuda", "CUDA", "The CUDA build, even when no NVIDIA driver answers"),
+)
+
+
 class RVMattePreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
@@ -27,18 +34,43 @@ class RVMattePreferences(bpy.types.AddonPreferences):
     )
     device: bpy.props.EnumProperty(name="Default Device", items=DEVICES, default="auto")
     check_result: bpy.props.StringProperty(name="Check Result", options={"SKIP_SAVE"})
+    engine_torch: bpy.props.EnumProperty(name="PyTorch", items=TORCH_CHOICES, default="auto")
+    engine_wheels: bpy.props.StringProperty(
+        name="Wheel Folder",
+        description="Offline installs: a folder with the rvmatte and torch wheels. Empty: download them",
+        subtype="DIR_PATH",
+    )
+    install_status: bpy.props.StringProperty(name="Install Status", options={"SKIP_SAVE"})
 
     def draw(self, context):
+        from . import engine
+
         layout = self.layout
         layout.use_property_split = True
-        layout.prop(self, "worker")
-        layout.prop(self, "weights")
-        layout.prop(self, "device")
+        try:
+            effective = engine.effective(self)
+        except Exception as exc:  # a broken site config: say so, keep the preferences usable
+            effective = None
+            layout.label(text=str(exc), icon="ERROR")
+        if effective is None or effective.install_allowed:
+            box = layout.box()
+            row = box.row()
+            row.operator("rvmatte.install_engine", icon="IMPORT")
+            row.prop(self, "engine_torch", text="")
+            box.prop(self, "engine_wheels")
+            for line in self.install_status.splitlines():
+                box.label(text=line)
+        for key, name in (("worker", "python"), ("weights", "weights"), ("device", "device")):
+            layout.prop(self, key)
+            if effective is not None and effective.values[name].source in ("env", "site"):
+                setting = effective.values[name]
+                layout.label(text=f"in effect: {setting.value} ({engine.settings_source(setting)})", icon="INFO")
         row = layout.row()
         row.operator("rvmatte.check_worker", icon="CHECKMARK")
         if self.check_result:
+            col = layout.column(align=True)
             for line in self.check_result.splitlines():
-                layout.label(text=line)
+                col.label(text=line)
 
 
 def preferences(context=None):

@@ -5,12 +5,27 @@ _CREATE = "import rvmatte_nuke.node\nrvmatte_nuke.node.create_node()"
 _PREFERENCES = "import rvmatte_nuke.panel\nrvmatte_nuke.panel.show_preferences()"
 _FARM = "import rvmatte_nuke.farm\nrvmatte_nuke.farm.write_job_for_selected()"
 _UPGRADE = "import rvmatte_nuke.node\nrvmatte_nuke.node.upgrade_all()"
+_INSTALL = "import rvmatte_nuke.engine\nrvmatte_nuke.engine.install()"
+_CHECK = "import rvmatte_nuke.engine\nrvmatte_nuke.engine.check()"
 
 nodes = nuke.toolbar("Nodes").addMenu("RVMatte", icon="RVMatte.png")
 nodes.addCommand("RVMatte", _CREATE, icon="RVMatte.png")
 
 main = nuke.menu("Nuke").addMenu("RVMatte")
 main.addCommand("Preferences...", _PREFERENCES)
+main.addCommand("Check engine", _CHECK)
+
+
+def _install_allowed():
+    from rvmatte_nuke.rvmatte_hostkit import settings as kit_settings
+    try:
+        return kit_settings.resolve({}).install_allowed
+    except kit_settings.SiteConfigError:
+        return True   # Check engine names the broken config; installing stays possible
+
+
+if _install_allowed():
+    main.addCommand("Install engine...", _INSTALL)
 main.addCommand("Write farm job for selected nodes...", _FARM)
 main.addCommand("Upgrade RVMatte nodes", _UPGRADE)
 

@@ -5,11 +5,13 @@
 1. a fresh venv (``python3.11 -m venv``), with setuptools new enough for the
    project's metadata;
 2. ``tools/build_release.py --only core`` with that venv's Python: the wheel and sdist;
-3. ``pip install <the wheel> torch==2.13.0`` into it (pip's own configuration
-   chooses the indexes; offline, pass ``-- --no-index --find-links WHEELS``);
-4. ``rvmatte run`` on three frames of the shared test clip, ``--progress json``,
-   read with the host kit: every frame written, the EXRs on disk, and
-   ``rvmatte_hostkit`` imported from the installed wheel, not the checkout.
+3. the engine installer the hosts run (``python -m rvmatte_hostkit.engine install
+   --find-links dist --torch cpu``) puts the wheel and ``torch==2.13.0`` into a new
+   engine folder (pip's own configuration chooses the indexes for the rest; offline,
+   pass ``-- --no-index --find-links WHEELS``), checked by ``rvmatte doctor``;
+4. ``rvmatte run`` with the engine's Python on three frames of the shared test clip,
+   ``--progress json``, read with the host kit: every frame written, the EXRs on disk,
+   and ``rvmatte_hostkit`` imported from the installed wheel, not the checkout.
 
 Prints one line per step; exit 0 only when all pass. Slow (torch is installed
 afresh), so CI runs it (.ci/run) rather than the test suite.
@@ -52,6 +54,26 @@ def clean_env():
     return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
 
 
+def install_engine(work, dist, pip_options, env, base):
+    """The engine installer from the checkout's kit: the wheel and torch into work/engine; its Python."""
+    argv = [base, "-m", "rvmatte_hostkit.engine", "install", "--target", os.path.join(work, "engine"),
+            "--find-links", dist, "--torch", "cpu", "--torch-requirement", TORCH, "--weights", WEIGHTS,
+            "--progress", "json"]
+    for i, option in enumerate(pip_options):
+        if option == "--find-links" and i + 1 < len(pip_options):
+            argv += ["--find-links", os.path.abspath(pip_options[i + 1])]
+    install_env = dict(env, PYTHONPATH=os.path.join(REPO, "core"))
+    if "--no-index" in pip_options:
+        install_env["PIP_NO_INDEX"] = "1"
+    out = step("engine installed with %s" % TORCH, argv, env=install_env, cwd=work)
+    messages = [m for m in map(progress.parse_line, out.splitlines()) if m is not None]
+    installed = [m for m in messages if isinstance(m, progress.Installed)]
+    steps = [m.name for m in messages if isinstance(m, progress.Step)]
+    if not installed or len(steps) != 7:
+        raise SmokeError("the engine installer reported no install: %s" % messages)
+    return installed[0].python
+
+
 def smoke(work, pip_options):
     for path in (CLIP, WEIGHTS):
         if not os.path.isfile(path):
@@ -69,13 +91,13 @@ def smoke(work, pip_options):
     wheels = glob.glob(os.path.join(dist, "rvmatte-*-py3-none-any.whl"))
     if len(wheels) != 1:
         raise SmokeError("expected one wheel in %s, found %s" % (dist, wheels))
-    step("wheel installed with %s" % TORCH, pip + [wheels[0], TORCH], env=env)
+    python = install_engine(work, dist, pip_options, env, python)
     where = step("host kit from the wheel", [python, "-c", "import rvmatte_hostkit, rvmatte.cli; "
                                              "print(rvmatte_hostkit.__file__)"], env=env, cwd=work).strip()
-    if not where.startswith(venv):
+    if not where.startswith(os.path.join(work, "engine")):
         raise SmokeError("rvmatte_hostkit came from %s, not the installed wheel" % where)
     out = os.path.join(work, "out")
-    lines = step("3 frames matted", [os.path.join(venv, "bin", "rvmatte"), "run", CLIP, "-o", out, "--frames", "1-3",
+    lines = step("3 frames matted", [python, "-m", "rvmatte", "run", CLIP, "-o", out, "--frames", "1-3",
                                      "--weights", WEIGHTS, "--device", "cpu", "--progress", "json"],
                  env=dict(env, OMP_NUM_THREADS="2"), cwd=work)
     messages = [m for m in map(progress.parse_line, lines.splitlines()) if m is not None]

@@ -11,6 +11,9 @@ docs/hostkit.md), so every module here imports its siblings relatively.
   environment  the environment the worker process starts with
   process      one worker process: reader threads, non-blocking poll, cancel, stop
   people       targets and people: a viewer click as --target-point, person names, the people EXR
+  settings     the settings in effect and their source: environment, site config, user, default
+  torch_build  which PyTorch build this machine gets (OS, architecture, nvidia-smi output)
+  engine       ``rvmatte-engine install``: a private environment with rvmatte, torch and weights
 """
 
 __version__ = "0.1.0"

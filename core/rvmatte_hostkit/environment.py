@@ -13,10 +13,10 @@ DROPPED = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHO
            "VIRTUAL_ENV", "__PYVENV_LAUNCHER__")
 
 
-def worker_environment(base=None, weights="", online=True):
+def worker_environment(base=None, weights="", online=True, cache=""):
     """A copy of ``base`` (default os.environ) for the worker.
 
-    ``weights`` sets RVMATTE_WEIGHTS; ``online`` False tells the worker not to
+    ``weights`` sets RVMATTE_WEIGHTS, ``cache`` RVMATTE_CACHE (the weights cache); ``online`` False tells the worker not to
     download weights (RVMATTE_OFFLINE=1), as a host without online access must.
     """
     base = os.environ if base is None else base
@@ -27,6 +27,8 @@ def worker_environment(base=None, weights="", online=True):
     env["PYTHONUNBUFFERED"] = "1"
     if weights:
         env["RVMATTE_WEIGHTS"] = weights
+    if cache:
+        env["RVMATTE_CACHE"] = cache
     if not online:
         env["RVMATTE_OFFLINE"] = "1"
     return env

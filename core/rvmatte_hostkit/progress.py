@@ -1,7 +1,8 @@
 """The worker's ``--progress json`` lines read into typed messages (docs/cli.md).
 
 One JSON object per stdout line, with an ``event`` of start, frame, warning, cut,
-done or error. A line that is not a JSON object becomes a ``Log``; an event this
+done or error (``rvmatte run``), check (``rvmatte doctor``), step or installed (the engine
+installer). A line that is not a JSON object becomes a ``Log``; an event this
 copy does not know is dropped, so a newer worker keeps working with an older host.
 """
 
@@ -68,8 +69,38 @@ class Log:
     text: str
 
 
-MESSAGES = (Started, FrameDone, Warned, Cut, Finished, Failed, Log)
+@dataclass(frozen=True)
+class Step:
+    """The engine installer began step ``done`` of ``total`` (``rvmatte_hostkit.engine``)."""
+    name: str
+    done: int
+    total: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Installed:
+    """The engine installer finished: the interpreter to use as the worker, and the weights it fetched."""
+    python: str
+    weights: str = ""
+    torch: str = ""
+    folder: str = ""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One ``rvmatte doctor --progress json`` check; ``fix`` says what to do when it failed."""
+    name: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+
+MESSAGES = (Started, FrameDone, Warned, Cut, Finished, Failed, Log, Step, Installed, Checked)
 _EVENTS = {
+    "step": (Step, ("name", "done", "total")),
+    "installed": (Installed, ("python",)),
+    "check": (Checked, ("name", "ok")),
     "start": (Started, ("frames", "first", "last")),
     "frame": (FrameDone, ("frame", "done", "total")),
     "warning": (Warned, ("message",)),

@@ -139,7 +139,7 @@ def collect(node, prefs=None):
     if upstream is None:
         raise JobError("connect the plate to the input")
     try:
-        prefs = prefs if prefs is not None else settings.load()
+        prefs = settings.in_effect(prefs if prefs is not None else settings.load())
         python = settings.worker_python(prefs)
     except settings.SettingsError as exc:
         raise JobError(str(exc))

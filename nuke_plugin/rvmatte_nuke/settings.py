@@ -1,7 +1,8 @@
 """Preferences shared by every RVMatte node: the worker's interpreter, default
 weights and default device. Stored as JSON in ~/.nuke/rvmatte.json (or the file
-named by RVMATTE_NUKE_PREFS); RVMATTE_PYTHON overrides the interpreter, e.g. on a
-render node."""
+named by RVMATTE_NUKE_PREFS). A studio's RVMATTE_PYTHON / RVMATTE_WEIGHTS /
+RVMATTE_DEVICE and site config (RVMATTE_CONFIG) override them, e.g. on a render
+node: `effective` and `in_effect` (the host kit's settings.resolve)."""
 import json
 import os
 import subprocess
@@ -66,6 +67,22 @@ def save(prefs):
     with open(temp, "w") as handle:
         json.dump(prefs.to_dict(), handle, indent=2)
     os.replace(temp, path)
+
+
+def effective(prefs):
+    """The host kit's Effective settings for these preferences (each value with its source)."""
+    from .rvmatte_hostkit import settings as _settings
+    try:
+        return _settings.resolve({"python": prefs.python, "weights": prefs.weights, "device": prefs.device})
+    except _settings.SiteConfigError as exc:
+        raise SettingsError(str(exc))
+
+
+def in_effect(prefs):
+    """Preferences holding the values in effect (what a Generate uses)."""
+    values = effective(prefs)
+    device = values["device"] if values["device"] in DEVICES else "auto"
+    return Preferences(python=values["python"], weights=values["weights"], device=device)
 
 
 def worker_python(prefs):

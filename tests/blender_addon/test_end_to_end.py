@@ -218,19 +218,32 @@ def test_loading_another_file_mid_job_leaves_no_worker(addon, core_worker, tmp_p
     assert subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode != 0
 
 
-def test_check_reports_version_device_and_weights(addon, core_worker):
+def test_check_runs_doctor_and_shows_every_check(addon, core_worker):
     assert bpy.ops.rvmatte.check_worker() == {"FINISHED"}
     finish(addon.operators.check_job)
     lines = core_worker.check_result.splitlines()
-    assert lines[0] == "rvmatte 0.1.0 on device cpu"
-    assert lines[1].startswith(f"weights: {core_worker.weights} (sha256 49ee1c84e473")
+    assert [line.split(":")[0] for line in lines] == ["ok python", "ok torch", "ok device", "ok colour", "ok weights"]
+    assert lines[-1].startswith(f"ok weights: {core_worker.weights} loads and runs (sha256 49ee1c84e473")
 
 
-def test_check_names_missing_weights(addon, core_worker, tmp_path):
+def test_check_names_missing_weights_with_the_fix(addon, core_worker, tmp_path):
     core_worker.weights = str(tmp_path / "gone.pth")
     bpy.ops.rvmatte.check_worker()
     finish(addon.operators.check_job)
-    assert core_worker.check_result.splitlines()[1] == f"weights: weights file not found: {tmp_path / 'gone.pth'}"
+    lines = core_worker.check_result.splitlines()
+    assert lines[-2] == f"FAILED weights: weights file not found: {tmp_path / 'gone.pth'}"
+    assert lines[-1].startswith("    fix: choose the weights file")
+
+
+def test_check_shows_damaged_weights_with_the_fix(addon, core_worker, tmp_path):
+    damaged = tmp_path / "rvm_mobilenetv3.pth"
+    damaged.write_bytes(b"PK\x03\x04 not a checkpoint")
+    core_worker.weights = str(damaged)
+    bpy.ops.rvmatte.check_worker()
+    finish(addon.operators.check_job)
+    lines = core_worker.check_result.splitlines()
+    assert lines[-2].startswith(f"FAILED weights: {damaged} does not load or run")
+    assert "download rvm_mobilenetv3.pth again" in lines[-1]
 
 
 def core_frames(movie, numbers, start_frame=1):
@@ -318,5 +331,5 @@ def test_check_leaves_no_temp_folder_behind(addon, core_worker, tmp_path, monkey
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     bpy.ops.rvmatte.check_worker()
     finish(addon.operators.check_job)
-    assert core_worker.check_result.startswith("rvmatte ")
+    assert core_worker.check_result.startswith("ok python")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("rvmatte_check_")]

@@ -21,3 +21,7 @@ def test_the_base_is_not_changed():
     base = {"PYTHONPATH": "/x"}
     environment.worker_environment(base)
     assert base == {"PYTHONPATH": "/x"}
+
+
+def test_the_cache_setting_reaches_the_worker_as_rvmatte_cache():
+    assert environment.worker_environment({}, cache="/scratch/rv")["RVMATTE_CACHE"] == "/scratch/rv"
