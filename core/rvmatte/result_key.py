@@ -108,6 +108,7 @@ FINETUNE_OPTIONS: Dict[str, str] = {
     "threads": "float reduction order on CPU (the same count gives the same bytes)",
     "progress": "how progress is reported",
     "debug": "whether tracebacks are shown",
+    "force": "redo a fine-tune whose output already matches its inputs (else skipped)",
 }
 
 #: Bumped when the fields or their meaning change (frames of an older key are redone).

@@ -39,6 +39,8 @@ def add_parser(subparsers) -> None:
     group.add_argument("--no-recomposite", dest="recomposite", action="store_false",
                        help="do not train on the keyframes' person recomposited over other backgrounds")
     group.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default 0)")
+    p.add_argument("--force", action="store_true",
+                   help="fine-tune even when -o already holds weights tuned from these inputs (else skipped)")
     p.add_argument("--threads", type=_positive, help="torch intra-op threads (default: torch's)")
     p.add_argument("--progress", choices=("tty", "json", "openjd", "none"),
                    help="tty (a bar on stderr), json (JSON lines on stdout), openjd, none")
@@ -62,6 +64,27 @@ def _check_output(path: str, weights) -> None:
         raise OutputError(f"output folder {directory} is not writable")
 
 
+def already_tuned(output: str, data, config, weights_sha256: str, precision: str) -> bool:
+    """Whether ``output`` holds weights tuned from exactly these inputs: its sidecar describes this
+    very file and names the same base weights, keyframe files, plate files, settings and ratio (a
+    requeued farm task, a rerun with nothing changed)."""
+    import dataclasses
+
+    from rvmatte.train.lineage import file_sha256, plate_fingerprint, read_lineage
+
+    if not os.path.isfile(output):
+        return False
+    lineage = read_lineage(output, file_sha256(output))
+    if lineage is None:
+        return False
+    keys = data.keyframes
+    return (lineage.get("base_weights_sha256") == weights_sha256
+            and lineage.get("keyframes", {}).get("sha256") == {str(f): keys.sha256[f] for f in keys.frames}
+            and lineage.get("shot", {}).get("plate_sha256") == plate_fingerprint(data.source, keys.frames)
+            and lineage.get("config") == dataclasses.asdict(config)
+            and lineage.get("downsample_ratio") == data.ratio and lineage.get("precision") == precision)
+
+
 def cmd_finetune(args) -> int:
     import torch
 
@@ -81,6 +104,15 @@ def cmd_finetune(args) -> int:
     data = read_shot(args.input, args.keyframes, config, layer=args.layer, start_frame=args.start_frame,
                      input_colorspace=args.input_colorspace, ocio_config=args.ocio_config,
                      downsample_ratio=args.downsample_ratio, warn=reporter.warning)
+    if not args.force:
+        from rvmatte.weights import resolve, sha256_of
+
+        if already_tuned(args.output, data, config, sha256_of(resolve(args.variant, args.weights)), args.precision):
+            message = (f"{args.output} is already fine-tuned from these keyframes, plate and weights: "
+                       f"skipped (--force to redo)")
+            reporter.warning(message)
+            reporter.done({"task": "finetune", "output": args.output, "skipped": True})
+            return 0
     model = load_model(args.variant, args.weights, device=args.device, precision="float32", refiner=args.refiner)
     device = next(model.parameters()).device
     threads = torch.get_num_threads()

@@ -158,3 +158,29 @@ def test_every_finetune_option_is_classified():
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     dests = {a.dest for a in sub.choices["finetune"]._actions if not isinstance(a, argparse._HelpAction)}
     assert dests == set(FINETUNE_OPTIONS)
+
+
+def _finetune(tiny, keys, out, *extra):
+    return main(["finetune", tiny[0], "--keyframes", keys, "-o", str(out), "--steps", "1", "--device", "cpu",
+                 "--weights", str(TEST_WEIGHTS), "--progress", "json", *extra])
+
+
+def test_a_rerun_with_the_same_inputs_is_skipped_and_keeps_the_file(tiny, keys, tmp_path, capsys):
+    out = tmp_path / "tuned.pth"
+    assert _finetune(tiny, keys, out) == 0
+    made, stamp = out.read_bytes(), out.stat().st_mtime_ns
+    capsys.readouterr()
+    assert _finetune(tiny, keys, out) == 0
+    done = [e for e in events(capsys.readouterr().out) if e.get("event") == "done"]
+    assert done and done[-1].get("skipped") is True
+    assert out.read_bytes() == made and out.stat().st_mtime_ns == stamp
+
+
+def test_other_settings_or_force_redo_the_finetune(tiny, keys, tmp_path, capsys):
+    out = tmp_path / "tuned.pth"
+    assert _finetune(tiny, keys, out) == 0
+    for extra in (["--seed", "7"], ["--force"]):
+        capsys.readouterr()
+        assert _finetune(tiny, keys, out, *extra) == 0
+        done = [e for e in events(capsys.readouterr().out) if e.get("event") == "done"]
+        assert done and not done[-1].get("skipped") and done[-1].get("steps") == 1
