@@ -106,6 +106,11 @@ def _add_shot_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-args", metavar="ARGS", default="",
                         help="extra `rvmatte run` options for every shot, one quoted string, "
                         "e.g. \"--downsample-ratio 0.25\"")
+    parser.add_argument("--keyframes", metavar="PATTERN",
+                        help="corrected alpha frames of the inputs typed here: fine-tune the weights on the shot "
+                        "first (one task the matte tasks wait for; docs/training.md)")
+    parser.add_argument("--finetune-args", metavar="ARGS", default="",
+                        help="extra `rvmatte finetune` options, one quoted string, e.g. \"--steps 40\"")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
@@ -125,6 +130,10 @@ def _load(args, output_root: str | None = None):
         run_args = shlex.split(args.run_args)
     except ValueError as error:
         raise InputError(f"--run-args: {error}") from None
+    try:
+        finetune_args = shlex.split(args.finetune_args)
+    except ValueError as error:
+        raise InputError(f"--finetune-args: {error}") from None
     return load_shots(
         args.shots,
         output_root=args.output_root or output_root,
@@ -132,10 +141,22 @@ def _load(args, output_root: str | None = None):
         preroll=args.preroll,
         frames=args.frames,
         run_args=run_args,
+        keyframes=args.keyframes,
+        finetune_args=finetune_args,
     )
 
 
 def _weights(args, shots=()) -> str:
+    """The checkpoint the job ships (``_checked_weights``); shots with keyframes get the path of the tuned
+    checkpoint their fine-tune task writes."""
+    from .shots import attach_finetune
+
+    path = _checked_weights(args, shots)
+    attach_finetune(list(shots), path)
+    return path
+
+
+def _checked_weights(args, shots=()) -> str:
     """The checkpoint the job ships, loaded once here for every shot's variant and refiner, so a bad
     file fails the submission instead of every task."""
     from ..weights import WeightsError, load_state_dict, resolve

@@ -24,7 +24,7 @@ import os
 import sys
 
 from ..errors import InputError, OutputError
-from .command import people_label_frames, run_arguments
+from .command import finetune_arguments, people_label_frames, run_arguments
 from .run_args import refuse_control_characters
 from .plan import group_runs
 from .shots import Shot
@@ -82,6 +82,14 @@ def jobs(
         runs = group_runs(shot.chunks("fixed"), shot.preroll, shot.input_first)
         steps = ("matte", "label", "write") if shot.has_people else (None,)
         waited: list[str] = []
+        if shot.keyframes:
+            stem = f"{shot.name}_finetune"
+            args = finetune_arguments(shot, plate=shot.input, device=device,
+                                      weights=os.path.abspath(weights))
+            args_file = os.path.join(os.path.abspath(args_dir), f"{stem}.args")
+            waited = [job(shot, stem, str(shot.frames[0]), 1,
+                          f"{shot.input}: fine-tune from {shot.keyframes} into {shot.tuned_weights}, one task",
+                          args, [], arguments=f"finetune {_quoted('@' + args_file)}")]
         for step in steps:
             made = []
             if step == "label":

@@ -19,7 +19,7 @@ import pprint
 import shlex
 
 from ..errors import OutputError
-from .command import people_label_frames, run_arguments
+from .command import finetune_arguments, people_label_frames, run_arguments
 from .plan import group_runs
 from .shots import Shot
 from .status import plan_document
@@ -103,6 +103,9 @@ def job_description(
     for shot in shots:
         runs = group_runs(shot.chunks("fixed"), shot.preroll, shot.input_first)
         waited: list[str] = []
+        if shot.keyframes:
+            args = finetune_arguments(shot, plate=shot.input, device=device, weights=os.path.abspath(weights))
+            waited = [add(shot, f"{shot.name}_finetune", args, str(shot.frames[0]), 1, [], gpu=True)]
         for step in ("matte", "label", "write") if shot.has_people else (None,):
             if step == "label":
                 args = run_arguments(shot, plate=shot.input, output=shot.output_dir,

@@ -24,7 +24,7 @@ import json
 import os
 
 from ..errors import InputError, OutputError
-from .command import people_label_frames, run_arguments
+from .command import finetune_arguments, people_label_frames, run_arguments
 from .plan import format_frame_list, needs_explicit_preroll
 from .shots import Shot
 from .status import plan_document
@@ -176,6 +176,39 @@ def people_step_names(shot: Shot) -> tuple[str, str, str]:
 
 
 def _steps(shot: Shot, input_param: str, output_param: str, device: str, min_gpu_memory_mib: int) -> list[dict]:
+    """The shot's steps, a shot with keyframes starting with its one fine-tune task (``_finetune_step``)
+    that the matte step waits for."""
+    steps = _matte_steps(shot, input_param, output_param, device, min_gpu_memory_mib)
+    if not shot.keyframes:
+        return steps
+    finetune = _finetune_step(shot, input_param, device, min_gpu_memory_mib)
+    steps[0]["dependencies"] = [{"dependsOn": finetune["name"]}]
+    return [finetune, *steps]
+
+
+def _finetune_step(shot: Shot, input_param: str, device: str, min_gpu_memory_mib: int) -> dict:
+    step = {
+        "name": f"{shot.name[:55]} finetune",
+        "description": f"{shot.input}: fine-tune the weights from the keyframes {shot.keyframes} "
+        f"into {shot.tuned_weights}, in one task (skipped when that file already matches)",
+        "script": {
+            "actions": {
+                "onRun": {
+                    "command": "{{Param.RvmatteCommand}}",
+                    "args": finetune_arguments(shot, plate=_plate(shot, input_param), device=device,
+                                               weights="{{Param.Weights}}"),
+                    "cancelation": {"mode": "NOTIFY_THEN_TERMINATE"},
+                }
+            }
+        },
+    }
+    if device.startswith("cuda"):
+        step["hostRequirements"] = {"amounts": [{"name": "amount.worker.gpu", "min": 1},
+                                                {"name": "amount.worker.gpu.memory", "min": min_gpu_memory_mib}]}
+    return step
+
+
+def _matte_steps(shot: Shot, input_param: str, output_param: str, device: str, min_gpu_memory_mib: int) -> list[dict]:
     """One step per shot; a shot with ``--target``/``--people`` gets three: its matte chunks, then one
     labelling task over the whole shot (identities are carried frame to frame, so it cannot be cut), then
     the chunks' writes. Each waits for the step before it (``dependencies``)."""
@@ -274,7 +307,9 @@ def _refuse_format_strings(shot: Shot) -> None:
     """OpenJD expands ``{{...}}`` in a task's arguments and has no escape for it, so a literal ``{{``
     in a plate file name or an extra run option would be replaced (or fail the job): refused here."""
     for what, value in [("plate file name", "" if shot.kind == "movie" else shot.plate_file),
-                        *(("run_args", a) for a in shot.run_args)]:
+                        *(("run_args", a) for a in shot.run_args),
+                        *(("finetune_args", a) for a in shot.finetune_args),
+                        ("keyframes", shot.keyframes or ""), ("tuned weights", shot.tuned_weights or "")]:
         if "{{" in value:
             raise InputError(f"{shot.name}: {what} {value!r} holds '{{{{', which Open Job Description would "
                              "expand as a format string; rename it")

@@ -69,3 +69,40 @@ def check_run_args(run_args: list[str], where: str) -> argparse.Namespace:
         action = next(a for a in parser._actions if a.dest == given[0])
         raise InputError(f"{where}: run_args must not set {'/'.join(action.option_strings)}: the farm job sets it")
     return parser.parse_args(["PLATE", *run_args])
+
+
+#: ``rvmatte finetune`` destinations a shot's fine-tune task sets itself (see command.finetune_arguments).
+FINETUNE_JOB_SETS = ("keyframes", "output", "weights", "device", "progress", "start_frame")
+
+
+def check_finetune_args(finetune_args: list[str], where: str) -> argparse.Namespace:
+    """As ``check_run_args``, for a shot's extra `rvmatte finetune` options."""
+    for value in finetune_args:
+        refuse_control_characters(value, f"{where}: finetune_args")
+        if value.startswith("@"):
+            raise InputError(f"{where}: finetune_args must not read an arguments file ({value})")
+    from ..cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    parser = sub.choices["finetune"]
+
+    def refuse(message: str):
+        raise _Refused(message)
+
+    parser.error = refuse
+    for action in parser._actions:          # a fresh parser: the job's own options become optional here
+        if action.dest in FINETUNE_JOB_SETS:
+            action.required = False
+    namespace = argparse.Namespace(**{a.dest: _UNSET for a in parser._actions if a.dest in FINETUNE_JOB_SETS})
+    try:
+        parser.parse_args(["PLATE", *finetune_args], namespace)
+    except _Refused as refused:
+        raise InputError(f"{where}: finetune_args: {refused}") from None
+    except SystemExit:
+        raise InputError(f"{where}: finetune_args: {' '.join(finetune_args)} is not a finetune option") from None
+    given = [d for d in FINETUNE_JOB_SETS if getattr(namespace, d, _UNSET) is not _UNSET]
+    if given:
+        action = next(a for a in parser._actions if a.dest == given[0])
+        raise InputError(f"{where}: finetune_args must not set {'/'.join(action.option_strings)}: "
+                         f"the farm job sets it")
+    return namespace

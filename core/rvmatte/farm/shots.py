@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InputError
 from .plan import Chunk, parse_frame_list, plan_chunks
-from .run_args import check_run_args, refuse_control_characters
+from .run_args import check_finetune_args, check_run_args, refuse_control_characters
 
 DEFAULT_CHUNK_SIZE = 100
 #: Chosen from bench/chunk_continuity.py (docs/farm.md): on both clips measured,
@@ -36,8 +36,12 @@ SHOT_KEYS = {
     "preroll": "warm-up frames before each chunk",
     "start_frame": "number of a movie's first frame",
     "run_args": "extra `rvmatte run` arguments, a list of strings",
+    "keyframes": "corrected alpha frames of the shot (a sequence pattern): the weights are fine-tuned on the "
+                 "shot first, in one task the matte tasks wait for (docs/training.md)",
+    "finetune_args": "extra `rvmatte finetune` arguments, a list of strings",
 }
-DEFAULT_KEYS = ("output_root", "chunk_size", "preroll", "run_args")
+DEFAULT_KEYS = ("output_root", "chunk_size", "preroll", "run_args", "finetune_args")
+
 SHOT_LIST_SUFFIXES = (".json", ".txt")
 
 @dataclass
@@ -54,6 +58,10 @@ class Shot:
     input_first: int | None = None
     start_frame: int | None = None
     run_args: list[str] = field(default_factory=list)
+    keyframes: str | None = None
+    finetune_args: list[str] = field(default_factory=list)
+    #: The tuned checkpoint the matte tasks load (``attach_finetune``), when the shot has keyframes.
+    tuned_weights: str | None = None
     #: Set when ``output_dir`` is ``output_root/<name>``, so a renamed shot moves with its name.
     output_root: str | None = field(default=None, repr=False, compare=False)
 
@@ -119,6 +127,9 @@ class Shot:
             "input_first": self.input_first,
             "start_frame": self.start_frame,
             "run_args": list(self.run_args),
+            "keyframes": self.keyframes,
+            "finetune_args": list(self.finetune_args),
+            "tuned_weights": self.tuned_weights,
         }
 
     @classmethod
@@ -158,6 +169,7 @@ def make_shot(
     chunk_size: int,
     preroll: int,
     run_args: list[str],
+    finetune_args: list[str] | None = None,
 ) -> Shot:
     """Build a Shot from one shot-list entry (already a dict); ``where`` names it in errors."""
     unknown = sorted(set(entry) - set(SHOT_KEYS))
@@ -198,6 +210,13 @@ def make_shot(
                          f"without holes (identities are carried from frame to frame)")
     refuse_control_characters(source, f"{where}: input")
     refuse_control_characters(os.path.abspath(output_dir), f"{where}: output folder")
+    keyframes = entry.get("keyframes")
+    finetune_args = entry.get("finetune_args", finetune_args or [])
+    if keyframes is not None:
+        keyframes = _check_keyframes(keyframes, frames, where)
+        _check_finetune_args(finetune_args, where)
+    elif entry.get("finetune_args"):
+        raise InputError(f"{where}: 'finetune_args' without 'keyframes' (nothing to fine-tune from)")
     return Shot(
         name=safe_name(name),
         input=source,
@@ -209,8 +228,61 @@ def make_shot(
         input_first=on_disk[0],
         start_frame=start_frame,
         run_args=list(extra),
+        keyframes=keyframes,
+        finetune_args=list(finetune_args) if keyframes else [],
         output_root=None if output_root is None else os.path.abspath(output_root),
     )
+
+
+def _check_keyframes(keyframes, frames: list[int], where: str) -> str:
+    """The keyframe pattern, absolute, with at least one file on the shot's frames."""
+    from ..io.sequence import find_sequence
+
+    if not isinstance(keyframes, str) or not keyframes.strip():
+        raise InputError(f"{where}: 'keyframes' must be a sequence pattern")
+    try:
+        pattern = find_sequence(keyframes)
+    except InputError as error:
+        raise InputError(f"{where}: keyframes: {error}") from None
+    present = pattern.frames_on_disk() if pattern.padding is not None else []
+    outside = sorted(set(present) - set(frames))
+    if not present:
+        raise InputError(f"{where}: no keyframe files found for {pattern.hashes}")
+    if outside:
+        raise InputError(f"{where}: keyframe {outside[0]} is not one of the shot's frames")
+    refuse_control_characters(os.path.abspath(pattern.hashes), f"{where}: keyframes")
+    return os.path.abspath(pattern.hashes)
+
+
+def _check_finetune_args(args, where: str) -> None:
+    """``finetune_args``: strings the real `rvmatte finetune` parser accepts, leaving alone what the farm sets."""
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise InputError(f"{where}: 'finetune_args' must be a list of strings")
+    check_finetune_args(args, where)
+
+
+def tuned_weights_path(shot: Shot, weights: str) -> str:
+    """``<output_dir>/tuned/<shot>.ft<sha8>.pth``: named by what the fine-tune is made of (base weights,
+    keyframe files, plate, settings), so changed keyframes make a new file and a requeue finds its own."""
+    import hashlib
+
+    from ..io.sequence import find_sequence
+    from ..weights import sha256_of
+
+    pattern = find_sequence(shot.keyframes)
+    keys = {str(f): sha256_of(pattern.path(f)) for f in pattern.frames_on_disk()}
+    identity = json.dumps({"weights": sha256_of(weights), "keyframes": keys, "plate": shot.input,
+                           "frames": [shot.frames[0], shot.frames[-1]], "args": list(shot.finetune_args)},
+                          sort_keys=True)
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
+    return os.path.join(shot.output_dir, "tuned", f"{shot.name}.ft{digest}.pth")
+
+
+def attach_finetune(shots: list[Shot], weights: str) -> None:
+    """Give every shot with keyframes the tuned checkpoint its matte tasks load."""
+    for shot in shots:
+        if shot.keyframes:
+            shot.tuned_weights = tuned_weights_path(shot, weights)
 
 
 def load_shots(
@@ -221,6 +293,8 @@ def load_shots(
     preroll: int | None = None,
     frames: str | None = None,
     run_args: list[str] | None = None,
+    keyframes: str | None = None,
+    finetune_args: list[str] | None = None,
 ) -> list[Shot]:
     """Shots from typed inputs and shot lists, in order; names made unique.
 
@@ -232,9 +306,11 @@ def load_shots(
     shots: list[Shot] = []
     for path in paths:
         if is_shot_list(path):
-            shots.extend(_read_shot_list(path, output_root, chunk_size, preroll, run_args))
+            shots.extend(_read_shot_list(path, output_root, chunk_size, preroll, run_args, finetune_args))
         else:
             entry = {"input": path} if frames is None else {"input": path, "frames": frames}
+            if keyframes is not None:
+                entry["keyframes"] = keyframes
             shots.append(
                 make_shot(
                     entry,
@@ -243,6 +319,7 @@ def load_shots(
                     chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
                     preroll=DEFAULT_PREROLL if preroll is None else preroll,
                     run_args=list(run_args or []),
+                    finetune_args=list(finetune_args or []),
                 )
             )
     _make_names_unique(shots)
@@ -255,7 +332,7 @@ def load_shots(
     return shots
 
 
-def _read_shot_list(path, output_root, chunk_size, preroll, run_args) -> list[Shot]:
+def _read_shot_list(path, output_root, chunk_size, preroll, run_args, finetune_args=None) -> list[Shot]:
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -267,6 +344,7 @@ def _read_shot_list(path, output_root, chunk_size, preroll, run_args) -> list[Sh
         "chunk_size": DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
         "preroll": DEFAULT_PREROLL if preroll is None else preroll,
         "run_args": list(run_args or []),
+        "finetune_args": list(finetune_args or []),
     }
     if path.lower().endswith(".json"):
         entries, file_defaults = _json_entries(text, path)
@@ -292,7 +370,7 @@ def _read_shot_list(path, output_root, chunk_size, preroll, run_args) -> list[Sh
     shots = []
     for where, entry in entries:
         entry = dict(entry)
-        for key in ("input", "output_dir"):
+        for key in ("input", "output_dir", "keyframes"):
             if isinstance(entry.get(key), str):
                 entry[key] = _relative_to(base, entry[key], f"{where}: {key}")
         shots.append(
@@ -303,6 +381,7 @@ def _read_shot_list(path, output_root, chunk_size, preroll, run_args) -> list[Sh
                 chunk_size=defaults["chunk_size"],
                 preroll=defaults["preroll"],
                 run_args=defaults["run_args"],
+                finetune_args=defaults["finetune_args"],
             )
         )
     return shots

@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 import time
+from typing import Optional
 
 
 def add_parser(subparsers) -> None:
@@ -15,7 +16,8 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "finetune", help="fine-tune the weights on a shot from a few corrected keyframe mattes",
         description="Train the network on SHOT from hand-corrected keyframe alphas; writes an official-layout "
-                    "checkpoint for 'rvmatte run --weights' and its lineage sidecar (docs/training.md).")
+                    "checkpoint for 'rvmatte run --weights' and its lineage sidecar (docs/training.md).",
+        fromfile_prefix_chars="@")
     _add_input_options(p)
     p.add_argument("--keyframes", required=True, metavar="ALPHA_PATTERN",
                    help="corrected mattes of some frames of the shot (only those frame numbers on disk); "
@@ -64,25 +66,27 @@ def _check_output(path: str, weights) -> None:
         raise OutputError(f"output folder {directory} is not writable")
 
 
-def already_tuned(output: str, data, config, weights_sha256: str, precision: str) -> bool:
+def already_tuned(output: str, data, config, weights_sha256: str, precision: str) -> Optional[dict]:
     """Whether ``output`` holds weights tuned from exactly these inputs: its sidecar describes this
     very file and names the same base weights, keyframe files, plate files, settings and ratio (a
-    requeued farm task, a rerun with nothing changed)."""
+    requeued farm task, a rerun with nothing changed). Returns that sidecar, else None."""
     import dataclasses
 
     from rvmatte.train.lineage import file_sha256, plate_fingerprint, read_lineage
 
     if not os.path.isfile(output):
-        return False
-    lineage = read_lineage(output, file_sha256(output))
+        return None
+    sha = file_sha256(output)
+    lineage = read_lineage(output, sha)
     if lineage is None:
-        return False
+        return None
     keys = data.keyframes
-    return (lineage.get("base_weights_sha256") == weights_sha256
+    same = (lineage.get("base_weights_sha256") == weights_sha256
             and lineage.get("keyframes", {}).get("sha256") == {str(f): keys.sha256[f] for f in keys.frames}
             and lineage.get("shot", {}).get("plate_sha256") == plate_fingerprint(data.source, keys.frames)
             and lineage.get("config") == dataclasses.asdict(config)
             and lineage.get("downsample_ratio") == data.ratio and lineage.get("precision") == precision)
+    return {**lineage, "tuned_weights_sha256": sha} if same else None
 
 
 def cmd_finetune(args) -> int:
@@ -107,11 +111,14 @@ def cmd_finetune(args) -> int:
     if not args.force:
         from rvmatte.weights import resolve, sha256_of
 
-        if already_tuned(args.output, data, config, sha256_of(resolve(args.variant, args.weights)), args.precision):
-            message = (f"{args.output} is already fine-tuned from these keyframes, plate and weights: "
-                       f"skipped (--force to redo)")
-            reporter.warning(message)
-            reporter.done({"task": "finetune", "output": args.output, "skipped": True})
+        done = already_tuned(args.output, data, config, sha256_of(resolve(args.variant, args.weights)),
+                             args.precision)
+        if done is not None:
+            reporter.warning(f"{args.output} is already fine-tuned from these keyframes, plate and weights: "
+                             f"skipped (--force to redo)")
+            reporter.done({"task": "finetune", "output": args.output, "skipped": True, "steps": done["steps"],
+                           "sha256": done["tuned_weights_sha256"], "seconds": 0.0,
+                           "final_loss": done.get("final_loss"), "sidecar": args.output + ".rvmatte.json"})
             return 0
     model = load_model(args.variant, args.weights, device=args.device, precision="float32", refiner=args.refiner)
     device = next(model.parameters()).device
