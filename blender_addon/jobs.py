@@ -22,12 +22,12 @@ class WorkerJob(WorkerProcess):
     once when the job leaves RUNNING, both on the main thread (from `poll()`).
     """
 
-    def __init__(self, argv, *, env=None, cwd=None, label="", on_finish=None, on_message=None):
+    def __init__(self, argv, *, env=None, cwd=None, label="", on_finish=None, on_message=None, log_path=None):
         self.label = label
         self.on_finish = on_finish
         self.on_message = on_message
         self.message = "starting worker"
-        super().__init__(argv, env=env, cwd=cwd)
+        super().__init__(argv, env=env, cwd=cwd, log_path=log_path)
 
     def received(self, message):
         if isinstance(message, progress.Started):

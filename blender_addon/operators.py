@@ -107,6 +107,7 @@ def build_request(scene, source, first, last, folder, mattes=None):
         ocio_config=config,
         holdout=mattes["holdout"].path if "holdout" in mattes else "",
         garbage=mattes["garbage"].path if "garbage" in mattes else "",
+        debug=command.debug_requested(preferences().debug),
     )
 
 
@@ -159,10 +160,41 @@ def start_matte(scene):
     def finished(job):
         _matte_finished(job, scene_name, plan)
 
-    job = jobs.start(plan.argv, env=env, cwd=plan.folder, label=plan.source.name, on_finish=finished)
+    job = jobs.start(plan.argv, env=env, cwd=plan.folder, label=plan.source.name, on_finish=finished,
+                     log_path=worker_log_path(plan.folder, plan.source.name))
     scene_jobs[scene_name] = job
     ensure_timer()
     return job
+
+
+def worker_log_path(folder, name):
+    """``<output folder>/logs/<name>.<time>.log``: every matte job leaves its log beside its passes."""
+    from .rvmatte_hostkit.process import log_path
+
+    return log_path(folder, bpy.path.clean_name(name))
+
+
+LOG_TEXT = "RVMatte Worker Log"
+
+
+def show_worker_log(scene):
+    """The scene's newest worker log loaded into the Text datablock LOG_TEXT; returns its path.
+    Raises SourceError when there is none yet."""
+    from .rvmatte_hostkit.process import latest_log
+
+    job = scene_jobs.get(scene.name)
+    path = getattr(job, "log_path", None) if job is not None and not job.running else None
+    if not path or not os.path.isfile(path):
+        source = sources.resolve(scene, scene.rvmatte)
+        path = latest_log(output_folder(scene.rvmatte, source.name))
+    if not path:
+        raise sources.SourceError("no worker log yet: Generate writes one into the output folder's logs/")
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        text = stream.read()
+    block = bpy.data.texts.get(LOG_TEXT) or bpy.data.texts.new(LOG_TEXT)
+    block.clear()
+    block.write(text)
+    return path
 
 
 def _frame_file(pattern, frame):
@@ -374,6 +406,25 @@ class RVMATTE_OT_use_active_node(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class RVMATTE_OT_show_log(bpy.types.Operator):
+    """Load the newest worker log of this scene's output folder into the Text Editor"""
+
+    bl_idname = "rvmatte.show_log"
+    bl_label = "Worker Log"
+
+    def execute(self, context):
+        try:
+            path = show_worker_log(context.scene)
+        except (sources.SourceError, OSError) as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        for area in context.screen.areas if context.screen else ():
+            if area.type == "TEXT_EDITOR":
+                area.spaces.active.text = bpy.data.texts[LOG_TEXT]
+        self.report({"INFO"}, f"worker log {path} is in the Text Editor as '{LOG_TEXT}'")
+        return {"FINISHED"}
+
+
 class RVMATTE_OT_report(bpy.types.Operator):
     """Show a message from a finished worker as a Blender report"""
 
@@ -390,4 +441,4 @@ class RVMATTE_OT_report(bpy.types.Operator):
 
 
 classes = (RVMATTE_OT_generate, RVMATTE_OT_cancel, RVMATTE_OT_check_worker, RVMATTE_OT_install_engine,
-           RVMATTE_OT_use_active_node, RVMATTE_OT_report)
+           RVMATTE_OT_use_active_node, RVMATTE_OT_show_log, RVMATTE_OT_report)

@@ -16,7 +16,10 @@ def draw_job(layout, job):
         row.operator("rvmatte.cancel", text="", icon="CANCEL")
     else:
         icon = {"done": "CHECKMARK", "cancelled": "CANCEL"}.get(job.state.value, "ERROR")
-        layout.label(text=job.message, icon=icon)
+        row = layout.row(align=True)
+        row.label(text=job.message, icon=icon)
+        if getattr(job, "log_path", None):
+            row.operator("rvmatte.show_log", text="", icon="TEXT")
 
 
 def draw_settings(layout, context):

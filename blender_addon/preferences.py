@@ -41,6 +41,10 @@ class RVMattePreferences(bpy.types.AddonPreferences):
         subtype="DIR_PATH",
     )
     install_status: bpy.props.StringProperty(name="Install Status", options={"SKIP_SAVE"})
+    debug: bpy.props.BoolProperty(
+        name="Worker Debug Output",
+        description="Run the worker with --debug: tracebacks go into the worker log (also RVMATTE_DEBUG=1)",
+    )
 
     def draw(self, context):
         from . import engine
@@ -65,6 +69,7 @@ class RVMattePreferences(bpy.types.AddonPreferences):
             if effective is not None and effective.values[name].source in ("env", "site"):
                 setting = effective.values[name]
                 layout.label(text=f"in effect: {setting.value} ({engine.settings_source(setting)})", icon="INFO")
+        layout.prop(self, "debug")
         row = layout.row()
         row.operator("rvmatte.check_worker", icon="CHECKMARK")
         if self.check_result:

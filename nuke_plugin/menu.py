@@ -7,6 +7,7 @@ _FARM = "import rvmatte_nuke.farm\nrvmatte_nuke.farm.write_job_for_selected()"
 _UPGRADE = "import rvmatte_nuke.node\nrvmatte_nuke.node.upgrade_all()"
 _INSTALL = "import rvmatte_nuke.engine\nrvmatte_nuke.engine.install()"
 _CHECK = "import rvmatte_nuke.engine\nrvmatte_nuke.engine.check()"
+_LOG = "import rvmatte_nuke.wiring\nrvmatte_nuke.wiring.show_worker_log()"
 
 nodes = nuke.toolbar("Nodes").addMenu("RVMatte", icon="RVMatte.png")
 nodes.addCommand("RVMatte", _CREATE, icon="RVMatte.png")
@@ -28,6 +29,7 @@ if _install_allowed():
     main.addCommand("Install engine...", _INSTALL)
 main.addCommand("Write farm job for selected nodes...", _FARM)
 main.addCommand("Upgrade RVMatte nodes", _UPGRADE)
+main.addCommand("Show worker log", _LOG)
 
 
 _last_checked = {}

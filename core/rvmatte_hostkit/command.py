@@ -36,6 +36,7 @@ class RunRequest:
     targets: tuple = ()                # "[NAME=]MASK" each (docs/people.md --target); applied after garbage, holdout
     target_points: tuple = ()          # "[NAME=]X,Y@FRAME" each (rvmatte_hostkit.people.point_argument)
     people: int = 0                    # --people N; 0: off
+    debug: bool = False                # --debug: the worker prints tracebacks into its log
 
 
 def ratio_argument(value):
@@ -74,7 +75,16 @@ def run_arguments(request):
         args += ["--target-point", point]
     if request.people:
         args += ["--people", str(int(request.people))]
+    if request.debug:
+        args += ["--debug"]
     return args + ["--progress", "json"]
+
+
+def debug_requested(preference=False, environ=None):
+    """Whether workers run with ``--debug``: the artist's preference, or ``RVMATTE_DEBUG=1`` (a TD
+    chasing a problem on every seat)."""
+    environ = os.environ if environ is None else environ
+    return bool(preference) or environ.get("RVMATTE_DEBUG", "").strip().lower() in ("1", "yes", "true", "on")
 
 
 _RVMATTE_EXECUTABLE = re.compile(r"^rvmatte(\.exe)?$", re.IGNORECASE)

@@ -19,7 +19,8 @@ import time
 
 from . import progress
 
-STDERR_KEPT = 50
+STDERR_KEPT = 200
+LOGS_KEPT = 20      # worker logs kept per folder (the oldest go first)
 CREATE_NEW_PROCESS_GROUP = 0x00000200   # Windows creation flags, named here for every Python on every OS
 CREATE_NO_WINDOW = 0x08000000
 
@@ -39,8 +40,10 @@ class WorkerProcess(object):
     Raises OSError naming the program when it cannot be started.
     """
 
-    def __init__(self, argv, env=None, cwd=None):
+    def __init__(self, argv, env=None, cwd=None, log_path=None):
         self.argv = list(argv)
+        self.log_path = log_path
+        self.log_written = None
         self.state = JobState.RUNNING
         self.started = None
         self.finished = None
@@ -151,7 +154,29 @@ class WorkerProcess(object):
         else:
             self.state = JobState.FAILED
             self.error = progress.failure_text(self.messages, self.stderr_lines, returncode)
+        if self.log_path:
+            self.log_written = write_log(self.log_path, self.log_text())
         self.ended()
+
+    def log_text(self):
+        """What the worker did, for the artist's "worker log" and a TD's bug report: the command, how
+        it ended, its warnings, the lines it printed that are not progress, and its stderr tail."""
+        from .command import quoted
+
+        lines = ["rvmatte worker log", "command: " + quoted(self.argv),
+                 "state: %s (exit code %s)" % (self.state.value, self.returncode)]
+        if self.started is not None:
+            lines.append("frames: %d of %d done" % (self.done, self.total))
+        if self.error:
+            lines.append("error: " + self.error)
+        lines += ["warning: " + w for w in self.warnings]
+        if self.logs:
+            lines += ["", "output:"] + ["  " + text for text in self.logs]
+        tail = self.stderr_lines
+        if tail:
+            lines += ["", "stderr (last %d lines):" % STDERR_KEPT if len(tail) >= STDERR_KEPT else "stderr:"]
+            lines += ["  " + text for text in tail]
+        return "\n".join(lines) + "\n"
 
     def received(self, message):
         """Called for each message, after the state took it in."""
@@ -203,3 +228,45 @@ def _signal_group(process, sig):
             process.terminate()
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def log_path(folder, name):
+    """``<folder>/logs/<name>.<YYYYmmdd-HHMMSS>.log``: one file per job, the newest last in a listing."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return os.path.join(folder, "logs", "%s.%s.%d.log" % (name, stamp, os.getpid()))
+
+
+def write_log(path, text):
+    """Write ``text`` to ``path`` (temp file, then rename) and keep the newest LOGS_KEPT logs of its
+    folder; returns whether it was written. A log that cannot be written never fails the job."""
+    folder = os.path.dirname(path)
+    temp = path + ".tmp"
+    try:
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+        with open(temp, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temp, path)
+        logs = sorted((os.path.getmtime(os.path.join(folder, n)), n) for n in os.listdir(folder)
+                      if n.endswith(".log"))
+        for _, name in logs[:-LOGS_KEPT]:
+            os.remove(os.path.join(folder, name))
+        return True
+    except OSError:
+        try:
+            os.remove(temp)
+        except OSError:
+            pass
+        return False
+
+
+def latest_log(folder):
+    """The newest worker log in ``<folder>/logs`` (None when there is none)."""
+    logs_dir = os.path.join(folder, "logs")
+    try:
+        names = [n for n in os.listdir(logs_dir) if n.endswith(".log")]
+    except OSError:
+        return None
+    if not names:
+        return None
+    return max((os.path.join(logs_dir, n) for n in names), key=os.path.getmtime)

@@ -1,6 +1,6 @@
 """The worker's command line for one view of a Job (the host kit builds it: docs/cli.md)."""
 from . import people
-from .rvmatte_hostkit.command import RunRequest, quoted, run_arguments  # noqa: F401  (quoted: messages)
+from .rvmatte_hostkit.command import RunRequest, debug_requested, quoted, run_arguments  # noqa: F401
 
 
 def worker_command(job, view_job):
@@ -14,5 +14,5 @@ def worker_command(job, view_job):
         output_colorspace=job.working_space or "", ocio_config=job.ocio_config or "",
         holdout=view_job.masks.get("holdout") or "", garbage=view_job.masks.get("garbage") or "",
         targets=tuple(people.targets(job, view_job)), target_points=tuple(options.get("target_points", ())),
-        people=options.get("people", 0))
+        people=options.get("people", 0), debug=debug_requested())
     return [job.python, "-m", "rvmatte"] + run_arguments(request)

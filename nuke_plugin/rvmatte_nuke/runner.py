@@ -6,7 +6,7 @@ import threading
 from . import command
 from .rvmatte_hostkit import progress
 from .rvmatte_hostkit.environment import worker_environment
-from .rvmatte_hostkit.process import WorkerProcess
+from .rvmatte_hostkit.process import WorkerProcess, latest_log, log_path  # noqa: F401  (latest_log: menu)
 
 POLL_SECONDS = 0.1
 TERMINATE_GRACE_SECONDS = 10.0
@@ -24,13 +24,15 @@ class Outcome(object):
         self.done = done
         self.returncode = returncode
         self.last_frame = None
+        self.log_path = None
 
 
-def run_worker(argv, on_event=None, cancelled=None, env=None):
+def run_worker(argv, on_event=None, cancelled=None, env=None, log_path=None):
     """Runs one worker to the end, calling on_event(message) for each progress
-    message; stops it as soon as cancelled() is true. Returns an Outcome."""
+    message; stops it as soon as cancelled() is true. Returns an Outcome; its log goes to
+    ``log_path`` (the kit's worker log) when one is given."""
     try:
-        worker = WorkerProcess(argv, env=worker_environment() if env is None else env)
+        worker = WorkerProcess(argv, env=worker_environment() if env is None else env, log_path=log_path)
     except OSError as exc:
         return Outcome("failed", error=str(exc))
     while worker.running:
@@ -42,7 +44,14 @@ def run_worker(argv, on_event=None, cancelled=None, env=None):
     outcome = Outcome(worker.state.value, worker.frames_reported, worker.error, worker.started, worker.finished,
                       worker.returncode)
     outcome.last_frame = worker.last_frame
+    outcome.log_path = log_path if worker.log_written else None
     return outcome
+
+
+def worker_log_path(job):
+    """``<output folder>/logs/<node>.<time>.log`` (one per view run)."""
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in job.node_name)
+    return log_path(job.output_dir, name)
 
 
 class GenerateRun(object):
@@ -83,7 +92,8 @@ class GenerateRun(object):
                         reporter.setMessage("%s%s frames on %s" % (
                             (view + ": ") if view else "", message.frames, message.device))
                 reporter.setMessage("starting the worker" + (" for " + view_job.view if view_job.view else ""))
-                outcome = run_worker(command.worker_command(job, view_job), on_event, cancelled, self.env)
+                outcome = run_worker(command.worker_command(job, view_job), on_event, cancelled, self.env,
+                                     log_path=worker_log_path(job))
                 outcomes.append(outcome)
                 if outcome.status != "done":
                     break

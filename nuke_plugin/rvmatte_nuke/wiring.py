@@ -74,7 +74,8 @@ def finish(job, outcomes):
     if last is None or last.status == "failed":
         error = last.error if last is not None else "the worker did not run"
         set_status(group, "failed: %s" % error)
-        nuke.message("RVMatte %s: %s" % (group.name(), error))
+        log = getattr(last, "log_path", None)
+        nuke.message("RVMatte %s: %s%s" % (group.name(), error, ("\n\nworker log: %s" % log) if log else ""))
         return
     if last.status == "cancelled":
         done = sum(o.frames_done for o in outcomes)
@@ -161,3 +162,35 @@ def load_results_button(group):
         load_results(group)
     except jobs.JobError as exc:
         nuke.message("RVMatte %s: %s" % (group.name(), exc))
+
+
+LOG_LINES_SHOWN = 40
+
+
+def show_worker_log(group=None):
+    """RVMatte > Show worker log: the newest worker log of the selected RVMatte node's output folder,
+    its path and last lines in a message (the whole file is at that path). Returns the path or None."""
+    from .rvmatte_hostkit.process import latest_log
+
+    if group is None:
+        chosen = [n for n in nuke.selectedNodes() if rvnode.is_rvmatte(n)]
+        if not chosen:
+            nuke.message("RVMatte: select an RVMatte node to see its worker log")
+            return None
+        group = chosen[-1]
+    try:
+        folder = jobs.output_dir(group)
+    except jobs.JobError as exc:
+        nuke.message("RVMatte %s: %s" % (group.name(), exc))
+        return None
+    path = latest_log(folder)
+    if path is None:
+        nuke.message("RVMatte %s: no worker log yet (Generate writes one into %s)"
+                     % (group.name(), os.path.join(folder, "logs")))
+        return None
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        lines = stream.read().splitlines()
+    shown = lines[-LOG_LINES_SHOWN:]
+    nuke.message("RVMatte %s worker log %s%s\n\n%s" % (
+        group.name(), path, " (last %d lines)" % len(shown) if len(lines) > len(shown) else "", "\n".join(shown)))
+    return path

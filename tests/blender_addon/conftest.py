@@ -78,6 +78,7 @@ def addon(installed):
     prefs = bpy.context.preferences.addons[PACKAGE].preferences
     prefs.worker = prefs.weights = prefs.check_result = ""
     prefs.device = "auto"
+    prefs.debug = False
     installed.operators.scene_jobs.clear()
     yield installed
     installed.jobs.stop_all()

@@ -333,3 +333,23 @@ def test_check_leaves_no_temp_folder_behind(addon, core_worker, tmp_path, monkey
     finish(addon.operators.check_job)
     assert core_worker.check_result.startswith("ok python")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("rvmatte_check_")]
+
+
+def test_a_failed_job_leaves_its_log_and_worker_log_shows_it_in_the_text_editor(addon, core_worker, tmp_path):
+    core_worker.weights = str(tmp_path / "missing.pth")
+    core_worker.debug = True
+    mechanic_clip(tmp_path)
+    bpy.ops.rvmatte.generate()
+    job = finish(addon.operators.scene_jobs[bpy.context.scene.name])
+    assert job.state is addon.jobs.JobState.FAILED and "--debug" in job.argv
+    assert job.log_written and os.path.dirname(job.log_path).endswith("logs")
+    assert bpy.ops.rvmatte.show_log() == {"FINISHED"}
+    text = bpy.data.texts[addon.operators.LOG_TEXT].as_string()
+    assert "state: failed" in text and f"weights file not found: {tmp_path / 'missing.pth'}" in text
+    assert "--debug" in text.splitlines()[1]
+
+
+def test_worker_log_before_any_job_says_there_is_none(addon, core_worker, tmp_path):
+    mechanic_clip(tmp_path)
+    with pytest.raises(RuntimeError, match="no worker log yet"):
+        bpy.ops.rvmatte.show_log()

@@ -120,3 +120,20 @@ def test_the_cli_reads_the_people_options_the_hosts_send():
 def test_quoted_command_can_be_pasted_into_a_shell():
     assert command.quoted(["python", "-m", "rvmatte", "/a b/c.####.exr", "it's"]) == \
         "python -m rvmatte '/a b/c.####.exr' 'it'\"'\"'s'"
+
+
+def test_debug_adds_the_flag_before_the_progress_option():
+    from rvmatte_hostkit.command import RunRequest, run_arguments
+
+    args = run_arguments(RunRequest("/s/p.####.exr", "/o/a.####.exr", "/o/f.####.exr", 1, 2, debug=True))
+    assert args[-3:] == ["--debug", "--progress", "json"]
+    assert "--debug" not in run_arguments(RunRequest("/s/p.####.exr", "/o/a.####.exr", "/o/f.####.exr", 1, 2))
+
+
+@pytest.mark.parametrize("preference, environ, wanted", [
+    (False, {}, False), (True, {}, True), (False, {"RVMATTE_DEBUG": "1"}, True), (False, {"RVMATTE_DEBUG": "0"}, False),
+])
+def test_debug_comes_from_the_preference_or_the_environment(preference, environ, wanted):
+    from rvmatte_hostkit.command import debug_requested
+
+    assert debug_requested(preference, environ) is wanted

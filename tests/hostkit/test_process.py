@@ -140,3 +140,43 @@ def test_the_worker_gets_the_environment_it_is_given(tmp_path):
     worker = WorkerProcess(argv, env=environment.worker_environment(dict(os.environ, PYTHONPATH="/nuke/site")))
     worker.wait(30)
     assert worker.started.device == "none"
+
+
+def test_a_finished_job_writes_its_log_with_command_warnings_output_and_stderr(tmp_path):
+    from rvmatte_hostkit.process import latest_log, log_path
+
+    path = log_path(str(tmp_path / "out"), "shot")
+    worker = WorkerProcess(script(tmp_path, """
+        say(event="start", frames=2, first=1, last=2, device="cpu")
+        say(event="warning", message="plate has no colour space tag")
+        print("not a progress line", flush=True)
+        print("Traceback (most recent call last):", file=sys.stderr)
+        say(event="error", message="internal error KeyError: 'x'")
+        sys.exit(3)
+    """), log_path=path)
+    assert worker.wait(30) is JobState.FAILED and worker.log_written is True
+    assert latest_log(str(tmp_path / "out")) == path
+    text = open(path, encoding="utf-8").read()
+    assert "command: " + sys.executable in text and "state: failed (exit code 3)" in text
+    assert "warning: plate has no colour space tag" in text and "  not a progress line" in text
+    assert "error: internal error KeyError: 'x'" in text and "  Traceback (most recent call last):" in text
+
+
+def test_only_the_newest_logs_are_kept(tmp_path):
+    from rvmatte_hostkit import process
+
+    folder = tmp_path / "logs"
+    for i in range(process.LOGS_KEPT + 3):
+        assert process.write_log(str(folder / f"job.{i:03d}.log"), "x")
+        os.utime(folder / f"job.{i:03d}.log", (i, i))
+    process.write_log(str(folder / "job.999.log"), "x")
+    kept = sorted(p.name for p in folder.iterdir())
+    assert len(kept) == process.LOGS_KEPT and kept[-1] == "job.999.log" and "job.000.log" not in kept
+
+
+def test_a_log_that_cannot_be_written_does_not_fail_the_job(tmp_path):
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the log folder would go")
+    worker = WorkerProcess(script(tmp_path, 'say(event="done", frames=0, written=0, skipped=0)\n'),
+                           log_path=str(blocker / "logs" / "job.log"))
+    assert worker.wait(30) is JobState.DONE and worker.log_written is False

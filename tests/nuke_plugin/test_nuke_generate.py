@@ -104,7 +104,9 @@ def test_a_failing_worker_shows_its_line_in_a_message(saved_script, fake_worker,
     monkeypatch.setenv("FAKE_RVMATTE_MODE", "fail")
     group = make_rvmatte(make_read("/p/plate.####.exr", 1, 6))
     wait_for(generate.generate(group))
-    assert nuke._fake.messages == ["RVMatte RVMatte1: frame 3 is missing: /p/plate.0003.exr"]
+    (shown,) = nuke._fake.messages
+    assert shown.startswith("RVMatte RVMatte1: frame 3 is missing: /p/plate.0003.exr\n\nworker log: ")
+    assert os.path.isfile(shown.split("worker log: ")[1])
     assert group["status"].value() == "failed: frame 3 is missing: /p/plate.0003.exr"
     assert group.node("alpha_read")["file"].value() == ""
     assert group.node("switch")["which"].value() == 0
@@ -214,3 +216,29 @@ def test_a_node_inside_a_group_is_found_again_when_the_worker_ends(saved_script,
     with outer:
         wait_for(run)
     assert group.node("switch")["which"].value() == 1
+
+
+def test_show_worker_log_shows_the_newest_log_of_the_selected_node(saved_script, fake_worker, monkeypatch):
+    monkeypatch.setenv("FAKE_RVMATTE_MODE", "fail")
+    group = make_rvmatte(make_read("/p/plate.####.exr", 1, 6))
+    wait_for(generate.generate(group))
+    nuke._fake.messages.clear()
+    group["selected"].setValue(True)
+    path = wiring.show_worker_log()
+    (shown,) = nuke._fake.messages
+    assert path and os.path.dirname(path) == os.path.join(jobs.output_dir(group), "logs")
+    assert path in shown and "state: failed" in shown and "error: frame 3 is missing" in shown
+
+
+def test_show_worker_log_before_any_generate_says_where_it_will_be(saved_script, fake_worker):
+    group = make_rvmatte(make_read("/p/plate.####.exr", 1, 6))
+    assert wiring.show_worker_log(group) is None
+    (shown,) = nuke._fake.messages
+    assert "no worker log yet" in shown and os.path.join(jobs.output_dir(group), "logs") in shown
+
+
+def test_rvmatte_debug_makes_the_worker_run_with_debug(saved_script, fake_worker, monkeypatch):
+    monkeypatch.setenv("RVMATTE_DEBUG", "1")
+    group = make_rvmatte(make_read("/p/plate.####.exr", 1, 6))
+    wait_for(generate.generate(group))
+    assert "--debug" in worker_runs(fake_worker)[0]
