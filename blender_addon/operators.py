@@ -168,7 +168,7 @@ def start_matte(scene):
 
 
 def worker_log_path(folder, name):
-    """``<output folder>/logs/<name>.<time>.log``: every matte job leaves its log beside its passes."""
+    """``<output folder>/.rvmatte/logs/<name>.<time>.log``: every matte job leaves its log beside its passes."""
     from .rvmatte_hostkit.process import log_path
 
     return log_path(folder, bpy.path.clean_name(name))
@@ -188,7 +188,7 @@ def show_worker_log(scene):
         source = sources.resolve(scene, scene.rvmatte)
         path = latest_log(output_folder(scene.rvmatte, source.name))
     if not path:
-        raise sources.SourceError("no worker log yet: Generate writes one into the output folder's logs/")
+        raise sources.SourceError("no worker log yet: Generate writes one into the output folder's .rvmatte/logs/")
     with open(path, encoding="utf-8", errors="replace") as stream:
         text = stream.read()
     block = bpy.data.texts.get(LOG_TEXT) or bpy.data.texts.new(LOG_TEXT)

@@ -21,6 +21,7 @@ from . import progress
 
 STDERR_KEPT = 200
 LOGS_KEPT = 20      # worker logs kept per folder (the oldest go first)
+LOGS_FOLDER = os.path.join(".rvmatte", "logs")
 CREATE_NEW_PROCESS_GROUP = 0x00000200   # Windows creation flags, named here for every Python on every OS
 CREATE_NO_WINDOW = 0x08000000
 
@@ -231,9 +232,10 @@ def _signal_group(process, sig):
 
 
 def log_path(folder, name):
-    """``<folder>/logs/<name>.<YYYYmmdd-HHMMSS>.log``: one file per job, the newest last in a listing."""
+    """``<folder>/.rvmatte/logs/<name>.<YYYYmmdd-HHMMSS>.<pid>.log``: one file per job, in the hidden
+    bookkeeping folder beside the passes (where the result-key sidecars live too)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return os.path.join(folder, "logs", "%s.%s.%d.log" % (name, stamp, os.getpid()))
+    return os.path.join(folder, LOGS_FOLDER, "%s.%s.%d.log" % (name, stamp, os.getpid()))
 
 
 def write_log(path, text):
@@ -261,8 +263,8 @@ def write_log(path, text):
 
 
 def latest_log(folder):
-    """The newest worker log in ``<folder>/logs`` (None when there is none)."""
-    logs_dir = os.path.join(folder, "logs")
+    """The newest worker log in ``<folder>/.rvmatte/logs`` (None when there is none)."""
+    logs_dir = os.path.join(folder, LOGS_FOLDER)
     try:
         names = [n for n in os.listdir(logs_dir) if n.endswith(".log")]
     except OSError:

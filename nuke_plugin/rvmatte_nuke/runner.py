@@ -49,7 +49,7 @@ def run_worker(argv, on_event=None, cancelled=None, env=None, log_path=None):
 
 
 def worker_log_path(job):
-    """``<output folder>/logs/<node>.<time>.log`` (one per view run)."""
+    """``<output folder>/.rvmatte/logs/<node>.<time>.log`` (one per view run)."""
     name = "".join(c if c.isalnum() or c in "-_" else "_" for c in job.node_name)
     return log_path(job.output_dir, name)
 

@@ -186,7 +186,7 @@ def show_worker_log(group=None):
     path = latest_log(folder)
     if path is None:
         nuke.message("RVMatte %s: no worker log yet (Generate writes one into %s)"
-                     % (group.name(), os.path.join(folder, "logs")))
+                     % (group.name(), os.path.join(folder, ".rvmatte", "logs")))
         return None
     with open(path, encoding="utf-8", errors="replace") as stream:
         lines = stream.read().splitlines()

@@ -63,7 +63,7 @@ def test_generate_writes_alpha_and_foreground_exrs_for_the_source_frames(matted)
     addon, job, folder, clip = matted
     assert job.state is addon.jobs.JobState.DONE, job.error
     name = bpy.path.clean_name(clip.name)
-    assert sorted(os.listdir(folder)) == sorted(
+    assert sorted(n for n in os.listdir(folder) if not n.startswith(".")) == sorted(
         [f"{name}.alpha.{n:04d}.exr" for n in range(2, 7)] + [f"{name}.fgr.{n:04d}.exr" for n in range(2, 7)])
 
 
@@ -199,7 +199,7 @@ def test_cancel_leaves_only_complete_frames(addon, core_worker, tmp_path):
     assert job.state is addon.jobs.JobState.CANCELLED
     assert job.process.poll() is not None
     folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name)
-    files = sorted(os.listdir(folder))
+    files = sorted(n for n in os.listdir(folder) if not n.startswith("."))   # .rvmatte/logs: the worker log
     assert all(f.endswith(".exr") and (".alpha." in f or ".fgr." in f) for f in files), files
     assert 1 <= len(files) < 80
     for name in files:
@@ -342,7 +342,7 @@ def test_a_failed_job_leaves_its_log_and_worker_log_shows_it_in_the_text_editor(
     bpy.ops.rvmatte.generate()
     job = finish(addon.operators.scene_jobs[bpy.context.scene.name])
     assert job.state is addon.jobs.JobState.FAILED and "--debug" in job.argv
-    assert job.log_written and os.path.dirname(job.log_path).endswith("logs")
+    assert job.log_written and os.path.dirname(job.log_path).endswith(os.path.join(".rvmatte", "logs"))
     assert bpy.ops.rvmatte.show_log() == {"FINISHED"}
     text = bpy.data.texts[addon.operators.LOG_TEXT].as_string()
     assert "state: failed" in text and f"weights file not found: {tmp_path / 'missing.pth'}" in text

@@ -226,7 +226,7 @@ def test_show_worker_log_shows_the_newest_log_of_the_selected_node(saved_script,
     group["selected"].setValue(True)
     path = wiring.show_worker_log()
     (shown,) = nuke._fake.messages
-    assert path and os.path.dirname(path) == os.path.join(jobs.output_dir(group), "logs")
+    assert path and os.path.dirname(path) == os.path.join(jobs.output_dir(group), ".rvmatte", "logs")
     assert path in shown and "state: failed" in shown and "error: frame 3 is missing" in shown
 
 
@@ -234,7 +234,7 @@ def test_show_worker_log_before_any_generate_says_where_it_will_be(saved_script,
     group = make_rvmatte(make_read("/p/plate.####.exr", 1, 6))
     assert wiring.show_worker_log(group) is None
     (shown,) = nuke._fake.messages
-    assert "no worker log yet" in shown and os.path.join(jobs.output_dir(group), "logs") in shown
+    assert "no worker log yet" in shown and os.path.join(jobs.output_dir(group), ".rvmatte", "logs") in shown
 
 
 def test_rvmatte_debug_makes_the_worker_run_with_debug(saved_script, fake_worker, monkeypatch):
