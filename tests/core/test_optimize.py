@@ -11,7 +11,14 @@ from rvmatte.model import MattingNetwork
 from rvmatte.optimize import CompiledNetwork, count_batchnorms, fold_batchnorm, prepare_model
 from rvmatte.tuning import defaults_for
 
-torch.set_grad_enabled(False)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _inference_only():
+    """No autograd graph in this file's forwards, without switching it off for every later test
+    (a module-level set_grad_enabled(False) did, and training tests then had no gradients)."""
+    with torch.no_grad():
+        yield
 
 BF16_MEAN_ALPHA_BOUND = 2e-3     # docs/performance.md: mean |Δα| of --precision bfloat16 against float32
 

@@ -7,7 +7,14 @@ import torch
 
 from rvmatte.model import MattingNetwork
 
-torch.set_grad_enabled(False)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _inference_only():
+    """No autograd graph in this file's forwards, without switching it off for every later test
+    (a module-level set_grad_enabled(False) did, and training tests then had no gradients)."""
+    with torch.no_grad():
+        yield
 
 
 @pytest.fixture(scope="module")
