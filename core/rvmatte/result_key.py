@@ -116,11 +116,9 @@ _KEY_VERSION = 1
 
 
 def sha256_of_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from rvmatte.weights import sha256_of
+
+    return sha256_of(path)
 
 
 def sha256_of_files(paths: Iterable[str]) -> str:

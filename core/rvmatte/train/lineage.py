@@ -11,10 +11,11 @@ files at the keyframes' frame numbers (a moved shot is the same shot).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import Dict, Optional
+
+from rvmatte.weights import sha256_of
 
 SUFFIX = ".rvmatte.json"
 FORMAT = "rvmatte-finetune-lineage/1"
@@ -24,12 +25,7 @@ def sidecar_path(weights: str) -> str:
     return os.fspath(weights) + SUFFIX
 
 
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+file_sha256 = sha256_of      # one file's sha256 (rvmatte.weights)
 
 
 def plate_fingerprint(source, frames) -> Dict[str, str]:
