@@ -9,7 +9,6 @@ import os
 import bpy
 
 from . import compositor
-from .frames import sequence_file
 from .rvmatte_hostkit import people as kit
 from .rvmatte_hostkit.sequences import numbered_file
 
@@ -79,19 +78,12 @@ def _source_size(source):
 def target_path(image):
     """The worker's --target path of a mask Image: a sequence's `#` pattern (its files, whatever frames
     they are), a numbered still as the one frame of its sequence, an unnumbered still for every frame."""
-    from .sources import SourceError, _abspath
+    from .sources import SourceError, existing_sequence, saved_image_path
 
     named = f"Target '{image.name}'"
-    if image.packed_file is not None:
-        raise SourceError(f"{named} is packed into the .blend file; unpack it to a file first")
-    if image.is_dirty:
-        raise SourceError(f"{named} has unsaved changes; save the image first")
-    path = _abspath(image)
+    path = saved_image_path(image, named)
     if image.source == "SEQUENCE":
-        found = sequence_file(path)
-        if found is None or not found[2]:
-            raise SourceError(f"{named}: no image sequence found at {path}")
-        return found[0].hashes
+        return existing_sequence(path, named)[0].hashes
     if not os.path.isfile(path):
         raise SourceError(f"{named}: file not found: {path}")
     numbered = numbered_file(path)

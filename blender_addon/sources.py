@@ -138,15 +138,9 @@ def matte_input(image, label, first, last, staging):
     named = f"{label} '{image.name}'"
     if image.source not in {"FILE", "SEQUENCE"}:
         raise SourceError(f"{named} is a {image.source.lower()} image; choose a still image or an image sequence")
-    if image.packed_file is not None:
-        raise SourceError(f"{named} is packed into the .blend file; unpack it to a file first")
-    if image.is_dirty:
-        raise SourceError(f"{named} has unsaved changes; save the image first")
-    path = _abspath(image)
+    path = saved_image_path(image, named)
     if image.source == "SEQUENCE":
-        found = sequence_file(path)
-        if found is None or not found[2]:
-            raise SourceError(f"{named}: no image sequence found at {path}")
+        found = existing_sequence(path, named)
         pattern, _, frames = found
         missing = frames.missing(range(first, last + 1))
         if missing:
@@ -158,3 +152,20 @@ def matte_input(image, label, first, last, staging):
     if numbered_file(path) is None:
         return MatteInput(path)
     return MatteInput(staging + os.path.splitext(path)[1], copy_from=path)
+
+
+def saved_image_path(image, named):
+    """The absolute path of an Image the worker can read as it is on disk: not packed, no unsaved edits."""
+    if image.packed_file is not None:
+        raise SourceError(f"{named} is packed into the .blend file; unpack it to a file first")
+    if image.is_dirty:
+        raise SourceError(f"{named} has unsaved changes; save the image first")
+    return _abspath(image)
+
+
+def existing_sequence(path, named):
+    """``sequence_file(path)`` for an image sequence that has files on disk (SourceError naming it if not)."""
+    found = sequence_file(path)
+    if found is None or not found[2]:
+        raise SourceError(f"{named}: no image sequence found at {path}")
+    return found
