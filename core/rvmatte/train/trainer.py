@@ -228,7 +228,7 @@ class Trainer:
         freeze_batchnorm(self.model)
         kinds = list(batch_kinds(self.total, self.schedule.segmentation, start=self.step))
         per_step = 2 if self.schedule.segmentation else 1
-        losses = self._losses_file()
+        self._load_losses()
         board = self._tensorboard()
         last: Dict[str, float] = {}
         for i in range(0, len(kinds), per_step):
@@ -246,7 +246,7 @@ class Trainer:
                 self.optimizer.step()
                 last[kind] = float(loss.detach())
                 if self.rank == 0:
-                    losses.writerow([self.step + 1, kind, f"{last[kind]:.6g}"])
+                    self._rows.append([str(self.step + 1), kind, f"{last[kind]:.6g}"])
                     if board is not None:
                         board.add_scalar(f"loss/{kind}", last[kind], self.step + 1)
             self.step += 1
@@ -270,19 +270,14 @@ class Trainer:
         return SummaryWriter(os.path.join(self.out_dir, "tensorboard"), purge_step=self.step + 1)
 
     # -- the loss log ------------------------------------------------------------------------
-    def _losses_file(self):
+    def _load_losses(self) -> None:
+        """The loss log's rows up to the step this run starts from (a resumed run drops the rows a
+        killed run logged after its last checkpoint)."""
         path = os.path.join(self.out_dir, "losses.csv")
-        rows = []
+        self._rows = []
         if self.rank == 0 and os.path.exists(path):
             with open(path, newline="") as f:
-                rows = [r for r in csv.reader(f) if r and r[0].isdigit() and int(r[0]) <= self.step]
-        self._rows = rows
-        this = self
-
-        class Rows:
-            def writerow(self, row):
-                this._rows.append([str(x) for x in row])
-        return Rows()
+                self._rows = [r for r in csv.reader(f) if r and r[0].isdigit() and int(r[0]) <= self.step]
 
     def _flush_losses(self) -> None:
         if self.rank != 0:
