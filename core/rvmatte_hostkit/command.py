@@ -1,4 +1,5 @@
-"""The worker's command line (docs/cli.md: ``rvmatte run``) and the interpreter that runs it."""
+"""The worker's command lines (docs/cli.md: ``rvmatte run``; docs/training.md: ``rvmatte finetune``) and the
+interpreter that runs them."""
 
 import os
 import re
@@ -37,6 +38,67 @@ class RunRequest:
     target_points: tuple = ()          # "[NAME=]X,Y@FRAME" each (rvmatte_hostkit.people.point_argument)
     people: int = 0                    # --people N; 0: off
     debug: bool = False                # --debug: the worker prints tracebacks into its log
+
+
+@dataclass(frozen=True)
+class FinetuneRequest:
+    """One ``rvmatte finetune`` as a host asks for it (docs/training.md); empty strings leave an option out.
+
+    ``keyframes`` is the corrected alpha sequence (``####`` pattern, only some frame numbers on disk);
+    ``output`` the tuned checkpoint the matte job then takes as its weights (``tuned_weights_path``).
+    """
+
+    input_path: str
+    keyframes: str
+    output: str
+    start_frame: Optional[int] = None
+    weights: str = ""
+    variant: str = "mobilenetv3"
+    device: str = "auto"
+    precision: str = "float32"
+    downsample_ratio: object = None
+    input_colorspace: str = ""
+    ocio_config: str = ""
+    holdout: str = ""
+    garbage: str = ""
+    steps: Optional[int] = None        # None: the worker's measured default
+    force: bool = False                # redo even when the sidecar says these inputs were already tuned
+    debug: bool = False
+
+
+def tuned_weights_path(output_dir, name):
+    """``<output_dir>/tuned/<name>.pth``: one tuned checkpoint per node or scene job, beside its passes.
+
+    The worker skips a fine-tune whose sidecar (``.rvmatte.json``) already matches the keyframes,
+    plate and base weights, so asking again costs nothing; changed keyframes re-tune it in place
+    (atomically, so a matte job never reads half a checkpoint).
+    """
+    return os.path.join(output_dir, "tuned", name + ".pth")
+
+
+def finetune_arguments(request):
+    """The ``finetune …`` arguments of one fine-tune, progress as JSON lines (last)."""
+    args = ["finetune", request.input_path,
+            "--keyframes", request.keyframes,
+            "-o", request.output,
+            "--variant", request.variant,
+            "--device", request.device,
+            "--precision", request.precision,
+            "--downsample-ratio", ratio_argument(request.downsample_ratio)]
+    if request.start_frame is not None:
+        args += ["--start-frame", str(request.start_frame)]
+    for flag, value in (("--weights", request.weights), ("--holdout", request.holdout),
+                        ("--garbage", request.garbage), ("--ocio-config", request.ocio_config),
+                        ("--input-colorspace", request.input_colorspace)):
+        if value:
+            args += [flag, value]
+    if request.steps is not None:
+        args += ["--steps", str(int(request.steps))]
+    if request.force:
+        args += ["--force"]
+    if request.debug:
+        args += ["--debug"]
+    return args + ["--progress", "json"]
 
 
 def ratio_argument(value):

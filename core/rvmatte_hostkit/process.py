@@ -139,7 +139,12 @@ class WorkerProcess(object):
             self.frames_reported += 1
         elif isinstance(message, progress.Warned):
             self.warnings.append(message.message)
-        elif isinstance(message, progress.Finished):
+        elif isinstance(message, progress.TuneStarted):
+            self.started = message
+            self.total = message.steps
+        elif isinstance(message, progress.Trained):
+            self.done, self.total = message.step, message.total
+        elif isinstance(message, (progress.Finished, progress.Tuned)):
             self.finished = message
         elif isinstance(message, progress.Failed):
             self.error = message.message
@@ -166,7 +171,9 @@ class WorkerProcess(object):
 
         lines = ["rvmatte worker log", "command: " + quoted(self.argv),
                  "state: %s (exit code %s)" % (self.state.value, self.returncode)]
-        if self.started is not None:
+        if isinstance(self.started, progress.TuneStarted):
+            lines.append("fine-tune steps: %d of %d done" % (self.done, self.total))
+        elif self.started is not None:
             lines.append("frames: %d of %d done" % (self.done, self.total))
         if self.error:
             lines.append("error: " + self.error)

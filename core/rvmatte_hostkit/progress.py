@@ -1,7 +1,8 @@
 """The worker's ``--progress json`` lines read into typed messages (docs/cli.md).
 
 One JSON object per stdout line, with an ``event`` of start, frame, warning, cut,
-done or error (``rvmatte run``), check (``rvmatte doctor``), step or installed (the engine
+done or error (``rvmatte run``), start, step and done with ``"task": "finetune"``
+(``rvmatte finetune``), check (``rvmatte doctor``), step or installed (the engine
 installer). A line that is not a JSON object becomes a ``Log``; an event this
 copy does not know is dropped, so a newer worker keeps working with an older host.
 """
@@ -96,7 +97,41 @@ class Checked:
     fix: str = ""
 
 
-MESSAGES = (Started, FrameDone, Warned, Cut, Finished, Failed, Log, Step, Installed, Checked)
+@dataclass(frozen=True)
+class TuneStarted:
+    """``rvmatte finetune`` began: ``steps`` optimizer steps from ``keyframes`` into ``output``."""
+    steps: int
+    keyframes: tuple = ()
+    frames: int = 0
+    width: int = 0
+    height: int = 0
+    device: str = ""
+    output: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class Trained:
+    """``rvmatte finetune`` finished optimizer step ``step`` of ``total``."""
+    step: int
+    total: int
+    loss: float = 0.0
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """``rvmatte finetune`` wrote (or, ``skipped``, already had) the tuned checkpoint ``output``."""
+    output: str
+    sha256: str = ""
+    steps: int = 0
+    seconds: float = 0.0
+    skipped: bool = False
+    final_loss: Optional[float] = None
+    sidecar: str = ""
+
+
+MESSAGES = (Started, FrameDone, Warned, Cut, Finished, Failed, Log, Step, Installed, Checked,
+            TuneStarted, Trained, Tuned)
 _EVENTS = {
     "step": (Step, ("name", "done", "total")),
     "installed": (Installed, ("python",)),
@@ -107,6 +142,11 @@ _EVENTS = {
     "cut": (Cut, ("frame",)),
     "done": (Finished, ("frames",)),
 }
+_FINETUNE_EVENTS = {
+    "start": (TuneStarted, ("steps",)),
+    "step": (Trained, ("step", "total")),
+    "done": (Tuned, ("output",)),
+}
 
 
 def _pick(cls, obj, required):
@@ -115,6 +155,12 @@ def _pick(cls, obj, required):
         return None
     names = cls.__dataclass_fields__
     return cls(**dict((k, v) for k, v in obj.items() if k in names))
+
+
+def _is_finetune(obj):
+    """The fine-tune's start and done say ``"task": "finetune"``; its steps carry a loss (the engine
+    installer's steps carry a name instead)."""
+    return obj.get("task") == "finetune" or (obj["event"] == "step" and "loss" in obj and "name" not in obj)
 
 
 def parse_line(line):
@@ -131,11 +177,15 @@ def parse_line(line):
     event = obj["event"]
     if event == "error":
         return Failed(str(obj.get("message") or "unknown error"))
-    if event not in _EVENTS:
+    events = _FINETUNE_EVENTS if _is_finetune(obj) else _EVENTS
+    if event not in events:
         return None
-    cls, required = _EVENTS[event]
+    cls, required = events[event]
     try:
-        return _pick(cls, obj, required)
+        message = _pick(cls, obj, required)
+        if isinstance(message, TuneStarted):
+            message = TuneStarted(**dict(message.__dict__, keyframes=tuple(message.keyframes)))
+        return message
     except TypeError:
         return Log(text)
 
@@ -176,6 +226,16 @@ def progress_text(message, view=None):
     text = "frame %s (%s/%s)" % (message.frame, message.done, message.total)
     if isinstance(message.fps, (int, float)) and message.fps > 0:
         text += ", %.2f fps" % message.fps
+    if view:
+        text = "%s: %s" % (view, text)
+    return text
+
+
+def training_text(message, view=None):
+    """One line for a progress bar during a fine-tune: ``fine-tune step 5/20, loss 0.0123``."""
+    text = "fine-tune step %s/%s" % (message.step, message.total)
+    if isinstance(message.loss, (int, float)):
+        text += ", loss %.4g" % message.loss
     if view:
         text = "%s: %s" % (view, text)
     return text

@@ -137,3 +137,39 @@ def test_debug_comes_from_the_preference_or_the_environment(preference, environ,
     from rvmatte_hostkit.command import debug_requested
 
     assert debug_requested(preference, environ) is wanted
+
+
+def test_finetune_arguments_carry_every_choice():
+    from rvmatte_hostkit.command import FinetuneRequest, finetune_arguments
+
+    request = FinetuneRequest("/s/plate.####.exr", "/k/fix.####.exr", "/o/tuned/shot.pth", weights="/w/base.pth",
+                              device="cuda:1", precision="float16", downsample_ratio=0.375, start_frame=1001,
+                              input_colorspace="ACEScg", ocio_config="/c/config.ocio", steps=30, force=True,
+                              debug=True)
+    args = finetune_arguments(request)
+    assert args[:6] == ["finetune", "/s/plate.####.exr", "--keyframes", "/k/fix.####.exr", "-o", "/o/tuned/shot.pth"]
+    pairs = dict(zip(args[6::], args[7::]))
+    for flag, value in (("--weights", "/w/base.pth"), ("--device", "cuda:1"), ("--precision", "float16"),
+                        ("--downsample-ratio", "0.375"), ("--start-frame", "1001"), ("--steps", "30"),
+                        ("--input-colorspace", "ACEScg"), ("--ocio-config", "/c/config.ocio")):
+        assert pairs[flag] == value
+    assert "--force" in args and "--debug" in args and args[-2:] == ["--progress", "json"]
+
+
+def test_the_cli_reads_the_finetune_options_the_hosts_send():
+    cli = pytest.importorskip("rvmatte.cli")
+    from rvmatte_hostkit.command import FinetuneRequest, finetune_arguments
+
+    request = FinetuneRequest("/s/plate.####.exr", "/k/fix.####.exr", "/o/t.pth", weights="/w/b.pth",
+                              downsample_ratio=None, steps=0, start_frame=5)
+    parsed = cli.build_parser().parse_args(finetune_arguments(request))
+    assert parsed.command == "finetune" and parsed.keyframes == "/k/fix.####.exr" and parsed.output == "/o/t.pth"
+    assert parsed.steps == 0 and parsed.start_frame == 5 and parsed.downsample_ratio == "auto"
+    assert parsed.force is False and parsed.progress == "json"
+
+
+def test_the_tuned_checkpoint_lives_beside_the_passes():
+    from rvmatte_hostkit.command import tuned_weights_path
+
+    assert tuned_weights_path(os.path.join("o", "shot"), "RVMatte1") == os.path.join("o", "shot", "tuned",
+                                                                                    "RVMatte1.pth")

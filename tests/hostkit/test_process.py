@@ -180,3 +180,16 @@ def test_a_log_that_cannot_be_written_does_not_fail_the_job(tmp_path):
     worker = WorkerProcess(script(tmp_path, 'say(event="done", frames=0, written=0, skipped=0)\n'),
                            log_path=str(blocker / "logs" / "job.log"))
     assert worker.wait(30) is JobState.DONE and worker.log_written is False
+
+
+def test_a_finetune_counts_its_steps_and_ends_with_the_checkpoint(tmp_path):
+    worker = WorkerProcess(script(tmp_path, """
+        say(event="start", task="finetune", frames=12, keyframes=[3, 9], steps=4, device="cpu", output="t.pth")
+        for i in range(4):
+            say(event="step", step=i + 1, total=4, loss=0.1 / (i + 1))
+        say(event="done", task="finetune", output="t.pth", steps=4, sha256="00", seconds=1.5)
+    """), log_path=str(tmp_path / "w.log"))
+    assert worker.wait(30) is JobState.DONE
+    assert worker.total == 4 and worker.done == 4 and worker.progress == 1.0
+    assert worker.finished.output == "t.pth" and worker.started.keyframes == (3, 9)
+    assert "fine-tune steps: 4 of 4 done" in (tmp_path / "w.log").read_text()

@@ -81,3 +81,41 @@ def test_progress_text_names_view_frame_and_speed():
     text = progress.progress_text(progress.FrameDone(1003, 3, 10, 2.5), "left")
     assert text == "left: frame 1003 (3/10), 2.50 fps"
     assert progress.progress_text(progress.FrameDone(1, 1, 2)) == "frame 1 (1/2)"
+
+
+def _finetune_lines():
+    """What ``rvmatte finetune --progress json`` prints, written by the core's own reporter."""
+    reporter_module = pytest.importorskip("rvmatte.progress")
+    stream = io.StringIO()
+    reporter = reporter_module.JsonReporter(stream)
+    reporter.start({"version": "0.1.0", "task": "finetune", "input": "/s/plate.####.exr", "frames": 24,
+                    "width": 512, "height": 288, "device": "cpu", "keyframes": [1003, 1010], "steps": 20,
+                    "output": "/o/tuned/shot.pth"})
+    reporter.step(1, 20, 0.0421)
+    reporter.done({"task": "finetune", "output": "/o/tuned/shot.pth", "sha256": "ab" * 32, "steps": 20,
+                   "seconds": 181.5, "final_loss": 0.011, "sidecar": "/o/tuned/shot.pth.rvmatte.json"})
+    return stream.getvalue().splitlines()
+
+
+def test_the_finetune_events_become_their_own_messages():
+    start, step, done = [progress.parse_line(line) for line in _finetune_lines()]
+    assert start == progress.TuneStarted(steps=20, keyframes=(1003, 1010), frames=24, width=512, height=288,
+                                         device="cpu", output="/o/tuned/shot.pth", version="0.1.0")
+    assert step == progress.Trained(step=1, total=20, loss=0.0421)
+    assert isinstance(done, progress.Tuned) and done.output == "/o/tuned/shot.pth" and done.steps == 20
+    assert done.skipped is False and done.sidecar.endswith(".rvmatte.json")
+
+
+def test_a_skipped_finetune_says_so():
+    line = json.dumps({"event": "done", "task": "finetune", "output": "/o/t.pth", "skipped": True, "steps": 20})
+    assert progress.parse_line(line).skipped is True
+
+
+def test_the_installers_steps_are_not_taken_for_training_steps():
+    line = json.dumps({"event": "step", "name": "torch", "done": 2, "total": 5, "message": "installing"})
+    assert progress.parse_line(line) == progress.Step("torch", 2, 5, "installing")
+
+
+def test_training_text_shows_step_and_loss():
+    assert progress.training_text(progress.Trained(5, 20, 0.012345)) == "fine-tune step 5/20, loss 0.01235"
+    assert progress.training_text(progress.Trained(5, 20, 0.5), "shot") == "shot: fine-tune step 5/20, loss 0.5"
