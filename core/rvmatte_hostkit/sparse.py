@@ -7,6 +7,7 @@ frame is nearest. A single un-numbered file (a still) stands for every frame.
 """
 
 import bisect
+import re
 
 from .sequences import SequencePattern, parse_pattern, sequence_of_file
 
@@ -111,3 +112,25 @@ def format_ranges(frames, limit=8):
     if len(runs) > limit:
         text += " … (%d more runs)" % (len(runs) - limit)
     return text
+
+
+_RUN = re.compile(r"^(-?\d+)(?:-(-?\d+))?$")
+
+
+def parse_ranges(text):
+    """``1003,1010,1020-1022`` (commas and/or spaces) → the sorted frames, each once; the inverse of
+    ``format_ranges``. Empty text gives []. Raises ValueError naming the word that is not a frame or
+    a forward range ``A-B``."""
+    frames = set()
+    for word in re.split(r"[\s,]+", str(text).strip()):
+        if not word:
+            continue
+        match = _RUN.match(word)
+        if not match:
+            raise ValueError("%r is not a frame or a range like 1020-1022" % word)
+        first = int(match.group(1))
+        last = first if match.group(2) is None else int(match.group(2))
+        if last < first:
+            raise ValueError("the range %s runs backwards" % word)
+        frames.update(range(first, last + 1))
+    return sorted(frames)

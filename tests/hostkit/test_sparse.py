@@ -55,3 +55,17 @@ def test_ranges_are_written_compactly():
 
 def test_describe_names_pattern_and_frames():
     assert keyframes(1, 2, 3, 9).describe() == "/k/key.####.exr (frames 1-3, 9)"
+
+
+def test_frame_lists_are_read_with_commas_spaces_and_ranges():
+    assert sparse.parse_ranges("1010, 1003 1020-1022,1003") == [1003, 1010, 1020, 1021, 1022]
+    assert sparse.parse_ranges("  ") == []
+    assert sparse.parse_ranges(sparse.format_ranges([1, 2, 3, 7])) == [1, 2, 3, 7]
+
+
+def test_a_frame_list_word_that_is_not_a_frame_is_named():
+    import pytest
+    with pytest.raises(ValueError, match="'10a' is not a frame"):
+        sparse.parse_ranges("1003,10a")
+    with pytest.raises(ValueError, match="1022-1020 runs backwards"):
+        sparse.parse_ranges("1022-1020")
