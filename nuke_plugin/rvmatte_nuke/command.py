@@ -1,6 +1,7 @@
-"""The worker's command line for one view of a Job (the host kit builds it: docs/cli.md)."""
+"""The worker's command lines for a Job (the host kit builds them: docs/cli.md, docs/training.md)."""
 from . import people
-from .rvmatte_hostkit.command import RunRequest, debug_requested, quoted, run_arguments  # noqa: F401
+from .rvmatte_hostkit.command import (FinetuneRequest, RunRequest, debug_requested, finetune_arguments,  # noqa: F401
+                                      quoted, run_arguments)
 
 
 def worker_command(job, view_job):
@@ -16,3 +17,17 @@ def worker_command(job, view_job):
         targets=tuple(people.targets(job, view_job)), target_points=tuple(options.get("target_points", ())),
         people=options.get("people", 0), debug=debug_requested())
     return [job.python, "-m", "rvmatte"] + run_arguments(request)
+
+
+def finetune_command(job):
+    """argv of a fine-tune (finetune.FinetuneJob): `<python> -m rvmatte finetune <plate> --keyframes ...
+    -o <tuned> --weights <base> ... --progress json`, trained at the ratio, precision and colour
+    conversion the node's Generate then runs with."""
+    options = job.options
+    request = FinetuneRequest(
+        input_path=job.plate, keyframes=job.keyframes, output=job.output,
+        weights=options.get("base_weights") or "", variant=options["variant"], device=options["device"],
+        precision=options["precision"], downsample_ratio=options["downsample_ratio"],
+        input_colorspace=job.input_colorspace or "", ocio_config=job.ocio_config or "",
+        steps=job.steps or None, debug=debug_requested())
+    return [job.python, "-m", "rvmatte"] + finetune_arguments(request)

@@ -1,9 +1,10 @@
-"""The Generate button: collect the job, render the precomp if needed (blocking,
-like any Nuke render), then run the worker in the background with a
-nuke.ProgressTask, or in the foreground when there is no GUI (`nuke -t`)."""
+"""The Generate and Fine-tune from keyframes buttons: collect the job, render the precomps
+if needed (blocking, like any Nuke render), then run the worker in the background with a
+nuke.ProgressTask, or in the foreground when there is no GUI (`nuke -t`). One job per node
+at a time: a Generate waits for the fine-tune whose weights it would use."""
 import nuke
 
-from . import jobs, precomp, runner, wiring
+from . import finetune as tuning, jobs, precomp, runner, wiring
 
 _running = {}
 
@@ -21,12 +22,27 @@ def is_running(node_name):
     return run is not None and run.thread is not None and run.thread.is_alive()
 
 
+def _refuse_second_run(group):
+    run = _running.get(group.fullName())
+    if is_running(group.fullName()):
+        nuke.message("RVMatte %s is already %s; cancel it in the progress panel first." % (group.name(), run.doing))
+        return True
+    return False
+
+
+def _start(group, run):
+    if nuke.GUI:
+        _running[group.fullName()] = run
+        run.start()
+    else:
+        run.run()
+    return run
+
+
 def generate(group, env=None):
     """Returns the GenerateRun (its thread is still going in the GUI), or None
     when nothing was started; problems go to a Nuke message."""
-    name = group.fullName()
-    if is_running(name):
-        nuke.message("RVMatte %s is already generating; cancel it in the progress panel first." % group.name())
+    if _refuse_second_run(group):
         return None
     try:
         job = jobs.collect(group)
@@ -37,14 +53,28 @@ def generate(group, env=None):
         return None
     wiring.set_status(group, "generating %d-%d..." % (job.first, job.last))
     job.script = nuke.root().name()
-    if nuke.GUI:
-        run = runner.GenerateRun(job, nuke.ProgressTask, _dispatch_to_main, _finish, env)
-        _running[name] = run
-        run.start()
-    else:
-        run = runner.GenerateRun(job, runner.PrintReporter, _dispatch_here, _finish, env)
-        run.run()
-    return run
+    reporter, dispatch = (nuke.ProgressTask, _dispatch_to_main) if nuke.GUI else (runner.PrintReporter, _dispatch_here)
+    return _start(group, runner.GenerateRun(job, reporter, dispatch, _finish, env))
+
+
+def finetune(group, env=None):
+    """The Fine-tune from keyframes button: returns the FinetuneRun, or None when nothing was
+    started. Pressing it turns "use tuned weights" on: from then on Generate waits for a tuned
+    checkpoint made from these keyframes (or for the artist to turn the box off)."""
+    if _refuse_second_run(group):
+        return None
+    try:
+        job = tuning.collect(group)
+        tuning.render(group, job)
+    except (jobs.JobError, precomp.PrecompError) as exc:
+        wiring.set_status(group, "not fine-tuned: %s" % exc)
+        nuke.message("RVMatte %s: %s" % (group.name(), exc))
+        return None
+    group["use_tuned"].setValue(True)
+    wiring.set_status(group, "fine-tuning from keyframes %s..." % ",".join(str(f) for f in job.frames))
+    job.script = nuke.root().name()
+    reporter, dispatch = (nuke.ProgressTask, _dispatch_to_main) if nuke.GUI else (runner.PrintReporter, _dispatch_here)
+    return _start(group, runner.FinetuneRun(job, reporter, dispatch, _finish_finetune, env))
 
 
 def stop_all():
@@ -57,3 +87,8 @@ def stop_all():
 def _finish(job, outcomes):
     _running.pop(job.node_name, None)
     wiring.finish(job, outcomes)
+
+
+def _finish_finetune(job, outcomes):
+    _running.pop(job.node_name, None)
+    tuning.finish(job, outcomes)

@@ -4,7 +4,7 @@ import os
 
 import nuke
 
-from . import node as rvnode, people, read_input, sequences, settings, staleness
+from . import keyframes, node as rvnode, people, read_input, sequences, settings, staleness
 
 
 class JobError(Exception):
@@ -55,6 +55,8 @@ class Job(object):
         self.shortcut_reason = fields.get("shortcut_reason")
         self.masks = fields.get("masks", [])
         self.people_pattern = fields.get("people_pattern")
+        self.keyframes_pattern = fields.get("keyframes_pattern")   # %V for views; rendered by Fine-tune
+        self.keyframe_frames = fields.get("keyframe_frames", [])   # while Generate is to use tuned weights
 
     @property
     def frame_count(self):
@@ -133,8 +135,11 @@ def worker_options(node, prefs):
     }
 
 
-def collect(node, prefs=None):
-    """The Job for this node now; JobError when something must change first."""
+def collect(node, prefs=None, tuned=True):
+    """The Job for this node now; JobError when something must change first. With ``tuned`` (a
+    Generate), its weights are the tuned checkpoint while "use tuned weights" is on
+    (keyframes.weights_for_generate); without (a fine-tune, a farm job, which tunes its own), the
+    base weights. ``options["base_weights"]`` is always the base."""
     upstream = node.input(0)
     if upstream is None:
         raise JobError("connect the plate to the input")
@@ -146,6 +151,12 @@ def collect(node, prefs=None):
     first, last = frame_range(node)
     try:
         picked = people.worker_options(node, first, last)
+    except ValueError as exc:
+        raise JobError(str(exc))
+    try:
+        tuned_weights = keyframes.weights_for_generate(node) if tuned else None
+        keyframe_frames = (keyframes.frames(node, first, last)
+                           if keyframes.wanted(node) and node.input(keyframes.KEYFRAME_INPUT) is not None else [])
     except ValueError as exc:
         raise JobError(str(exc))
     views = chosen_views(node)
@@ -177,13 +188,19 @@ def collect(node, prefs=None):
         view_jobs.append(ViewJob(view if stereo else None, source, explicit_colorspace or colorspace,
                                  precomp, here(alpha_read), here(fgr_read),
                                  dict((m.name, here(m.pattern)) for m in masks)))
+    options = dict(worker_options(node, prefs), **picked)
+    options["base_weights"] = options["weights"]
+    if tuned_weights:
+        options["weights"] = tuned_weights
     return Job(node_name=node.fullName(), first=first, last=last, views=view_jobs, output_dir=folder,
                alpha_read=alpha_read, fgr_read=fgr_read, precomp_pattern=precomp_pattern, python=python,
-               options=dict(worker_options(node, prefs), **picked), ocio_config=ocio_config(),
+               options=options, ocio_config=ocio_config(),
                working_space=working_space, state=staleness.state_hash(node),
                shortcut_reason=None if plate is not None else reason, masks=masks,
                people_pattern=people.people_pattern(plate.pattern if plate is not None else precomp_pattern,
-                                                    alpha_read))
+                                                    alpha_read),
+               keyframes_pattern=os.path.join(folder, "precomp", "%s%s.keyframes.####.exr" % (name, tag)),
+               keyframe_frames=keyframe_frames)
 
 
 def mask_inputs(node, first, last, precomp_pattern):

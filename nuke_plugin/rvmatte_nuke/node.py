@@ -6,16 +6,18 @@ Inside:  Input1 (plate) ──────────────────�
          fgr_read ─────────────────────A──────────┘                                    (0: plate only)
 The Reads hold the worker's EXRs (already in the script's working space, so
 `raw`); `switch` passes the plate through until a matte exists.
-The optional inputs 1, 2 and 3 (Input nodes `holdout`, `garbage` and `target`, whose
-names label the node's input arrows) feed nothing inside: Generate renders them (or
-takes their Read's files) as the worker's --holdout / --garbage / --target mattes
-(people.py: the target and the People knobs).
+The optional inputs 1, 2, 3 and 4 (Input nodes `holdout`, `garbage`, `target` and
+`keyframes`, whose names label the node's input arrows) feed nothing inside: Generate
+renders them (or takes their Read's files) as the worker's --holdout / --garbage /
+--target mattes (people.py: the target and the People knobs), and Fine-tune from
+keyframes renders `keyframes` on the keyframe frames for `rvmatte finetune`
+(keyframes.py).
 """
 import nuke
 
-from . import people
+from . import keyframes, people
 
-NODE_VERSION = 3
+NODE_VERSION = 4
 VERSION_KNOB = "rvm_version"
 FGR_LAYER = "fgr"
 FGR_CHANNELS = ["fgr.red", "fgr.green", "fgr.blue", "fgr.alpha"]
@@ -29,7 +31,7 @@ RANGE_CHOICES = ("input", "custom")
 RATIO_CHOICES = ("auto", "value")
 MASK_INPUTS = ((1, "holdout"), (2, "garbage"), (people.TARGET_INPUT, "target"))
 
-INTERNAL = ("Input1", "holdout", "garbage", "target", "alpha_read", "fgr_read", "copy_alpha", "copy_fgr", "premult", "switch", "Output1")
+INTERNAL = ("Input1", "holdout", "garbage", "target", "keyframes", "alpha_read", "fgr_read", "copy_alpha", "copy_fgr", "premult", "switch", "Output1")
 GENERATE_COMMAND = "import rvmatte_nuke.generate\nrvmatte_nuke.generate.generate(nuke.thisNode())"
 LOAD_COMMAND = "import rvmatte_nuke.wiring\nrvmatte_nuke.wiring.load_results_button(nuke.thisNode())"
 
@@ -52,7 +54,7 @@ def _knob_specs():
         ("foreground", lambda: nuke.Enumeration_Knob("foreground", "foreground", FOREGROUND_CHOICES), None),
         ("premultiply", lambda: nuke.Boolean_Knob("premultiply", "premultiply output"), True),
         ("views", lambda: nuke.String_Knob("views", "views"), ""),
-    ] + people.knob_specs() + [
+    ] + people.knob_specs() + keyframes.knob_specs() + [
         ("generate", lambda: nuke.PyScript_Knob("generate", "Generate", GENERATE_COMMAND), None),
         ("load_results", lambda: nuke.PyScript_Knob("load_results", "Load results", LOAD_COMMAND), None),
         ("status", lambda: nuke.Text_Knob("status", "status", "no matte yet"), None),
@@ -77,8 +79,9 @@ TOOLTIPS = {
     "load_results": "Point the node at EXRs already in the output directory (e.g. rendered by the farm).",
 }
 TOOLTIPS.update(people.TOOLTIPS)
-HIDDEN = ("rvm_state", "rvm_result")
-READ_ONLY = ("status", VERSION_KNOB)
+TOOLTIPS.update(keyframes.TOOLTIPS)
+HIDDEN = ("rvm_state", "rvm_result") + keyframes.HIDDEN
+READ_ONLY = ("status", VERSION_KNOB) + keyframes.READ_ONLY
 
 
 def is_rvmatte(node):
@@ -133,6 +136,7 @@ def _build_internals(group):
             nuke.delete(node)
         plate = nuke.nodes.Input(name="Input1", label="plate")
         masks = [nuke.nodes.Input(name=name, label="optional matte") for _, name in MASK_INPUTS]
+        masks.append(nuke.nodes.Input(name="keyframes", label="optional keyframe mattes"))
         alpha_read = nuke.nodes.Read(name="alpha_read", raw=True, before="black", after="black")
         fgr_read = nuke.nodes.Read(name="fgr_read", raw=True, before="black", after="black")
         copy_alpha = nuke.nodes.Copy(name="copy_alpha", from0="rgba.alpha", to0="rgba.alpha")

@@ -25,6 +25,7 @@ class Outcome(object):
         self.returncode = returncode
         self.last_frame = None
         self.log_path = None
+        self.warnings = []
 
 
 def run_worker(argv, on_event=None, cancelled=None, env=None, log_path=None):
@@ -44,6 +45,7 @@ def run_worker(argv, on_event=None, cancelled=None, env=None, log_path=None):
     outcome = Outcome(worker.state.value, worker.frames_reported, worker.error, worker.started, worker.finished,
                       worker.returncode)
     outcome.last_frame = worker.last_frame
+    outcome.warnings = list(worker.warnings)
     outcome.log_path = log_path if worker.log_written else None
     return outcome
 
@@ -54,10 +56,12 @@ def worker_log_path(job):
     return log_path(job.output_dir, name)
 
 
-class GenerateRun(object):
-    """Runs every view of a Job in turn, reporting progress to `reporter`
-    (a nuke.ProgressTask or anything with setProgress/setMessage/isCancelled)
-    and the end to `finish(job, outcomes)` through `dispatch`."""
+class BackgroundRun(object):
+    """A worker job of one node: `run()` here (no GUI) or in a thread (`start()`), reporting progress
+    to a reporter made by `make_reporter(title)` (a nuke.ProgressTask or anything with
+    setProgress/setMessage/isCancelled) and the end to `finish(job, outcomes)` through `dispatch`."""
+
+    doing = "working"
 
     def __init__(self, job, make_reporter, dispatch, finish, env=None):
         self.job = job
@@ -73,6 +77,22 @@ class GenerateRun(object):
         self.thread.daemon = True
         self.thread.start()
         return self.thread
+
+    def stop(self):
+        """Ends the worker as a cancel does (the script closes, Nuke quits)."""
+        self.stop_requested = True
+
+
+def _internal_error(exc):
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return Outcome("failed", error="internal error in the worker thread: %s%s" % (
+        type(exc).__name__, (": " + text) if text else ""))
+
+
+class GenerateRun(BackgroundRun):
+    """Runs every view of a Job in turn."""
+
+    doing = "generating"
 
     def run(self):
         job = self.job
@@ -100,17 +120,45 @@ class GenerateRun(object):
             else:
                 reporter.setProgress(100)
         except Exception as exc:  # noqa: BLE001 - the job must end, never stay "generating..."
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            outcomes.append(Outcome("failed", error="internal error in the worker thread: %s%s" % (
-                type(exc).__name__, (": " + text) if text else "")))
+            outcomes.append(_internal_error(exc))
         finally:
             del reporter
             self.dispatch(self.finish, job, outcomes)
         return outcomes
 
-    def stop(self):
-        """Ends the worker as a cancel does (the script closes, Nuke quits)."""
-        self.stop_requested = True
+
+class FinetuneRun(BackgroundRun):
+    """One `rvmatte finetune` (finetune.FinetuneJob): its steps on the progress bar
+    (progress.training_text), cancel as for a Generate."""
+
+    doing = "fine-tuning"
+
+    def run(self):
+        job = self.job
+        reporter = self.make_reporter("RVMatte %s fine-tune" % job.node_name)
+        cancelled = lambda: self.stop_requested or reporter.isCancelled()  # noqa: E731
+        outcomes = []
+
+        def on_event(message):
+            if isinstance(message, progress.Trained):
+                reporter.setProgress(int(100 * message.step / max(message.total, 1)))
+                reporter.setMessage(progress.training_text(message))
+            elif isinstance(message, progress.TuneStarted):
+                reporter.setMessage("fine-tune: %d step(s) from %d keyframe(s) on %s" % (
+                    message.steps, len(message.keyframes), message.device))
+        try:
+            reporter.setMessage("starting the fine-tune")
+            outcome = run_worker(command.finetune_command(job), on_event, cancelled, self.env,
+                                 log_path=worker_log_path(job))
+            outcomes.append(outcome)
+            if outcome.status == "done":
+                reporter.setProgress(100)
+        except Exception as exc:  # noqa: BLE001 - the job must end, never stay "fine-tuning..."
+            outcomes.append(_internal_error(exc))
+        finally:
+            del reporter
+            self.dispatch(self.finish, job, outcomes)
+        return outcomes
 
 
 class PrintReporter(object):

@@ -5,7 +5,7 @@ import os
 
 import nuke
 
-from . import node as rvnode, people, sequences
+from . import keyframes, node as rvnode, people, sequences
 
 COSMETIC_KNOBS = frozenset((
     "name", "label", "xpos", "ypos", "selected", "tile_color", "gl_color", "note_font", "note_font_size",
@@ -39,6 +39,11 @@ def _node_signature(node, digest, seen):
             _node_signature(upstream, digest, seen)
 
 
+def node_signature(node, digest):
+    """Adds ``node`` and its whole upstream graph to ``digest`` (hashlib)."""
+    _node_signature(node, digest, set())
+
+
 def _files_signature(read):
     """Sizes and modification times of a Read's first and last frames, so a
     re-rendered plate counts as a change even when no knob moved."""
@@ -63,7 +68,8 @@ def _files_signature(read):
 def state_hash(node):
     """Hash of the node's matte settings and its whole upstream graph, the
     holdout and garbage inputs included (nothing of them when unconnected, so
-    a matte made before they existed keeps its hash)."""
+    a matte made before they existed keeps its hash), and the tuned weights while
+    Generate is to use them (keyframes.state_text)."""
     digest = hashlib.sha1()
     for name in SETTINGS_KNOBS:
         knob = node.knob(name)
@@ -77,6 +83,7 @@ def state_hash(node):
             digest.update(("\0%s input\0" % name).encode("utf-8"))
             _node_signature(mask, digest, set())
     digest.update(people.state_text(node).encode("utf-8"))
+    digest.update(keyframes.state_text(node).encode("utf-8"))
     return digest.hexdigest()
 
 

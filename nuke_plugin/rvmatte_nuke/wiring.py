@@ -93,6 +93,22 @@ def finish(job, outcomes):
     set_status(group, "matte %d-%d, %d view(s), %.1f s, %s" % (
         job.first, job.last, len(job.views), seconds, result["finished"]))
     set_tile_color(group, 0)
+    show_warnings(group, "the matte", [w for o in outcomes for w in getattr(o, "warnings", [])])
+
+
+def show_warnings(group, what, warnings):
+    """The worker's warnings of a job that succeeded (e.g. tuned weights used on another shot), each
+    once, in one message; the status line says how many. Returns the warnings shown."""
+    shown = []
+    for warning in warnings:
+        if warning not in shown:
+            shown.append(warning)
+    if shown:
+        group["status"].setValue(group["status"].value() + html_text(" (%d warning%s)" % (
+            len(shown), "s" if len(shown) > 1 else "")))
+        nuke.message("RVMatte %s: %s is done, with %s:\n\n%s" % (
+            group.name(), what, "a warning" if len(shown) == 1 else "warnings", "\n\n".join(shown)))
+    return shown
 
 
 def _write_sidecar(job, result):

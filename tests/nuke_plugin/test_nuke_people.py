@@ -207,7 +207,7 @@ def test_upgrading_a_version_2_node_adds_the_target_and_keeps_its_inputs(group):
         group.removeKnob(group[name])
     group[rvnode.VERSION_KNOB].setValue(2)
     assert rvnode.upgrade(group)
-    assert group.maxInputs() == 4 and group.input(1) is holdout
+    assert group.maxInputs() == 5 and group.input(1) is holdout   # target and keyframes added
     assert group["people"].value() == 0 and group["target_point"].value() == [0.0, 0.0]
 
 
