@@ -1,7 +1,10 @@
 """A farm job for the selected RVMatte nodes: per node and view, an rvmatte
 step (licence-free, chunked with preroll by the core's farm tools), preceded
-by a Nuke precomp step when the input is not a usable Read. The node then
-picks up what the farm rendered with its Load results button."""
+by a Nuke precomp step when the input is not a usable Read. A node that uses
+tuned weights (keyframes set, "use tuned weights" on) sends its keyframes,
+rendered here at submission, and the farm fine-tunes the shot first in one
+task its matte tasks wait for. The node then picks up what the farm rendered
+with its Load results button."""
 import json
 import os
 import shutil
@@ -10,7 +13,7 @@ import sys
 
 import nuke
 
-from . import jobs, node as rvnode, people, wiring
+from . import finetune as tuning, jobs, keyframes, node as rvnode, people, precomp, wiring
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FARM_DEVICES = {"auto": "cuda", "preferences": "cuda"}
@@ -34,10 +37,28 @@ def run_args(job, view_job):
     return args + people.run_args(job, view_job)
 
 
+def finetune_args(job, view_job, steps):
+    """`rvmatte finetune` options of the farm's fine-tune task (the task sets the plate, keyframes,
+    output, weights and device itself): the ratio, precision and colour conversion the matte runs use."""
+    options = job.options
+    args = ["--variant", options["variant"], "--precision", options["precision"],
+            "--downsample-ratio", options["downsample_ratio"], "--input-colorspace", view_job.input_colorspace]
+    if job.ocio_config:
+        args += ["--ocio-config", job.ocio_config]
+    if steps:
+        args += ["--steps", str(steps)]
+    return args
+
+
 def shot_entries(group, job):
     entries = []
+    steps = int(group["finetune_steps"].value()) if group.knob("finetune_steps") is not None else 0
     for view_job in job.views:
-        entries.append({
+        tuned = {}
+        if job.keyframe_frames:
+            tuned = {"keyframes": tuning.view_pattern(job.keyframes_pattern, view_job.view),
+                     "finetune_args": finetune_args(job, view_job, steps)}
+        entries.append(dict(tuned, **{
             "name": group.name() + ("_" + view_job.view if view_job.view else ""),
             "node": group.fullName(),
             "view": view_job.view,
@@ -47,7 +68,7 @@ def shot_entries(group, job):
             "output_dir": job.output_dir,
             "run_args": run_args(job, view_job),
             "precomp_pattern": job.precomp_pattern if view_job.precomp else None,
-        })
+        }))
     return entries
 
 
@@ -67,9 +88,13 @@ def write_job(groups, bundle_dir=None, chunk_size=100, preroll=16):
     collected = []
     for group in groups:
         try:
-            job = jobs.collect(group)
+            job = jobs.collect(group, tuned=False)
         except jobs.JobError as exc:
             raise FarmError("%s: %s" % (group.name(), exc))
+        if keyframes.wanted(group) and not job.keyframe_frames:
+            raise FarmError("%s: use tuned weights is on: connect the keyframes input and set the keyframe frames "
+                            "so the farm fine-tunes the shot first, or turn it off to render with the base weights"
+                            % group.name())
         unread = job.mask_precomps()
         if unread:
             mask = unread[0]
@@ -79,6 +104,13 @@ def write_job(groups, bundle_dir=None, chunk_size=100, preroll=16):
             raise FarmError("%s: farm jobs send the weights file with the job; set the weights knob or "
                             "RVMatte > Preferences (now %r)" % (group.name(), job.options["weights"]))
         collected.append((group, job))
+    for group, job in collected:
+        if job.keyframe_frames:
+            try:
+                tuning.render_keyframes(group, job.keyframes_pattern, job.keyframe_frames,
+                                        [v.view for v in job.views if v.view])
+            except precomp.PrecompError as exc:
+                raise FarmError("%s: keyframes: %s" % (group.name(), exc))
     bundle_dir = bundle_dir or default_bundle_dir()
     if not os.path.isdir(bundle_dir):
         os.makedirs(bundle_dir)

@@ -7,7 +7,9 @@ SPEC (written by farm.py) lists one shot per node and view. The core writes
 its Open Job Description bundle (one step per shot, chunks warmed up by a
 preroll); a shot whose plate is a precomp gets a Nuke step before it
 (`nuke -t precomp.py ...`, needs a Nuke licence) and the rvmatte step depends
-on it. Prints JSON: the bundle's files and each shot's output patterns."""
+on it. A shot with keyframes (already rendered by the plugin) gets the core's
+fine-tune step, which waits for the precomp too. Prints JSON: the bundle's
+files and each shot's output patterns."""
 import json
 import sys
 
@@ -38,14 +40,21 @@ def precomp_step(shot, step_name):
 
 def build(spec):
     from rvmatte.farm import openjd
-    from rvmatte.farm.shots import Shot, safe_name
+    from rvmatte.farm.run_args import check_finetune_args
+    from rvmatte.farm.shots import Shot, attach_finetune, safe_name
 
     shots = []
     for entry in spec["shots"]:
-        shots.append(Shot(name=safe_name(entry["name"]), input=entry["input"], kind="sequence",
-                          frames=list(range(entry["first"], entry["last"] + 1)), output_dir=entry["output_dir"],
-                          chunk_size=spec["chunk_size"], preroll=spec["preroll"], input_first=entry["first"],
-                          run_args=list(entry["run_args"])))
+        shot = Shot(name=safe_name(entry["name"]), input=entry["input"], kind="sequence",
+                    frames=list(range(entry["first"], entry["last"] + 1)), output_dir=entry["output_dir"],
+                    chunk_size=spec["chunk_size"], preroll=spec["preroll"], input_first=entry["first"],
+                    run_args=list(entry["run_args"]), keyframes=entry.get("keyframes"),
+                    finetune_args=list(entry.get("finetune_args") or []))
+        if shot.keyframes:
+            check_keyframes(shot)
+            check_finetune_args(shot.finetune_args, shot.name)
+        shots.append(shot)
+    attach_finetune(shots, spec["weights"])
     files = openjd.write_bundle(spec["bundle"], shots, weights=spec["weights"], device=spec["device"],
                                 rvmatte_command=spec["rvmatte_command"], job_name=spec.get("job_name"))
     with open(files["template"]) as handle:
@@ -57,7 +66,9 @@ def build(spec):
             continue
         name = ("precomp " + shot.name)[:64]
         precomps.append(precomp_step(entry, name))
-        steps[shot.name[:64]]["dependencies"] = [{"dependsOn": name}]
+        waiting = [shot.name[:64]] + (["%s finetune" % shot.name[:55]] if shot.keyframes else [])
+        for step_name in waiting:
+            steps[step_name].setdefault("dependencies", []).append({"dependsOn": name})
     if precomps:
         template["parameterDefinitions"] += NUKE_PARAMETERS
         if len(template["parameterDefinitions"]) > PARAMETER_LIMIT:
@@ -77,6 +88,20 @@ def build(spec):
                 json.dump(document, handle, indent=2)
                 handle.write("\n")
     return {"files": files, "writes": dict((s.name, s.writes()) for s in shots)}
+
+
+def check_keyframes(shot):
+    """The keyframe files the plugin rendered exist and lie on the shot's frames."""
+    from rvmatte.errors import InputError
+    from rvmatte.io.sequence import parse_pattern
+
+    pattern = parse_pattern(shot.keyframes)
+    present = pattern.frames_on_disk() if pattern is not None else []
+    if not present:
+        raise InputError("%s: no keyframe files found for %s" % (shot.name, shot.keyframes))
+    outside = sorted(set(present) - set(shot.frames))
+    if outside:
+        raise InputError("%s: keyframe %d is not one of the shot's frames" % (shot.name, outside[0]))
 
 
 def main(argv):

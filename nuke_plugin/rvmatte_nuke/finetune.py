@@ -29,8 +29,7 @@ class FinetuneJob(object):
         self.needs_plate_precomp = view_job.precomp
         self.precomp_pattern = job.precomp_pattern
         self.keyframes_pattern = job.keyframes_pattern
-        self.keyframes = sequences.for_view(job.keyframes_pattern, view_job.view) if view_job.view \
-            else job.keyframes_pattern
+        self.keyframes = view_pattern(job.keyframes_pattern, view_job.view)
         self.input_colorspace = view_job.input_colorspace
         self.ocio_config = job.ocio_config
         self.python = job.python
@@ -38,6 +37,11 @@ class FinetuneJob(object):
         self.state = node_state
         self.steps = steps
         self.output = output
+
+
+def view_pattern(pattern, view):
+    """`pattern` of one view (None: the script's only view)."""
+    return sequences.for_view(pattern, view) if view else pattern
 
 
 def collect(group, prefs=None):
@@ -66,7 +70,7 @@ def render_keyframes(group, pattern, frames, views):
     for first, last in sparse.ranges(frames):
         precomp.render_input(group, pattern, first, last, views, input_name="keyframes", channels="alpha")
     for view in views or [None]:
-        parsed = parse_pattern(sequences.for_view(pattern, view) if view else pattern, sequences.NOTATIONS)
+        parsed = parse_pattern(view_pattern(pattern, view), sequences.NOTATIONS)
         for frame in parsed.frames_on_disk():
             if frame not in frames:
                 os.remove(parsed.path(frame))
