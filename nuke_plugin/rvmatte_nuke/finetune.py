@@ -19,6 +19,8 @@ class FinetuneJob(object):
     """Plain data for the worker thread: the plate and keyframes of one view, the tuned checkpoint."""
 
     def __init__(self, job, frames, view_job, node_state, steps, output):
+        self.job = job   # the Generate job it was read from (its plate precomp)
+        self.view_job = view_job
         self.node_name = job.node_name
         self.script = None
         self.output_dir = job.output_dir
@@ -74,14 +76,6 @@ def render_keyframes(group, pattern, frames, views):
         for frame in parsed.frames_on_disk():
             if frame not in frames:
                 os.remove(parsed.path(frame))
-
-
-def render(group, job):
-    """The precomps a fine-tune reads: the plate (when it is no usable Read) and the keyframes. Main thread."""
-    views = [job.view] if job.view else []
-    if job.needs_plate_precomp:
-        precomp.render_input(group, job.precomp_pattern, job.first, job.last, views)
-    render_keyframes(group, job.keyframes_pattern, job.frames, views)
 
 
 def finish(job, outcomes):

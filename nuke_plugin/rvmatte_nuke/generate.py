@@ -4,7 +4,7 @@ nuke.ProgressTask, or in the foreground when there is no GUI (`nuke -t`). One jo
 at a time: a Generate waits for the fine-tune whose weights it would use."""
 import nuke
 
-from . import finetune as tuning, jobs, precomp, runner, wiring
+from . import finetune as tuning, jobs, precomp, precomp_stamp, runner, wiring
 
 _running = {}
 
@@ -39,6 +39,20 @@ def _start(group, run):
     return run
 
 
+def render_plate(group, job, view_jobs, masks=False):
+    """The plate precomp of `view_jobs` where it is not current (precomp_stamp), and with `masks` the
+    mattes that need one. Main thread; raises precomp.PrecompError."""
+    views = [v.view for v in view_jobs if not precomp_stamp.is_current(job, v.view)]
+    if views:
+        precomp_stamp.forget(job, views)
+    if masks:
+        precomp.render(group, job, plate_views=views)
+    elif views:
+        precomp.render_input(group, job.precomp_pattern, job.first, job.last, [v for v in views if v is not None])
+    if views:
+        precomp_stamp.remember(job, views)
+
+
 def generate(group, env=None):
     """Returns the GenerateRun (its thread is still going in the GUI), or None
     when nothing was started; problems go to a Nuke message."""
@@ -46,7 +60,7 @@ def generate(group, env=None):
         return None
     try:
         job = jobs.collect(group)
-        precomp.render(group, job)
+        render_plate(group, job, job.needs_precomp(), masks=True)
     except (jobs.JobError, precomp.PrecompError) as exc:
         wiring.set_status(group, "not generated: %s" % exc)
         nuke.message("RVMatte %s: %s" % (group.name(), exc))
@@ -65,7 +79,9 @@ def finetune(group, env=None):
         return None
     try:
         job = tuning.collect(group)
-        tuning.render(group, job)
+        if job.needs_plate_precomp:
+            render_plate(group, job.job, [job.view_job])
+        tuning.render_keyframes(group, job.keyframes_pattern, job.frames, [job.view] if job.view else [])
     except (jobs.JobError, precomp.PrecompError) as exc:
         wiring.set_status(group, "not fine-tuned: %s" % exc)
         nuke.message("RVMatte %s: %s" % (group.name(), exc))

@@ -57,6 +57,7 @@ class Job(object):
         self.people_pattern = fields.get("people_pattern")
         self.keyframes_pattern = fields.get("keyframes_pattern")   # %V for views; rendered by Fine-tune
         self.keyframe_frames = fields.get("keyframe_frames", [])   # while Generate is to use tuned weights
+        self.plate_state = fields.get("plate_state")   # what the plate precomp is made from (precomp_stamp)
 
     @property
     def frame_count(self):
@@ -200,7 +201,7 @@ def collect(node, prefs=None, tuned=True):
                people_pattern=people.people_pattern(plate.pattern if plate is not None else precomp_pattern,
                                                     alpha_read),
                keyframes_pattern=os.path.join(folder, "precomp", "%s%s.keyframes.####.exr" % (name, tag)),
-               keyframe_frames=keyframe_frames)
+               keyframe_frames=keyframe_frames, plate_state=staleness.plate_hash(node, first, last))
 
 
 def mask_inputs(node, first, last, precomp_pattern):

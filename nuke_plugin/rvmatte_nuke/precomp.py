@@ -20,10 +20,10 @@ class PrecompError(Exception):
     pass
 
 
-def render(group, job):
-    """Renders the views of `job` that need a precomp, then the holdout and
-    garbage inputs that need one (their alpha only). Main thread only."""
-    views = [v.view for v in job.needs_precomp()]
+def render(group, job, plate_views=None):
+    """Renders the views of `job` that need a precomp (or only `plate_views` of them), then the
+    holdout and garbage inputs that need one (their alpha only). Main thread only."""
+    views = [v.view for v in job.needs_precomp()] if plate_views is None else list(plate_views)
     if views:
         render_input(group, job.precomp_pattern, job.first, job.last, [v for v in views if v is not None])
     all_views = [v.view for v in job.views if v.view is not None]

@@ -87,6 +87,17 @@ def state_hash(node):
     return digest.hexdigest()
 
 
+def plate_hash(node, first, last):
+    """Hash of what the plate precomp is rendered from: the input's whole upstream graph, the frame
+    range and the script's working space (precomp_stamp)."""
+    digest = hashlib.sha1()
+    digest.update(("%d-%d\0%s\0" % (first, last, nuke.root()["workingSpaceLUT"].value())).encode("utf-8"))
+    upstream = node.input(0)
+    if upstream is not None:
+        _node_signature(upstream, digest, set())
+    return digest.hexdigest()
+
+
 def is_stale(node):
     """True when a matte exists and the upstream or the settings changed since."""
     stored = node["rvm_state"].value()

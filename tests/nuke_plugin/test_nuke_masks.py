@@ -35,17 +35,17 @@ def group(saved_script):
     return make_rvmatte(make_read("/p/plate.####.exr", 1001, 1010))
 
 
-def test_the_node_has_a_plate_a_holdout_a_garbage_and_a_target_input(group):
-    assert group.maxInputs() == 4
+def test_the_node_has_a_plate_a_holdout_a_garbage_a_target_and_a_keyframes_input(group):
+    assert group.maxInputs() == 5
     inputs = sorted((n["number"].value(), n.name()) for n in group.nodes() if n.Class() == "Input")
-    assert inputs == [(0, "Input1"), (1, "holdout"), (2, "garbage"), (3, "target")]
+    assert inputs == [(0, "Input1"), (1, "holdout"), (2, "garbage"), (3, "target"), (4, "keyframes")]
 
 
 def test_masks_connect_to_inputs_one_and_two(group):
     holdout, garbage = roto_like(), roto_like()
     assert group.setInput(1, holdout) and group.setInput(2, garbage)
     assert (group.input(1), group.input(2)) == (holdout, garbage)
-    assert group.setInput(4, roto_like()) is False
+    assert group.setInput(5, roto_like()) is False
 
 
 def test_without_masks_the_worker_gets_no_mask_options(group, prefs):
@@ -165,10 +165,11 @@ def test_upgrading_a_version_1_node_adds_the_inputs_and_keeps_the_plate(group):
     nuke.delete(group.node("holdout"))
     nuke.delete(group.node("garbage"))
     nuke.delete(group.node("target"))
+    nuke.delete(group.node("keyframes"))
     group[rvnode.VERSION_KNOB].setValue(1)
     assert group.maxInputs() == 1
     assert rvnode.upgrade(group)
-    assert group.maxInputs() == 4 and group.input(0) is plate
+    assert group.maxInputs() == 5 and group.input(0) is plate
 
 
 @pytest.fixture
