@@ -268,7 +268,8 @@ _listed = {}  # pattern → (folder mtime, text): the panel redraws often, the f
 
 
 def _cached_listing(settings):
-    """The panel's keyframes line, and whether it is a problem; rescanned when their folder changes."""
+    """(the panel's keyframes line, whether it is a problem, the frames found); rescanned when their
+    folder changes."""
     key = (settings.keyframes.name if settings.keyframes else "", settings.keyframes_path)
     try:
         image = settings.keyframes
@@ -281,9 +282,9 @@ def _cached_listing(settings):
         return cached[1]
     try:
         keys = keyframe_sequence(settings)
-        shown = (listing(keys), False) if keys else None
+        shown = (listing(keys), False, list(keys.frames)) if keys else None
     except sources.SourceError as exc:
-        shown = (str(exc), True)
+        shown = (str(exc), True, None)
     _listed[key] = (stamp, shown)
     return shown
 
@@ -296,6 +297,7 @@ def draw(layout, context):
     col.template_ID(ft, "keyframes", open="image.open", text="Keyframes")
     if ft.keyframes is None:
         col.prop(ft, "keyframes_path", text="Path")
+    shown = None
     if ft.keyframes is not None or ft.keyframes_path.strip():
         shown = _cached_listing(ft)
         if shown:
@@ -322,6 +324,10 @@ def draw(layout, context):
         frames = tuned_keyframes(path)
         if frames:
             sub.label(text=f"tuned from keyframes {format_ranges(frames)}")
+        if frames is not None and shown and shown[2] is not None and shown[2] != frames:
+            row = col.row()
+            row.alert = True
+            row.label(text="the keyframes changed since: Fine-tune again", icon="ERROR")
     elif ft.use_tuned:
         row = col.row()
         row.alert = True

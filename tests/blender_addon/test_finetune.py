@@ -201,6 +201,15 @@ def test_panel_shows_the_tuned_checkpoint_and_its_keyframes(addon, worker, tmp_p
     assert "tuned from keyframes 1002, 1004-1005" in shown
 
 
+def test_panel_says_when_the_keyframes_changed_since_the_finetune(addon, worker, tmp_path):
+    sequence_source(tmp_path)
+    tuned_file(addon, tmp_path, frames=(1003, 1008))
+    finetune_settings().keyframes = keyframes_image(tmp_path / "roto", [1003, 1008])
+    assert "the keyframes changed since: Fine-tune again" not in panel_labels(addon)
+    finetune_settings().keyframes = keyframes_image(tmp_path / "roto2", [1003, 1008, 1009])
+    assert "the keyframes changed since: Fine-tune again" in panel_labels(addon)
+
+
 # ------------------------------------------------------------------ progress messages, fake worker
 
 def test_progress_shows_the_training_text_and_the_outcome(addon, tmp_path):
