@@ -11,9 +11,9 @@ except ImportError:
                       "folder, not the extension. Build the zip with blender_addon/build.py (or "
                       "tools/build_release.py) and install that (docs/blender.md)") from None
 
-from . import jobs, operators, panels, people, preferences, properties
+from . import finetune, jobs, operators, panels, people, preferences, properties
 
-_classes = preferences.classes + people.classes + properties.classes + operators.classes + panels.classes
+_classes = preferences.classes + people.classes + finetune.classes + properties.classes + operators.classes + panels.classes
 
 
 @bpy.app.handlers.persistent

@@ -3,6 +3,7 @@
 from .rvmatte_hostkit import command as _command
 from .rvmatte_hostkit import environment as _environment
 from .rvmatte_hostkit.command import RunRequest as MatteRequest, WorkerSetupError, run_arguments  # noqa: F401
+from .rvmatte_hostkit.command import FinetuneRequest, finetune_arguments  # noqa: F401
 from .rvmatte_hostkit.command import debug_requested  # noqa: F401
 
 WHERE = "the RVMatte add-on preferences"

@@ -22,8 +22,10 @@ class WorkerJob(WorkerProcess):
     once when the job leaves RUNNING, both on the main thread (from `poll()`).
     """
 
-    def __init__(self, argv, *, env=None, cwd=None, label="", on_finish=None, on_message=None, log_path=None):
+    def __init__(self, argv, *, env=None, cwd=None, label="", task="matte", on_finish=None, on_message=None,
+                 log_path=None):
         self.label = label
+        self.task = task  # "matte" (rvmatte run) or "finetune" (rvmatte finetune)
         self.on_finish = on_finish
         self.on_message = on_message
         self.message = "starting worker"
@@ -34,15 +36,34 @@ class WorkerJob(WorkerProcess):
             self.message = f"0/{message.frames} frames on {message.device or 'worker'}"
         elif isinstance(message, progress.FrameDone):
             self.message = f"{message.done}/{message.total} frames, {message.fps:.1f} fps"
+        elif isinstance(message, progress.TuneStarted):
+            self.message = f"fine-tune step 0/{message.steps} on {message.device or 'worker'}"
+        elif isinstance(message, progress.Trained):
+            self.message = progress.training_text(message)
         if self.on_message is not None:
             self.on_message(self, message)
 
     def ended(self):
-        if self.state is JobState.CANCELLED:
+        if self.task == "finetune":
+            self._tune_ended()
+        elif self.state is JobState.CANCELLED:
             self.message = f"cancelled after {self.done} of {self.total} frames"
         elif self.state is JobState.DONE:
             self.message = (f"{self.finished.written} frames written, {self.finished.skipped} kept"
                             if self.finished else "finished")
+        else:
+            self.message = self.error
+        if self.on_finish is not None:
+            self.on_finish(self)
+
+    def _tune_ended(self):
+        tuned = self.finished if isinstance(self.finished, progress.Tuned) else None
+        if self.state is JobState.CANCELLED:
+            self.message = f"fine-tune cancelled after {self.done} of {self.total} steps"
+        elif self.state is JobState.DONE and tuned is not None and tuned.skipped:
+            self.message = "already fine-tuned from these keyframes (skipped)"
+        elif self.state is JobState.DONE:
+            self.message = f"fine-tuned {tuned.steps} steps" if tuned else "fine-tuned"
         else:
             self.message = self.error
         if self.on_finish is not None:

@@ -84,9 +84,12 @@ def matte_inputs(settings, first, last, folder):
 
 
 def build_request(scene, source, first, last, folder, mattes=None):
+    from . import finetune
+
     settings = scene.rvmatte
     mattes = mattes or {}
     values = engine.effective()
+    weights = finetune.matte_weights(settings, source.name, values["weights"])
     base = os.path.join(folder, bpy.path.clean_name(source.name))
     config = ocio_config()
     return command.MatteRequest(
@@ -95,7 +98,7 @@ def build_request(scene, source, first, last, folder, mattes=None):
         foreground_pattern=f"{base}.fgr.####.exr",
         first=first, last=last,
         start_frame=1 if source.is_movie else None,
-        weights=values["weights"],
+        weights=weights,
         variant=settings.variant,
         device=values["device"] if settings.device == "PREFS" else settings.device,
         precision=settings.precision,
@@ -141,7 +144,7 @@ def start_matte(scene):
     """Start the worker for the scene's panel settings; returns the job. Raises for artist mistakes."""
     running = scene_jobs.get(scene.name)
     if running is not None and running.running:
-        raise sources.SourceError("a matte is already being generated for this scene")
+        raise sources.SourceError(busy_message(running))
     plan = plan_matte(scene)
     try:
         os.makedirs(plan.folder, exist_ok=True)
@@ -211,18 +214,35 @@ def _missing_frames(plan):
     return len(missing), (missing[0] if missing else None)
 
 
-def _fail(job, message):
+def fail_job(job, message):
     job.state = jobs.JobState.FAILED
     job.error = job.message = message
     report("ERROR", f"RVMatte: {message}")
 
 
+def report_warnings(job):
+    """Each warning the worker gave (a tuned checkpoint used on another shot, a colour space guessed…)
+    as a Blender warning, once; the panel lists them under the job's outcome too."""
+    for warning in dict.fromkeys(job.warnings):
+        report("WARNING", f"RVMatte: {warning}")
+
+
+def busy_message(job):
+    return ("a fine-tune is running for this scene" if getattr(job, "task", "matte") == "finetune"
+            else "a matte is already being generated for this scene")
+
+
 def _matte_finished(job, scene_name, plan):
+    _matte_outcome(job, scene_name, plan)
+    report_warnings(job)
+
+
+def _matte_outcome(job, scene_name, plan):
     if job.state is jobs.JobState.DONE:
         count, first_missing = _missing_frames(plan)
         if count:
-            _fail(job, f"the worker ended without writing {count} of the requested files "
-                       f"(first missing: {first_missing})")
+            fail_job(job, f"the worker ended without writing {count} of the requested files "
+                          f"(first missing: {first_missing})")
             return
         scene = bpy.data.scenes.get(scene_name)
         if scene is None:
@@ -235,7 +255,7 @@ def _matte_finished(job, scene_name, plan):
                                               foreground_colorspace=plan.request.output_colorspace or None)
             job.nodes["cryptomatte"] = people.wire_people(scene, plan.source, plan.request, plan.first, plan.last)
         except (KeyError, RuntimeError, ValueError) as exc:  # the source was renamed or removed meanwhile
-            _fail(job, f"passes written to {plan.folder}, but the nodes could not be added: {exc}")
+            fail_job(job, f"passes written to {plan.folder}, but the nodes could not be added: {exc}")
             return
         report("INFO", f"RVMatte: {job.message} for '{plan.source.name}'")
     elif job.state is jobs.JobState.CANCELLED:

@@ -2,8 +2,11 @@
 
 import bpy
 
-from . import compositor, people
+from . import compositor, finetune, people
 from .operators import scene_jobs
+
+
+WARNINGS_SHOWN = 3
 
 
 def draw_job(layout, job):
@@ -20,6 +23,11 @@ def draw_job(layout, job):
         row.label(text=job.message, icon=icon)
         if getattr(job, "log_path", None):
             row.operator("rvmatte.show_log", text="", icon="TEXT")
+    warnings = list(dict.fromkeys(job.warnings))
+    for warning in warnings[:WARNINGS_SHOWN]:
+        layout.label(text=warning, icon="ERROR")
+    if len(warnings) > WARNINGS_SHOWN:
+        layout.label(text=f"… {len(warnings) - WARNINGS_SHOWN} more warnings in the worker log")
 
 
 def draw_settings(layout, context):
@@ -64,6 +72,8 @@ def draw_settings(layout, context):
     col.prop(settings, "precision")
     col.prop(settings, "foreground_source")
     col.prop(settings, "output_dir")
+
+    finetune.draw(layout, context)
 
     job = scene_jobs.get(context.scene.name)
     row = layout.row()

@@ -2,6 +2,7 @@
 
 import bpy
 
+from .finetune import RVMatteFinetuneSettings
 from .people import RVMattePeopleSettings
 from .preferences import DEVICES
 
@@ -42,6 +43,7 @@ class RVMatteSettings(bpy.types.PropertyGroup):
                     "numbered like the source")
 
     people: bpy.props.PointerProperty(type=RVMattePeopleSettings)
+    finetune: bpy.props.PointerProperty(type=RVMatteFinetuneSettings)
 
     frame_range: bpy.props.EnumProperty(name="Frames", items=RANGES, default="SOURCE")
     frame_start: bpy.props.IntProperty(name="Start", default=1, min=0)
