@@ -89,6 +89,12 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ocio-config", help="OCIO config (default: $OCIO, else ocio://default)")
 
 
+def _add_mask_options(p) -> None:
+    """--holdout / --garbage (rvmatte.masks): run applies them to what it writes, finetune to its losses."""
+    p.add_argument("--holdout", metavar="SEQ", help="matte sequence of what must not be matted (alpha forced to 0)")
+    p.add_argument("--garbage", metavar="SEQ", help="matte sequence outside which nothing is kept")
+
+
 def _add_quality_options(p: argparse.ArgumentParser) -> None:
     from rvmatte.schedule import DEFAULT_WARMUP
 
@@ -97,8 +103,7 @@ def _add_quality_options(p: argparse.ArgumentParser) -> None:
                         f"backwards to build it (default {DEFAULT_WARMUP})")
     p.add_argument("--reset-at", metavar="FRAME[,FRAME...]", help="clear the recurrent state at these frames (cuts)")
     p.add_argument("--detect-cuts", action="store_true", help="find hard cuts and clear the state there")
-    p.add_argument("--holdout", metavar="SEQ", help="matte sequence of what must not be matted (alpha forced to 0)")
-    p.add_argument("--garbage", metavar="SEQ", help="matte sequence outside which nothing is kept")
+    _add_mask_options(p)
     p.add_argument("--ensemble", type=_ensemble, metavar="STREAM[,STREAM...]",
                    help="also run these streams, each with its own recurrent state, and average them per pixel: "
                         "mirror (flipped plate), reverse (the shot backwards), ratio:R (another downsample ratio); "

@@ -91,6 +91,8 @@ FINETUNE_OPTIONS: Dict[str, str] = {
     "input_colorspace": "how the plate is converted for the network",
     "ocio_config": "the colour conversions",
     "keyframes": "the supervision (each file's sha256 in the sidecar)",
+    "holdout": "left out of the losses where it holds (its files' sha256 at the supervised frames in the sidecar)",
+    "garbage": "left out of the losses outside it (its files' sha256 at the supervised frames in the sidecar)",
     "output": "where the tuned weights go (not in them)",
     "weights": "the base weights (sha256 in the sidecar)",
     "variant": "the network's encoder",

@@ -9,7 +9,7 @@ from typing import Optional
 
 
 def add_parser(subparsers) -> None:
-    from rvmatte.cli import _add_input_options, _add_model_options, _non_negative, _positive, _positive_number
+    from rvmatte.cli import _add_input_options, _add_mask_options, _add_model_options, _non_negative, _positive, _positive_number
     from rvmatte.train.finetune import TRAINABLE, FinetuneConfig
 
     defaults = FinetuneConfig()
@@ -24,6 +24,8 @@ def add_parser(subparsers) -> None:
                         "channel A, else the single channel, else R = G = B")
     p.add_argument("-o", "--output", required=True, metavar="TUNED.pth",
                    help="the tuned checkpoint (its lineage goes to TUNED.pth.rvmatte.json)")
+    masks = p.add_argument_group("masks (as in rvmatte run; what they decide is left out of the losses)")
+    _add_mask_options(masks)
     _add_model_options(p)
     group = p.add_argument_group("training (defaults measured in docs/training.md)")
     group.add_argument("--steps", type=_non_negative, default=defaults.steps, metavar="N",
@@ -68,10 +70,12 @@ def _check_output(path: str, weights) -> None:
 
 def already_tuned(output: str, data, config, weights_sha256: str, precision: str) -> Optional[dict]:
     """Whether ``output`` holds weights tuned from exactly these inputs: its sidecar describes this
-    very file and names the same base weights, keyframe files, plate files, settings and ratio (a
-    requeued farm task, a rerun with nothing changed). Returns that sidecar, else None."""
+    very file and names the same base weights, keyframe files, plate files, holdout/garbage files,
+    settings and ratio (a requeued farm task, a rerun with nothing changed). Returns that sidecar,
+    else None."""
     import dataclasses
 
+    from rvmatte.train.finetune import masks_fingerprint
     from rvmatte.train.lineage import file_sha256, plate_fingerprint, read_lineage
 
     if not os.path.isfile(output):
@@ -85,8 +89,14 @@ def already_tuned(output: str, data, config, weights_sha256: str, precision: str
             and lineage.get("keyframes", {}).get("sha256") == {str(f): keys.sha256[f] for f in keys.frames}
             and lineage.get("shot", {}).get("plate_sha256") == plate_fingerprint(data.source, keys.frames)
             and lineage.get("config") == dataclasses.asdict(config)
+            and _mask_contents(lineage.get("masks") or {}) == _mask_contents(masks_fingerprint(data))
             and lineage.get("downsample_ratio") == data.ratio and lineage.get("precision") == precision)
     return {**lineage, "tuned_weights_sha256": sha} if same else None
+
+
+def _mask_contents(masks: dict) -> dict:
+    """The holdout/garbage files' contents by frame (their paths play no part)."""
+    return {name: entry.get("sha256") for name, entry in masks.items()}
 
 
 def cmd_finetune(args) -> int:
@@ -107,7 +117,8 @@ def cmd_finetune(args) -> int:
     _check_output(args.output, args.weights)
     data = read_shot(args.input, args.keyframes, config, layer=args.layer, start_frame=args.start_frame,
                      input_colorspace=args.input_colorspace, ocio_config=args.ocio_config,
-                     downsample_ratio=args.downsample_ratio, warn=reporter.warning)
+                     downsample_ratio=args.downsample_ratio, holdout=args.holdout, garbage=args.garbage,
+                     warn=reporter.warning)
     if not args.force:
         from rvmatte.weights import resolve, sha256_of
 
@@ -131,7 +142,8 @@ def cmd_finetune(args) -> int:
         "width": source.width, "height": source.height, "device": device_name(device),
         "downsample_ratio": data.ratio, "keyframes": list(data.keyframes.frames), "steps": config.steps,
         "weights": getattr(model, "weights_path", None), "weights_sha256": getattr(model, "weights_sha256", ""),
-        "precision": args.precision, "output": args.output,
+        "precision": args.precision, "output": args.output, "pixel_aspect": source.pixel_aspect,
+        "masks": data.masks.describe() if data.masks else {},
     })
     started = time.perf_counter()
     try:

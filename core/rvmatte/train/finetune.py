@@ -79,20 +79,32 @@ def straight_through_clamp(x: torch.Tensor) -> torch.Tensor:
     return x + (x.clamp(0.0, 1.0) - x).detach()
 
 
-def encode(model, x: torch.Tensor, ratio: float):
-    """Frames [N,3,H,W] → (x_sm, f1, f2, f3, LR-ASPP(f4)): the encoder half of the network."""
-    x_sm = x if ratio == 1 else F.interpolate(x, scale_factor=ratio, mode="bilinear", align_corners=False,
-                                              recompute_scale_factor=False)
+def encode(model, x: torch.Tensor, ratio: float, pixel_aspect: float = 1.0):
+    """Frames [N,3,H,W] → (x_sm, f1, f2, f3, LR-ASPP(f4)): the encoder half of the network.
+
+    ``pixel_aspect`` ≠ 1 (anamorphic plates): the frame is resized to the network size
+    ``rvmatte.session.network_size`` gives, widened so the network sees square pixels, as the
+    session does."""
+    if pixel_aspect != 1.0:
+        height, width = x.shape[-2:]
+        size = (max(1, round(height * ratio)), max(1, round(width * ratio * pixel_aspect)))
+        x_sm = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    else:
+        x_sm = x if ratio == 1 else F.interpolate(x, scale_factor=ratio, mode="bilinear", align_corners=False,
+                                                  recompute_scale_factor=False)
     f1, f2, f3, f4 = model.backbone(x_sm)
     return x_sm, f1, f2, f3, model.aspp(f4)
 
 
-def decode(model, x: torch.Tensor, encoded, state, frames: int, ratio: float, straight_through: bool = False):
-    """The decoder half: (fgr, pha, state) for ``frames`` consecutive frames (flattened [B*T,…])."""
+def decode(model, x: torch.Tensor, encoded, state, frames: int, ratio: float, straight_through: bool = False,
+           pixel_aspect: float = 1.0):
+    """The decoder half: (fgr, pha, state) for ``frames`` consecutive frames (flattened [B*T,…]).
+    The refiner brings the result back to the frame's stored size whenever the network saw
+    another size (``ratio`` < 1, or an anamorphic plate)."""
     x_sm, f1, f2, f3, f4 = encoded
     hid, *state = model.decoder(x_sm, f1, f2, f3, f4, *state, frames)
     fgr_residual, pha = model.project_mat(hid).split([3, 1], dim=1)
-    if ratio != 1:
+    if ratio != 1 or pixel_aspect != 1.0:
         fgr_residual, pha = model.refiner(x, x_sm, fgr_residual, pha, hid)
     fgr = fgr_residual + x
     if straight_through:
@@ -102,20 +114,24 @@ def decode(model, x: torch.Tensor, encoded, state, frames: int, ratio: float, st
     return fgr, pha, state
 
 
-def forward_clip(model, src: torch.Tensor, ratio: float, straight_through: bool = False):
+def forward_clip(model, src: torch.Tensor, ratio: float, straight_through: bool = False, pixel_aspect: float = 1.0):
     """src [B,T,3,H,W] sRGB-encoded 0..1, from an empty recurrent state → (fgr, pha) [B,T,C,H,W].
 
     The same operations as ``MattingNetwork.forward`` (which ``rvmatte run`` calls for square
     pixels): bilinear downsampling by ``ratio``, encoder, LR-ASPP, recurrent decoder walking the
-    T frames, projection, the refiner when ``ratio`` < 1, clamps. ``straight_through`` lets the
-    gradient pass the clamps (training); the values are the same either way."""
+    T frames, projection, the refiner when ``ratio`` < 1, clamps; for anamorphic plates those of
+    the session's own forward (resized to square pixels, refiner back to the stored size).
+    ``straight_through`` lets the gradient pass the clamps (training); the values are the same
+    either way."""
     batch, frames = src.shape[:2]
     x = src.flatten(0, 1)
-    fgr, pha, _ = decode(model, x, encode(model, x, ratio), [None] * 4, frames, ratio, straight_through)
+    fgr, pha, _ = decode(model, x, encode(model, x, ratio, pixel_aspect), [None] * 4, frames, ratio,
+                         straight_through, pixel_aspect)
     return fgr.unflatten(0, (batch, frames)), pha.unflatten(0, (batch, frames))
 
 
-def train_forward(model, frames: List[torch.Tensor], ratio: float, encoded: Optional[list] = None):
+def train_forward(model, frames: List[torch.Tensor], ratio: float, encoded: Optional[list] = None,
+                  pixel_aspect: float = 1.0):
     """(fgr, pha) [1,1,C,H,W] of the last of ``frames`` ([3,H,W] each), with gradients, after the
     frames before it built the recurrent state without them (truncated back-propagation: only
     the supervised frame is back-propagated). ``encoded``: the frames' encoder outputs, when the
@@ -124,11 +140,11 @@ def train_forward(model, frames: List[torch.Tensor], ratio: float, encoded: Opti
     with torch.no_grad():
         for i, frame in enumerate(frames[:-1]):
             x = frame[None]
-            enc = encoded[i] if encoded is not None else encode(model, x, ratio)
-            _, _, state = decode(model, x, enc, state, 1, ratio)
+            enc = encoded[i] if encoded is not None else encode(model, x, ratio, pixel_aspect)
+            _, _, state = decode(model, x, enc, state, 1, ratio, pixel_aspect=pixel_aspect)
     x = frames[-1][None]
-    enc = encoded[-1] if encoded is not None else encode(model, x, ratio)
-    fgr, pha, _ = decode(model, x, enc, state, 1, ratio, straight_through=True)
+    enc = encoded[-1] if encoded is not None else encode(model, x, ratio, pixel_aspect)
+    fgr, pha, _ = decode(model, x, enc, state, 1, ratio, straight_through=True, pixel_aspect=pixel_aspect)
     return fgr[None], pha[None]
 
 
@@ -228,11 +244,23 @@ class ShotData:
     key_windows: Dict[int, List[int]]
     distill_windows: List[List[int]]
     input_colorspace: str
+    pixel_aspect: float = 1.0
+    masks: object = None                      # rvmatte.masks.Masks (holdout / garbage), or None
+    keep: Dict[int, torch.Tensor] = dataclasses.field(default_factory=dict)   # frame → [1,1,H,W] mask factor
+
+    def supervised_frames(self) -> List[int]:
+        """The frames a loss looks at: the keyframes and the last frame of each distillation window."""
+        return sorted(set(self.keyframes.frames) | {w[-1] for w in self.distill_windows})
 
 
 def read_shot(shot: str, keyframes: str, config: FinetuneConfig, *, layer=None, start_frame=None,
-              input_colorspace=None, ocio_config=None, downsample_ratio="auto", warn=None) -> ShotData:
-    """Open the shot and its keyframes (checked: size, frames, channels) and read the frames used."""
+              input_colorspace=None, ocio_config=None, downsample_ratio="auto", holdout=None, garbage=None,
+              warn=None) -> ShotData:
+    """Open the shot and its keyframes (checked: size, frames, channels) and read the frames used.
+
+    ``holdout`` / ``garbage``: the matte sequences ``rvmatte run`` takes (rvmatte.masks). Their
+    factor ``garbage × (1 − holdout)`` at each supervised frame is kept in ``keep``; the losses
+    multiply both sides by it, so what the masks decide plays no part in training."""
     from rvmatte.engine import clean_nonfinite
     from rvmatte.io import open_input
     from rvmatte.io.colour import ColourPipeline, default_input_colorspace
@@ -240,11 +268,11 @@ def read_shot(shot: str, keyframes: str, config: FinetuneConfig, *, layer=None, 
     from rvmatte.train.keyframes import Keyframes
 
     warn = warn or (lambda message: None)
+    from rvmatte.masks import Masks
+
     source = open_input(shot, layer=layer, start_frame=start_frame)
-    if source.pixel_aspect != 1.0:
-        raise InputError(f"{source.path}: fine-tuning anamorphic plates (pixel aspect {source.pixel_aspect:g}) "
-                         f"is not supported yet")
     keys = Keyframes(keyframes, source.frames, source.width, source.height)
+    masks = Masks(holdout, garbage)
     space = input_colorspace
     if not space:
         space, note = default_input_colorspace(source, ocio_config)
@@ -267,10 +295,18 @@ def read_shot(shot: str, keyframes: str, config: FinetuneConfig, *, layer=None, 
                 warn(f"frame {plate.frame}: NaN/inf values replaced by 0 ({plate.path})")
             rgb = colour.to_model(plate.rgb)
         plates[plate.frame] = torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1).contiguous()
-    asked = (auto_downsample_ratio(source.height, source.width) if downsample_ratio == "auto"
+    aspect = source.pixel_aspect
+    asked = (auto_downsample_ratio(source.height, source.width, aspect) if downsample_ratio == "auto"
              else float(downsample_ratio))
-    ratio = usable_ratio(asked, source.height, source.width)
-    return ShotData(source, ratio, keys, plates, key_windows, windows, colour.input_space)
+    ratio = usable_ratio(asked, source.height, source.width, aspect)
+    data = ShotData(source, ratio, keys, plates, key_windows, windows, colour.input_space, aspect,
+                    masks if masks else None)
+    if masks:
+        frames = data.supervised_frames()
+        masks.check(frames, source.width, source.height)
+        data.keep = {f: torch.from_numpy(np.ascontiguousarray(masks.keep(f), np.float32))[None, None]
+                     for f in frames}
+    return data
 
 
 def finetune(model, data: ShotData, config: FinetuneConfig, *, precision: str = "float32",
@@ -284,7 +320,16 @@ def finetune(model, data: ShotData, config: FinetuneConfig, *, precision: str = 
     g = torch.Generator().manual_seed(config.seed)
     keys = data.keyframes
     plates = {f: p.to(device) for f, p in data.plates.items()}
-    truth = {k: torch.from_numpy(keys.alpha[k])[None, None, None].to(device) for k in keys.frames}
+    keep = {f: k.to(device) for f, k in data.keep.items()}      # [1,1,H,W] mask factor per supervised frame
+
+    def kept(image: torch.Tensor, frame: int) -> torch.Tensor:
+        """``image`` [1,1,C,H,W] where the holdout / garbage mattes let the alpha through (× their factor)."""
+        return image * keep[frame] if frame in keep else image
+
+    truth = {k: kept(torch.from_numpy(keys.alpha[k])[None, None, None].to(device), k) for k in keys.frames}
+    cutout = {k: (torch.from_numpy(keys.alpha[k])[None] * data.keep[k][0] if k in data.keep
+                  else torch.from_numpy(keys.alpha[k])[None]) for k in keys.frames}
+    aspect = data.pixel_aspect
     recomposer = Recomposer(g)
     autocast = _autocast(device, precision)
     frozen_encoder = config.train == "decoder"
@@ -293,14 +338,15 @@ def finetune(model, data: ShotData, config: FinetuneConfig, *, precision: str = 
     with torch.no_grad(), autocast():
         if frozen_encoder:                        # the encoder's outputs never change: compute them once
             for frame, plate in plates.items():
-                encoded[frame] = encode(model, plate[None], data.ratio)
+                encoded[frame] = encode(model, plate[None], data.ratio, aspect)
         for window in data.distill_windows:
-            fgr, pha = forward_clip(model, torch.stack([plates[f] for f in window])[None], data.ratio)
-            base.append((fgr[:, -1:].float(), pha[:, -1:].float()))
+            fgr, pha = forward_clip(model, torch.stack([plates[f] for f in window])[None], data.ratio,
+                                    pixel_aspect=aspect)
+            base.append((kept(fgr[:, -1:].float(), window[-1]), kept(pha[:, -1:].float(), window[-1])))
 
     def plate_forward(window):
         return train_forward(model, [plates[f] for f in window], data.ratio,
-                             [encoded[f] for f in window] if frozen_encoder else None)
+                             [encoded[f] for f in window] if frozen_encoder else None, aspect)
 
     optimizer = torch.optim.Adam(params, lr=config.lr) if params and config.steps else None
     scaler = torch.amp.GradScaler(device.type) if precision == "float16" and device.type == "cuda" else None
@@ -312,18 +358,18 @@ def finetune(model, data: ShotData, config: FinetuneConfig, *, precision: str = 
         optimizer.zero_grad(set_to_none=True)
         with autocast():
             _, pha = plate_forward(window)
-            loss = alpha_loss(pha.float(), truth[key], coherence=False)
+            loss = alpha_loss(kept(pha.float(), key), truth[key], coherence=False)
             if config.recomposite:
-                com, com_alpha = recomposer.clip(data.plates[key], torch.from_numpy(keys.alpha[key])[None],
-                                                 config.clip)
-                _, pha = train_forward(model, list(com[0].to(device)), data.ratio)
+                com, com_alpha = recomposer.clip(data.plates[key], cutout[key], config.clip)
+                _, pha = train_forward(model, list(com[0].to(device)), data.ratio, pixel_aspect=aspect)
                 loss = loss + alpha_loss(pha.float(), com_alpha[:, -1:].to(device), coherence=False)
             if base and config.distill > 0:
                 index = step % len(base)
+                last = data.distill_windows[index][-1]
                 fgr, pha = plate_forward(data.distill_windows[index])
                 base_fgr, base_pha = base[index]
-                loss = loss + config.distill * (alpha_loss(pha.float(), base_pha, coherence=False)
-                                                + l1_loss(fgr.float(), base_fgr))
+                loss = loss + config.distill * (alpha_loss(kept(pha.float(), last), base_pha, coherence=False)
+                                                + l1_loss(kept(fgr.float(), last), base_fgr))
         if not torch.isfinite(loss):
             raise RvmatteError(f"fine-tune step {step + 1}: the loss is not finite ({float(loss)}): "
                                f"lower --lr (now {config.lr:g})")
@@ -398,11 +444,13 @@ def lineage_of(data: ShotData, config: FinetuneConfig, model, summary: dict, *, 
         "variant": getattr(model, "variant", None),
         "refiner": getattr(model, "refiner_name", None),
         "shot": {"path": os.path.abspath(source.path), "name": source.name, "width": source.width,
-                 "height": source.height, "first": source.first, "last": source.last,
+                 "height": source.height, "pixel_aspect": source.pixel_aspect, "first": source.first,
+                 "last": source.last,
                  "input_colorspace": data.input_colorspace,
                  "plate_sha256": plate_fingerprint(source, keys.frames)},
         "keyframes": {"pattern": os.path.abspath(keys.path), "frames": list(keys.frames),
                       "sha256": {str(f): keys.sha256[f] for f in keys.frames}},
+        "masks": masks_fingerprint(data),
         "config": dataclasses.asdict(config),
         "seed": config.seed,
         "steps": summary["steps"],
@@ -411,3 +459,25 @@ def lineage_of(data: ShotData, config: FinetuneConfig, model, summary: dict, *, 
         "device": device,
         "final_loss": summary["losses"][-1] if summary["losses"] else None,
     }
+
+
+def masks_fingerprint(data: ShotData) -> dict:
+    """{"holdout"/"garbage": {"pattern", "sha256": {frame: sha256 of the file it reads}}} for the
+    frames the losses look at (the only ones the masks act on); {} without masks."""
+    from rvmatte.weights import sha256_of
+
+    out: dict = {}
+    masks = data.masks
+    for name in ("holdout", "garbage"):
+        sequence = getattr(masks, name, None) if masks else None
+        if sequence is None:
+            continue
+        seen: Dict[str, str] = {}
+        shas = {}
+        for frame in data.supervised_frames():
+            path = sequence.frame_path(1 if sequence.still else frame)
+            if path not in seen:
+                seen[path] = sha256_of(path)
+            shas[str(frame)] = seen[path]
+        out[name] = {"pattern": os.path.abspath(sequence.hashes), "sha256": shas}
+    return out

@@ -56,3 +56,52 @@ def write_held_object_shot(folder: Path, frames: int = 8, size=SMALL):
         write_png(folder / f"plate.{i + 1:04d}.png", rgb)
         truth[i + 1] = alpha
     return str(folder / "plate.####.png"), truth
+
+
+def write_anamorphic_shot(folder: Path, frames: int = 8):
+    """The held-object shot squeezed 2:1 (every other column: 64x72 stored, pixel aspect 2) as
+    linear EXRs ``plate.####.exr``; returns (pattern, {frame: truth at the stored size})."""
+    from shots import srgb_to_linear, write_exr
+
+    square, truth = write_held_object_shot(folder / "square", frames)
+    squeezed = {}
+    for frame in truth:
+        rgb = _resized(Path(square.replace("####", f"{frame:04d}")), 3, SMALL)
+        write_exr(folder / f"plate.{frame:04d}.exr", srgb_to_linear(rgb[:, ::2]), pixel_aspect=2.0)
+        squeezed[frame] = np.ascontiguousarray(truth[frame][:, ::2])
+    return str(folder / "plate.####.exr"), squeezed
+
+
+def model_inputs(pattern: str):
+    """{frame: [3,H,W] model input} of every frame, converted as rvmatte run converts them."""
+    import torch
+
+    from rvmatte.io import open_input
+    from rvmatte.io.colour import ColourPipeline, default_input_colorspace
+
+    source = open_input(pattern)
+    colour = ColourPipeline(default_input_colorspace(source)[0])
+    out = {}
+    for plate in source.read(source.frames):
+        rgb = colour.to_model(plate.rgb) if source.is_float else plate.rgb
+        out[plate.frame] = torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1)
+    return out
+
+
+def errors_on_other_frames(model, data, truth, keyframes, region):
+    """(MAD on the frames of ``truth`` that are not keyframes, MAD inside ``region(frame)`` there):
+    the shot run from an empty state as one clip through the training forward, at the shot's ratio
+    and pixel aspect."""
+    import torch
+
+    from rvmatte.train.finetune import forward_clip
+
+    frames = sorted(truth)
+    inputs = model_inputs(data.source.path)
+    clip = torch.stack([inputs[f] for f in frames])
+    with torch.no_grad():
+        _, pha = forward_clip(model, clip[None], data.ratio, pixel_aspect=data.pixel_aspect)
+    others = [f for f in frames if f not in keyframes]
+    diff = {f: np.abs(pha[0, frames.index(f), 0].numpy() - truth[f]) for f in others}
+    return (float(np.mean([d.mean() for d in diff.values()])),
+            float(np.mean([diff[f][region(f)].mean() for f in others])))
