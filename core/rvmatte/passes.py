@@ -231,7 +231,8 @@ class Pass:
     def path(self, frame: int) -> str:
         return self.target.path(frame)
 
-    def channels(self, path: str) -> Optional[List[str]]:
+    @classmethod
+    def channels(cls, path: str) -> Optional[List[str]]:
         """The channels a complete EXR file of this pass has (None: not checked)."""
         return None
 
@@ -356,8 +357,7 @@ def exr_channels() -> Dict[str, Tuple[str, ...]]:
     """Pass name → channels of its EXR files, for checks outside a run (``rvmatte farm status``)."""
     channels = {}
     for cls in PASSES:
-        probe = cls.__new__(cls)        # channels() depends on the path only
-        names = probe.channels("x.exr")
+        names = cls.channels("x.exr")
         if names is not None:
             channels[cls.name] = tuple(names)
     return channels
@@ -370,7 +370,8 @@ class AlphaPass(MoviePass):
 
     name = option = "alpha"
 
-    def channels(self, path):
+    @classmethod
+    def channels(cls, path):
         return ["A"] if path.lower().endswith(".exr") else None
 
     def write(self, r: FrameResults) -> None:
@@ -408,7 +409,8 @@ class ForegroundPass(MoviePass):
         return {"rvmatte/foreground_source": options.foreground_source,
                 **(edge_band_attributes() if options.foreground_source == "edge" else {})}
 
-    def channels(self, path):
+    @classmethod
+    def channels(cls, path):
         return ["R", "G", "B", "A"] if path.lower().endswith(".exr") else None
 
     def write(self, r: FrameResults) -> None:
@@ -449,7 +451,8 @@ class CompositePass(MoviePass):
     name = option = "composite"
     needs_foreground_colour = needs_backgrounds = True
 
-    def channels(self, path):
+    @classmethod
+    def channels(cls, path):
         return ["R", "G", "B"] if path.lower().endswith(".exr") else None
 
     def write(self, r: FrameResults) -> None:
@@ -479,7 +482,8 @@ class SegmentationPass(Pass):
     name = option = "segmentation"
     needs_segmentation = True
 
-    def channels(self, path):
+    @classmethod
+    def channels(cls, path):
         return [SEGMENTATION_CHANNEL] if path.lower().endswith(".exr") else None
 
     def write(self, r: FrameResults) -> None:
@@ -510,7 +514,8 @@ class ConfidencePass(Pass):
         super().__init__(spec)
         self.scores: Dict[int, float] = {}
 
-    def channels(self, path):
+    @classmethod
+    def channels(cls, path):
         return ["Y"] if path.lower().endswith(".exr") else None
 
     def observe(self, r: FrameResults) -> dict:
