@@ -15,26 +15,22 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from rvmatte import __version__
 from rvmatte.backends import label as backend_label
-from rvmatte.confidence import qc_score, uncertainty
 from rvmatte.cuts import Cut, detect_cuts
 from rvmatte.errors import InputError, OutputError, RvmatteError
-from rvmatte.foreground import blend_edge, edge_band_attributes
 from rvmatte.io.stamp import FIELDS_ATTRIBUTE, KEY_ATTRIBUTE
 from rvmatte.masks import Masks
-from rvmatte.output_checks import check_network_output, clamp_to_half
+from rvmatte.output_checks import check_network_output
+from rvmatte.passes import (CHECK_FRAMES, FOREGROUND_SOURCES, QC_ATTRIBUTE, SEGMENTATION_CHANNEL,  # noqa: F401
+                            ForegroundColour, FrameResults, Outputs, RunContext, header_entries)
 from rvmatte.progress import Reporter
 from rvmatte.schedule import Step, build_schedule, clip_preroll
 from rvmatte.tuning import defaults_for, lower_thread_priority
-
-FOREGROUND_SOURCES = ("edge", "model", "plate")
-QC_ATTRIBUTE = "rvmatte/qc_score"
-CHECK_FRAMES = 10        # frames the run's summary lists to check, worst first
 
 
 @dataclass
@@ -83,6 +79,7 @@ class RunOptions:
     segmentation: Optional[str] = None       # pattern for the segmentation probability pass
     ensemble: Optional[str] = None           # extra streams, e.g. "mirror,reverse,ratio:0.375" (rvmatte.ensemble)
     confidence: Optional[str] = None         # pattern for the confidence pass (rvmatte.confidence)
+    passes: Dict[str, str] = field(default_factory=dict)   # patterns of other registered passes, by name (rvmatte.passes)
 
 
 @dataclass
@@ -139,122 +136,6 @@ def default_outputs(source_name: str, output_dir: str) -> Tuple[str, str]:
             os.path.join(output_dir, f"{source_name}.fgr.####.exr"))
 
 
-class Outputs:
-    """The output patterns of a run, checked before any work starts. A movie file
-    (``.mp4``, ``.mov``…) stands where a pattern would: every frame goes into it."""
-
-    def __init__(self, alpha: Optional[str], foreground: Optional[str], source,
-                 composite: Optional[str] = None, contact_sheet: Optional[str] = None,
-                 segmentation: Optional[str] = None, confidence: Optional[str] = None):
-        from rvmatte.io import output_pattern
-
-        self.confidence = output_pattern(confidence) if confidence else None
-        if self.confidence is not None and not confidence.lower().endswith(".exr"):
-            raise OutputError(f"--confidence {confidence}: the confidence pass is an EXR sequence (.exr)")
-        self.alpha = _output_target(alpha) if alpha else None
-        self.foreground = _output_target(foreground) if foreground else None
-        self.composite = _output_target(composite) if composite else None
-        self.segmentation = output_pattern(segmentation) if segmentation else None
-        self.contact_sheet = contact_sheet
-        if not (self.alpha or self.foreground or self.composite or self.segmentation or contact_sheet):
-            raise OutputError("no output requested: give --alpha, --foreground and/or --composite (or -o DIR)")
-        named = [(f"--{n}", p.hashes) for n, p in self._named()]
-        for i, (name, hashes) in enumerate(named):
-            for other, other_hashes in named[i + 1:]:
-                if hashes == other_hashes:
-                    raise OutputError(f"{name} and {other} are the same pattern: {hashes}")
-        inputs = {os.path.realpath(source.frame_path(f)) for f in source.frames[:1] + source.frames[-1:]}
-        for pattern in self.patterns():
-            for frame in source.frames[:1] + source.frames[-1:]:
-                if os.path.realpath(pattern.path(frame)) in inputs:
-                    raise OutputError(f"output pattern {pattern.hashes} would overwrite the input {source.path}")
-
-    def patterns(self):
-        return [p for _, p in self._named()]
-
-    def movies(self):
-        return [p for p in self.patterns() if getattr(p, "is_movie", False)]
-
-    def prepare_directories(self) -> None:
-        paths = [p.path(0) for p in self.patterns()] + ([self.contact_sheet] if self.contact_sheet else [])
-        for path in paths:
-            directory = os.path.dirname(os.path.abspath(path)) or "."
-            try:
-                os.makedirs(directory, exist_ok=True)
-            except OSError as exc:
-                raise OutputError(f"cannot create output folder {directory}: {exc.strerror or exc}") from None
-            if not os.access(directory, os.W_OK | os.X_OK):
-                raise OutputError(f"output folder {directory} is not writable")
-
-    def remove_stale_temps(self, frames: Sequence[int]) -> None:
-        from rvmatte.io import remove_temp_files
-
-        from rvmatte.io.stamp import has_header_room, sidecar_path
-
-        remove_temp_files(p.path(f) for p in self.patterns() for f in frames)
-        remove_temp_files(sidecar_path(p.path(f)) for p in self.patterns() for f in frames
-                          if not getattr(p, "is_movie", False) and not has_header_room(p.path(f)))
-
-    def _named(self):
-        return [(k, p) for k, p in (("alpha", self.alpha), ("foreground", self.foreground),
-                                    ("composite", self.composite), ("segmentation", self.segmentation),
-                                    ("confidence", self.confidence)) if p]
-
-    def describe(self) -> dict:
-        described = {name: p.hashes for name, p in self._named()}
-        if self.contact_sheet:
-            described["contact_sheet"] = self.contact_sheet
-        return described
-
-    def complete_passes(self, frame: int, key: Optional[str] = None, mismatched: Optional[list] = None) -> frozenset:
-        """The passes ("alpha", "foreground", "composite", "segmentation") of this frame whose files read
-        back completely and, given a result ``key``, were made with it; the fields of each complete
-        file made with another key are appended to ``mismatched`` (None: no key recorded)."""
-        from rvmatte.io import frame_is_complete
-        from rvmatte.io.stamp import stored_result
-
-        passes = []
-        for kind, p in self._named():
-            path = p.path(frame)
-            if not frame_is_complete(path, _channels_for(path, kind)):
-                continue
-            if key is not None:
-                stored, fields = stored_result(path)
-                if stored != key:
-                    if mismatched is not None:
-                        mismatched.append(fields if stored else None)
-                    continue
-            passes.append(kind)
-        return frozenset(passes)
-
-    def kinds(self) -> frozenset:
-        """What each frame contributes to; the contact sheet is never complete on disk, so a
-        run with one computes every frame (files already complete are still kept)."""
-        return frozenset([k for k, _ in self._named()] + (["contact_sheet"] if self.contact_sheet else []))
-
-
-def _output_target(spec: str):
-    """A frame pattern, or a MovieTarget for a movie file name."""
-    from rvmatte.io import is_movie, output_pattern
-    from rvmatte.io.movie_out import MovieTarget, is_movie_output
-
-    if is_movie_output(spec):
-        return MovieTarget(spec)
-    if is_movie(spec):
-        raise OutputError(f"{spec}: movie outputs are .mp4/.m4v/.mkv (H.264) or .mov (ProRes 4444)")
-    return output_pattern(spec)
-
-
-def _channels_for(path: str, kind: str) -> Optional[List[str]]:
-    if not path.lower().endswith(".exr"):
-        return None
-    return {"alpha": ["A"], "composite": ["R", "G", "B"], "confidence": ["Y"],
-            "segmentation": [SEGMENTATION_CHANNEL]}.get(kind, ["R", "G", "B", "A"])
-
-
-SEGMENTATION_CHANNEL = "segmentation"
-
-
 def clean_nonfinite(rgb: np.ndarray) -> int:
     """Replace NaN/inf by 0 in place (the recurrent state must stay finite); return how many."""
     bad = ~np.isfinite(rgb)
@@ -278,8 +159,7 @@ class Job:
             raise InputError(f"--foreground-source {options.foreground_source!r}: expected edge, model or plate")
         self.source = open_input(options.input, layer=options.layer, start_frame=options.start_frame)
         self.plan = plan_frames(self.source.frames, options.frames, options.preroll, self.source.frame_path)
-        self.outputs = Outputs(options.alpha, options.foreground, self.source, options.composite,
-                               options.contact_sheet, options.segmentation, options.confidence)
+        self.outputs = Outputs(options, self.source)
         if options.warmup < 0:
             raise InputError(f"--warmup {options.warmup}: must be 0 or more")
         from rvmatte.ensemble import parse_ensemble
@@ -299,9 +179,9 @@ class Job:
         if not input_space:
             input_space, self.colour_warning = default_input_colorspace(self.source, options.ocio_config)
         self.colour = ColourPipeline(input_space, options.output_colorspace, options.ocio_config)
-        from rvmatte.review import Review
-
-        self.review = Review(options, self.source, self.colour, self.outputs, self.plan.requested, self.reporter)
+        self.foreground = ForegroundColour(self.colour, options, self._plate_is_model_input())
+        self.outputs.setup(RunContext(options, self.source, self.colour, self.reporter, list(self.plan.requested),
+                                      self.foreground))
         from rvmatte.overwrites import check_no_input_overwritten, job_inputs, job_outputs
 
         check_no_input_overwritten(job_outputs(self), job_inputs(self))
@@ -328,8 +208,7 @@ class Job:
             "rvmatte/input_colorspace": self.colour.input_space,
             "rvmatte/colorspace": self.colour.output_space,
             "rvmatte/ocio_config": self.colour.config_name,
-            "rvmatte/foreground_source": self.options.foreground_source,
-            **(edge_band_attributes() if self.options.foreground_source == "edge" else {}),
+            **header_entries(self.options),
             "rvmatte/warmup": int(self.options.warmup),
             **({"rvmatte/ensemble": ",".join(s.name for s in self.streams)} if self.streams else {}),
             "rvmatte/cuts": ",".join(str(c.frame) for c in self.cuts),
@@ -433,7 +312,7 @@ class Job:
 
                 restore_arithmetic = set_deterministic(True)
             model = prepare_model(model, tuning, o.fold_batchnorm)
-            if o.compile and (self.source.pixel_aspect != 1.0 or self.outputs.segmentation is not None):
+            if o.compile and (self.source.pixel_aspect != 1.0 or self.outputs.needs_segmentation):
                 self.reporter.warning("--compile: anamorphic plates and the segmentation pass run the network's "
                                       "written-out forward, which is not compiled")
             elif o.compile:
@@ -478,7 +357,7 @@ class Job:
             return model
         selected = select(o.backend, model, precision=o.precision, threads=o.threads or tuning.threads,
                           warn=self.reporter.warning)
-        if selected is not model and (self.source.pixel_aspect != 1.0 or self.outputs.segmentation is not None):
+        if selected is not model and (self.source.pixel_aspect != 1.0 or self.outputs.needs_segmentation):
             self.reporter.warning(f"--backend {selected.backend_name}: anamorphic plates and the segmentation pass "
                                   "run the network's written-out forward in torch")
         return selected
@@ -542,10 +421,9 @@ class Job:
         written = skipped = done = 0
         pending: collections.deque = collections.deque()
         writers = o.writers or tuning.writers
-        scores: dict = {}
         previous = None          # (forward streams' alpha, plate) of the last forward frame: instability
         first_frame_time = None
-        with self.review, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write",
+        with self.outputs, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write",
                                                  initializer=lower_thread_priority) as pool, \
                 Prefetch(self._read_model_frames(steps), depth=max(tuning.prefetch, chunk * 2)) as frames:
             items = window(frames) if window is not None else ((*item, None) for item in frames)
@@ -556,7 +434,7 @@ class Job:
                 if tuning.pin_memory:
                     src = src.pin_memory()
                 src = src.permute(0, 3, 1, 2)
-                alphas, fgrs, seg = streams.infer(src, segmentation=self.outputs.segmentation is not None)
+                alphas, fgrs, seg = streams.infer(src, segmentation=self.outputs.needs_segmentation)
                 for stream_pha, stream_fgr in zip(alphas, fgrs):
                     check_network_output([b[0].frame for b in batch], stream_pha, stream_fgr)
                 for i, (step, plate, model_in, reverse) in enumerate(batch):
@@ -572,20 +450,15 @@ class Job:
                     frame_alphas = [a[i] for a in alphas] + ([reverse[0]] if reverse is not None else [])
                     frame_fgrs = [f[i] for f in fgrs] + ([reverse[1]] if reverse is not None else [])
                     pha_i, fgr_i = combine(frame_alphas, frame_fgrs)
-                    uncertain = None
-                    frame_attributes = attributes
-                    if self.outputs.confidence is not None:     # experimental: only when asked for
-                        uncertain = uncertainty(frame_alphas, forward_pha, before, model_in)
-                        scores[frame] = qc_score(uncertain)
-                        frame_attributes = {**attributes, QC_ATTRIBUTE: scores[frame]}
+                    results = FrameResults(frame, plate, model_in, pha_i, fgr_i, attributes,
+                                           None if seg is None else seg[i], frame_alphas, forward_pha, before)
+                    self._observe(results)
                     todo = self.outputs.kinds() - self.plan.complete.get(frame, frozenset())
                     if not todo:
                         future: Future = Future()
                         future.set_result(False)
                     else:
-                        future = pool.submit(self._write, frame, plate, model_in, pha_i, fgr_i, frame_attributes,
-                                             todo, None if seg is None else seg[i],
-                                             None if uncertain is None else 1.0 - uncertain)
+                        future = pool.submit(self._write, results, todo)
                     pending.append((frame, future))
                 # Report finished frames in order, and keep the frames in flight bounded.
                 while pending and (pending[0][1].done() or len(pending) > writers):
@@ -597,7 +470,7 @@ class Job:
                     if first_frame_time is None:
                         first_frame_time = time.perf_counter()
                     self.reporter.frame(frame, done, total, self._fps(started, done), skipped=not wrote,
-                                        qc_score=scores.get(frame))
+                                        **self._frame_report(frame))
             while pending:
                 frame, future = pending.popleft()
                 wrote = future.result()
@@ -605,46 +478,22 @@ class Job:
                 skipped += int(not wrote)
                 done += 1
                 self.reporter.frame(frame, done, total, self._fps(started, done), skipped=not wrote,
-                                    qc_score=scores.get(frame))
-        self._write_qc_report(scores)
-        return self._finish(started, written, skipped, scores)
-
-    def qc_report_path(self) -> Optional[str]:
-        """``<name>.qc.json`` beside the confidence pass (``<name>.qc.A-B.json`` for part of the shot,
-        so farm chunks never write the same file); None without a confidence pass."""
-        if self.outputs.confidence is None:
-            return None
-        directory = os.path.dirname(self.outputs.confidence.path(0))
-        part = ""
-        if self.plan.requested != list(self.source.frames):
-            part = f".{self.plan.requested[0]}-{self.plan.requested[-1]}"
-        return os.path.join(directory, f"{self.source.name}.qc{part}.json")
-
-    def _write_qc_report(self, scores: dict) -> None:
-        from rvmatte.confidence import ranked
-        from rvmatte.io.writing import write_text_atomically
-
-        path = self.qc_report_path()
-        if path is None or not scores:
-            return
-        document = {"input": self.source.path, "score": "mean uncertainty of the frame (0 = nothing to check)",
-                    "frames": ranked(scores)}
-        write_text_atomically(path, json.dumps(document, indent=1) + "\n")
+                                    **self._frame_report(frame))
+        return self._finish(started, written, skipped, passes=True)
 
     @staticmethod
     def _fps(started: float, done: int) -> float:
         elapsed = time.perf_counter() - started
         return done / elapsed if elapsed > 0 else 0.0
 
-    def _finish(self, started: float, written: int, skipped: int, scores: Optional[dict] = None) -> dict:
-        from rvmatte.confidence import ranked
-
+    def _finish(self, started: float, written: int, skipped: int, passes: bool = False) -> dict:
+        """The ``done`` summary; ``passes``: with what each pass adds (after a run that wrote frames)."""
         seconds = time.perf_counter() - started
         summary = {"frames": len(self.plan.requested), "written": written, "skipped": skipped,
                    "seconds": round(seconds, 3), "fps": round((written + skipped) / seconds, 3) if seconds else 0.0,
                    "outputs": self.outputs.describe()}
-        if scores:
-            summary["check"] = [{"frame": r["frame"], "score": r["score"]} for r in ranked(scores)[:CHECK_FRAMES]]
+        for p in self.outputs.passes if passes else ():
+            summary.update(p.summary())
         self.reporter.done(summary)
         return summary
 
@@ -669,141 +518,58 @@ class Job:
         kinds = self.outputs.kinds()
         return [f for f, passes in self.plan.complete.items() if passes >= kinds]
 
-    def _write(self, frame: int, plate, model_in: np.ndarray, pha: np.ndarray, fgr: np.ndarray,
-               attributes: dict, passes: frozenset, seg: Optional[np.ndarray] = None,
-               confidence: Optional[np.ndarray] = None) -> bool:
-        from rvmatte.io import write_frame
+    def _observe(self, results: FrameResults) -> None:
+        """Each pass looks at the frame in order (main thread); what the streams gave is then dropped,
+        so the frames in flight hold no more than their own results."""
+        extra: dict = {}
+        for p in self.outputs.passes:
+            extra.update(p.observe(results))
+        if extra:
+            results.attributes = {**results.attributes, **extra}
+        results.alphas = results.forward_pha = results.previous = None
+
+    def _frame_report(self, frame: int) -> dict:
+        report: dict = {}
+        for p in self.outputs.passes:
+            report.update(p.frame_report(frame))
+        return report
+
+    def _write(self, results: FrameResults, todo: frozenset) -> bool:
+        """Write the passes ``todo`` of one frame (a writer thread); False: nothing kept on disk was written."""
         from rvmatte.io.stamp import remove_sidecar, write_sidecar
 
-        o = self.options
-        config = self.colour.config_name
-        stamped = self._sidecar_paths(frame, passes)
+        frame = results.frame
+        stamped = self.outputs.sidecar_paths(frame, todo)
         for path in stamped:         # never a new frame beside the sidecar of an older one
             remove_sidecar(path)
-        band = pha              # the network's alpha decides the edge band; the masks only scale the passes
-        if self.masks:
-            pha = self.masks.apply(frame, pha)
-        if seg is not None and "segmentation" in passes:
-            path = self.outputs.segmentation.path(frame)
-            if path.lower().endswith(".exr"):
-                compression = "zip" if o.compression.lower().startswith("dwa") else o.compression
-                write_frame(path, seg[:, :, None], [SEGMENTATION_CHANNEL], header=plate.header,
-                            bit_depth=o.bit_depth, compression=compression, attributes=attributes)
-            else:
-                write_frame(path, seg[:, :, None], ["Y"], header=plate.header)
-        if confidence is not None and "confidence" in passes:
-            # Raw data, no colour transform: the colour space is recorded as "raw", never converted.
-            compression = "zip" if o.compression.lower().startswith("dwa") else o.compression
-            write_frame(self.outputs.confidence.path(frame), confidence[:, :, None], ["Y"], header=plate.header,
-                        bit_depth="half", compression=compression, colorspace="raw", attributes=attributes)
-        review = self.review
-        alpha = self.outputs.alpha
-        if alpha is not None and "alpha" in passes:
-            path = alpha.path(frame)
-            if getattr(alpha, "is_movie", False):
-                review.movie_frame("alpha", frame, pha)
-            elif path.lower().endswith(".exr"):
-                compression = "zip" if o.compression.lower().startswith("dwa") else o.compression
-                write_frame(path, pha[:, :, None], ["A"], header=plate.header, bit_depth=o.bit_depth,
-                            compression=compression, colorspace=self.colour.output_space, attributes=attributes,
-                            ocio_config=config)
-            else:
-                write_frame(path, pha[:, :, None], ["Y"], header=plate.header)
-        fg = self.outputs.foreground
-        writes_fg = fg is not None and "foreground" in passes
-        linear = self.foreground_linear(plate.rgb, model_in, fgr, band) if review.needs_foreground else None
-        if writes_fg:
-            path = fg.path(frame)
-            if path.lower().endswith(".exr"):
-                rgba = self.premultiplied_foreground(plate.rgb, model_in, fgr, pha, linear, band)
-                if o.bit_depth == "half":
-                    clamp_to_half(rgba, frame, "foreground", self.reporter)
-                write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header, bit_depth=o.bit_depth,
-                            compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
-                            ocio_config=config)
-            else:
-                # Review images: display-encoded, straight (unpremultiplied) colour, as PNG expects.
-                display = self.foreground_display(plate.rgb, model_in, fgr, band)
-                rgba = np.concatenate([display, pha[:, :, None]], axis=2)
-                if getattr(fg, "is_movie", False):
-                    review.movie_frame("foreground", frame, rgba)
-                else:
-                    write_frame(path, rgba, ["R", "G", "B", "A"], header=plate.header)
-        review.frame(frame, plate, model_in, pha, linear, attributes, write_composite="composite" in passes)
+        # The network's alpha (results.band) decides the edge band; the masks only scale the passes.
+        results.pha = self.masks.apply(frame, results.band) if self.masks else results.band
+        if self.outputs.needs_foreground_colour:
+            results.cache["linear"] = self.foreground.linear(results.plate.rgb, results.model_in, results.fgr,
+                                                             results.band)
+        for p in self.outputs.passes:
+            if p.name in todo:
+                p.write(results)
+        attributes = results.attributes
         for path in stamped:
             write_sidecar(path, attributes[KEY_ATTRIBUTE], json.loads(attributes[FIELDS_ATTRIBUTE]))
-        return bool(passes - {"contact_sheet"})
-
-    def _sidecar_paths(self, frame: int, passes: frozenset) -> List[str]:
-        """The frame files written now that have no room for the result key in their header."""
-        from rvmatte.io.stamp import has_header_room
-
-        return [p.path(frame) for kind, p in self.outputs._named()
-                if kind in passes and not getattr(p, "is_movie", False) and not has_header_room(p.path(frame))]
+        return any(p.per_frame and p.name in todo for p in self.outputs.passes)
 
     def foreground_linear(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray,
                           pha: Optional[np.ndarray] = None) -> np.ndarray:
-        """The unpremultiplied foreground colour in the output space.
-
-        ``model`` source: the network's change to each pixel is applied in linear light,
-        ``plate + (lin(fgr) - lin(model input))``, so a pixel the network leaves alone keeps
-        the plate's value exactly, HDR highlights included. ``edge`` source: that colour only
-        in the soft band of the alpha ``pha``, the plate exactly where the subject is solid
-        (rvmatte.foreground).
-        """
-        source = self.options.foreground_source
-        if source == "model" and self._plate_is_model_input():
-            return self.colour.model_to_output(model_fgr)      # plate + (fgr - plate), one conversion
-        plate = self.colour.to_output(plate_rgb)
-        if source == "plate":
-            return plate
-        if source == "edge" and pha is None:
-            raise ValueError("the edge foreground needs the alpha")
-        delta = self.colour.model_to_output(model_fgr)      # new arrays: updated in place (memory)
-        if not self._plate_is_model_input():
-            delta -= self.colour.model_to_output(model_in)
-            delta += plate                                  # the model source's colour
-        if source == "edge":
-            return blend_edge(plate, delta, pha)
-        return delta
+        """The run's unpremultiplied foreground colour in the output space (rvmatte.passes.ForegroundColour)."""
+        return self.foreground.linear(plate_rgb, model_in, model_fgr, pha)
 
     def premultiplied_foreground(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray,
                                  pha: np.ndarray, linear: Optional[np.ndarray] = None,
                                  band: Optional[np.ndarray] = None) -> np.ndarray:
-        """RGBA for the EXR foreground pass: ``foreground_linear`` times alpha, and alpha.
-
-        Colour is computed only inside the box around alpha > 0 (``linear``, when the review
-        already converted the whole frame, is cropped instead): outside it the premultiplied
-        colour is 0 whatever the plate holds (its NaN/inf were cleaned on reading), and a matted
-        subject rarely fills the frame (the conversions were a quarter of a 1080p EXR frame's CPU)."""
-        rgba = np.zeros(pha.shape + (4,), np.float32)
-        rgba[:, :, 3] = pha
-        box = _box_around(pha > 0)
-        if box is None:
-            return rgba
-        if linear is None:
-            band = pha if band is None else band     # the alpha that decides the edge band (before masks)
-            linear = self.foreground_linear(plate_rgb[box], model_in[box], model_fgr[box], band[box])
-        else:
-            linear = linear[box]
-        np.multiply(linear, pha[box][:, :, None], out=rgba[box][:, :, :3])
-        return rgba
+        """RGBA of the EXR foreground pass (rvmatte.passes.ForegroundColour.premultiplied)."""
+        return self.foreground.premultiplied(plate_rgb, model_in, model_fgr, pha, linear, band)
 
     def foreground_display(self, plate_rgb: np.ndarray, model_in: np.ndarray, model_fgr: np.ndarray,
                            pha: Optional[np.ndarray] = None) -> np.ndarray:
-        """The straight foreground colour, display-encoded (sRGB) in 0..1, for review images.
-
-        When the plate reached the network unchanged (see ``_plate_is_model_input``) the round
-        trip through linear light gives back the network's own values (within float round-off),
-        so they are used directly (the ``edge`` blend is then done on those display values).
-        """
-        if self._plate_is_model_input():
-            source = self.options.foreground_source
-            if source == "edge":
-                return blend_edge(plate_rgb.copy(), model_fgr, pha)
-            return model_fgr if source == "model" else plate_rgb
-        linear = self.foreground_linear(plate_rgb, model_in, model_fgr, pha)
-        return np.clip(self.colour.output_to_model(linear), 0.0, 1.0)
+        """The straight display-encoded foreground of review images (rvmatte.passes.ForegroundColour.display)."""
+        return self.foreground.display(plate_rgb, model_in, model_fgr, pha)
 
     def _plate_is_model_input(self) -> bool:
         """Integer plates already in the network's sRGB space: the model input is the plate itself
@@ -824,15 +590,6 @@ def _batches(items: Iterator, size: int) -> Iterator[list]:
             batch = []
     if batch:
         yield batch
-
-
-def _box_around(mask: np.ndarray) -> Optional[Tuple[slice, slice]]:
-    """(rows, columns) of the smallest box holding every True of a 2-D mask; None if it has none."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def _finite(rgb: np.ndarray) -> np.ndarray:

@@ -39,7 +39,7 @@ def job_inputs(job) -> Iterator[Tuple[str, str]]:
     source = job.source
     for frame in source.frames:
         yield f"input frame {frame}", source.frame_path(frame)
-    backgrounds = getattr(job.review, "backgrounds", None)
+    backgrounds = getattr(job.outputs, "backgrounds", None)
     background = getattr(backgrounds, "source", None)
     if background is not None:
         for frame in background.frames:
@@ -53,15 +53,7 @@ def job_inputs(job) -> Iterator[Tuple[str, str]]:
 
 def job_outputs(job) -> Iterator[Tuple[str, str]]:
     """(what, path) of every file a job may write."""
-    outputs = job.outputs
-    for name, pattern in outputs._named():
-        if getattr(pattern, "is_movie", False):
-            yield f"--{name}", pattern.path(0)
-            continue
-        for frame in job.plan.requested:
-            yield f"--{name}", pattern.path(frame)
-    if outputs.contact_sheet:
-        yield "--contact-sheet", outputs.contact_sheet
+    yield from job.outputs.files(job.plan.requested)
 
 
 def _existing_folder(path: str) -> str:

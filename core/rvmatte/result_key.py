@@ -203,7 +203,6 @@ def result_fields(options, *, width: int, height: int, pixel_aspect: float, inpu
         "input_colorspace": input_colorspace,
         "output_colorspace": output_colorspace,
         "ocio_config": _config_identity(ocio_config if ocio_config is not None else o.ocio_config),
-        "foreground_source": o.foreground_source,
         "weights_sha256": weights_sha256 or "",
         "variant": variant or o.variant,
         "refiner": refiner or o.refiner,
@@ -222,10 +221,9 @@ def result_fields(options, *, width: int, height: int, pixel_aspect: float, inpu
     }
     if getattr(o, "deterministic", False):
         fields["deterministic"] = True
-    if o.foreground_source == "edge":         # the band's thresholds live in the code: key them too
-        from rvmatte.foreground import EDGE_BAND_HIGH, EDGE_BAND_LOW
+    from rvmatte.passes import key_fields
 
-        fields["foreground_band"] = [EDGE_BAND_LOW, EDGE_BAND_HIGH]
+    fields.update(key_fields(o))              # what the output passes add (the foreground source and band)
     if getattr(o, "ensemble", None):          # absent for one stream: keys of single-stream runs are unchanged
         from rvmatte.ensemble import REVERSE_BLOCK, REVERSE_POSTROLL, has_reverse, parse_ensemble
 

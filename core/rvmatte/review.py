@@ -2,10 +2,10 @@
 
 A composite is the foreground over a colour or a background plate, done in linear
 light (the run's scene-linear output space), then written scene-linear to EXR or
-display-encoded (sRGB) to PNG/TIFF/JPEG and movies. Movie outputs get their
-frames in frame order whatever order the writer threads finish them, and are
-moved into place when the run ends. A contact sheet shows plate | alpha |
-composite for a few frames spread over the shot.
+display-encoded (sRGB) to PNG/TIFF/JPEG and movies. A contact sheet shows plate |
+alpha | composite for a few frames spread over the shot. The passes that write them
+(and the movie outputs) are in rvmatte.passes; this module holds the backgrounds and
+the sheet.
 """
 from __future__ import annotations
 
@@ -182,111 +182,3 @@ class ContactSheet:
         oiio.geterror()   # no font available: the sheet is still useful without labels
         write_frame(self.path, buf.get_pixels(oiio.FLOAT).reshape(height, width, 3), ["R", "G", "B"])
         return self.path
-
-
-class Review:
-    """The review outputs of one run. Checked when made (a bad background fails before any
-    work); as a context manager it opens the movies, and at the end finishes them (moved
-    into place, contact sheet written) or, on failure, discards them."""
-
-    def __init__(self, options, source, colour, outputs, frames: Sequence[int], reporter=None):
-        from rvmatte.io.movie_out import DEFAULT_FPS
-
-        self.options = options
-        self.colour = colour
-        self.outputs = outputs
-        self.frames = list(frames)
-        self.movies: Dict[str, object] = {}
-        self.backgrounds = None
-        self.sheet = None
-        if outputs.composite is not None or outputs.contact_sheet:
-            self.backgrounds = Backgrounds(colour, source.width, source.height, self.frames,
-                                           rgb=options.background_colour, path=options.background,
-                                           reporter=reporter)
-        elif options.background or options.background_colour:
-            raise InputError("--background/--background-colour need --composite or --contact-sheet")
-        if outputs.contact_sheet:
-            self.sheet = ContactSheet(outputs.contact_sheet, self.frames, source.width, source.height,
-                                      source.pixel_aspect)
-        self._movie_size = (source.width, source.height, source.pixel_aspect)
-        self._fps = options.fps or source.fps or DEFAULT_FPS
-        self._bitrate = int(options.bitrate * 1_000_000) if options.bitrate else None
-
-    def __enter__(self):
-        from rvmatte.io.movie_out import InOrder, MovieWriter
-
-        width, height, aspect = self._movie_size
-        try:
-            for kind in ("alpha", "foreground", "composite"):
-                target = getattr(self.outputs, kind)
-                if is_movie(target):
-                    writer = MovieWriter(target.hashes, width, height, self._fps, bitrate=self._bitrate,
-                                         pixel_aspect=aspect)
-                    self.movies[kind] = InOrder(writer, self.frames)
-        except BaseException:
-            self._abort()
-            raise
-        return self
-
-    @property
-    def needs_foreground(self) -> bool:
-        return self.backgrounds is not None
-
-    def movie_frame(self, kind: str, frame: int, pixels: np.ndarray) -> None:
-        self.movies[kind].put(frame, pixels)
-
-    def frame(self, frame: int, plate, model_in: np.ndarray, pha: np.ndarray, linear: Optional[np.ndarray],
-              attributes: dict, write_composite: bool = True) -> None:
-        """Composite and contact-sheet work for one written frame (``linear``: the
-        unpremultiplied foreground in the output space)."""
-        if self.backgrounds is None:
-            return
-        target = self.outputs.composite if write_composite else None
-        want_sheet = self.sheet is not None and self.sheet.wants(frame)
-        if target is None and not want_sheet:
-            return
-        a = pha[:, :, None]
-        composite = linear * a + self.backgrounds.for_frame(frame) * (1.0 - a)
-        display = None
-        if target is not None:
-            from rvmatte.io import write_frame
-
-            path = target.path(frame)
-            if path.lower().endswith(".exr"):
-                o = self.options
-                write_frame(path, composite, ["R", "G", "B"], header=plate.header, bit_depth=o.bit_depth,
-                            compression=o.compression, colorspace=self.colour.output_space, attributes=attributes,
-                            ocio_config=self.colour.config_name)
-            else:
-                display = np.clip(self.colour.output_to_model(composite), 0.0, 1.0)
-                if is_movie(target):
-                    self.movie_frame("composite", frame, display)
-                else:
-                    write_frame(path, display, ["R", "G", "B"], header=plate.header)
-        if want_sheet:
-            if display is None:
-                display = self.colour.output_to_model(composite)
-            self.sheet.add(frame, model_in, pha, display)
-
-    def __exit__(self, kind, value, traceback):
-        if kind is not None:
-            self._abort()
-            return False
-        try:
-            for movie in self.movies.values():
-                movie.writer.close()
-        except BaseException:
-            self._abort()
-            raise
-        if self.sheet is not None:
-            self.sheet.write()
-        return False
-
-    def _abort(self) -> None:
-        for movie in self.movies.values():
-            movie.writer.abort()
-        self.movies = {}
-
-
-def is_movie(target) -> bool:
-    return getattr(target, "is_movie", False)

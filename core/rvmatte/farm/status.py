@@ -27,7 +27,6 @@ from .plan import format_frame_list
 from .shots import Shot
 
 PLAN_FILE = "rvmatte_plan.json"
-PASS_CHANNELS = {"alpha": ("A",), "foreground": ("R", "G", "B", "A")}
 _PASS_SUFFIX = {"alpha": "alpha", "fgr": "foreground"}
 _OUTPUT_FILE = re.compile(r"^(?P<name>.+)\.(?P<pass>alpha|fgr)\.(?P<frame>\d+)\.exr$")
 _TEMP_FILE = re.compile(r"^\..+\.tmp-.+")
@@ -97,9 +96,12 @@ def shot_status(name: str, output_dir: str, frames: list[int], writes: dict[str,
                 result_key: str | None = None) -> ShotStatus:
     """Check every frame of one shot; ``writes`` maps pass names to ``####`` patterns. ``result_key``:
     the key the shot's frames must carry (default: that of the most recently written frame)."""
+    from ..passes import exr_channels
+
+    channels = exr_channels()       # what a whole file of each pass holds (the people pass: not checked)
     status = ShotStatus(name, output_dir, sorted(frames))
     for frame in status.frames:
-        files = [(_frame_path(pattern, frame), PASS_CHANNELS.get(kind)) for kind, pattern in writes.items()]
+        files = [(_frame_path(pattern, frame), channels.get(kind)) for kind, pattern in writes.items()]
         getattr(status, frame_state(files)).append(frame)
     _flag_other_settings(status, writes, result_key)
     status.to_check = _frames_to_check(status.done, writes)
