@@ -484,11 +484,10 @@ class Job:
         return selected
 
     def _run(self, model, tuning, started: float) -> dict:
-        import torch
-
         from rvmatte.device import device_name
         from rvmatte.ensemble import ForwardStreams, ReverseWindow, combine, has_reverse, postroll_frames
         from rvmatte.schedule import Step
+        from rvmatte.transfer import for_device
 
         o = self.options
         device = next(model.parameters()).device
@@ -545,18 +544,21 @@ class Job:
         scores: dict = {}
         previous = None          # (forward streams' alpha, plate) of the last forward frame: instability
         first_frame_time = None
+        transfer = for_device(device, pinned=tuning.pin_memory)
+        segmentation = self.outputs.segmentation is not None
+
+        def launch(batch):
+            """Upload, inference and download of one chunk (queued on the GPU; see rvmatte.transfer)."""
+            if batch[0][0].reset:
+                streams.reset()
+            src = transfer.upload([b[2] for b in batch])
+            return transfer.download(*streams.infer_tensors(src, segmentation=segmentation))
+
         with self.review, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write",
                                                  initializer=lower_thread_priority) as pool, \
                 Prefetch(self._read_model_frames(steps), depth=max(tuning.prefetch, chunk * 2)) as frames:
             items = window(frames) if window is not None else ((*item, None) for item in frames)
-            for batch in _batches(items, chunk):
-                if batch[0][0].reset:
-                    streams.reset()
-                src = torch.from_numpy(np.stack([b[2] for b in batch]))
-                if tuning.pin_memory:
-                    src = src.pin_memory()
-                src = src.permute(0, 3, 1, 2)
-                alphas, fgrs, seg = streams.infer(src, segmentation=self.outputs.segmentation is not None)
+            for batch, (alphas, fgrs, seg) in transfer.pipeline(_batches(items, chunk), launch):
                 for stream_pha, stream_fgr in zip(alphas, fgrs):
                     check_network_output([b[0].frame for b in batch], stream_pha, stream_fgr)
                 for i, (step, plate, model_in, reverse) in enumerate(batch):
