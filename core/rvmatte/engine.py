@@ -68,6 +68,7 @@ class RunOptions:
     compile: bool = False                    # torch.compile the steady-state forward (long shots)
     backend: str = "torch"                   # torch, onnxruntime, openvino or auto (rvmatte.backends)
     deterministic: bool = False              # GPU: fixed cuDNN algorithms, TF32 off (rvmatte.gpu)
+    cuda_graphs: bool = False                # CUDA: the steady state replayed from a graph (rvmatte.cuda_graphs)
     model: object = None                     # an already loaded network (hosts, tests, the API)
     composite: Optional[str] = None          # review: foreground over a colour or a background plate
     background: Optional[str] = None         # background input for the composite (else a colour)
@@ -442,11 +443,30 @@ class Job:
                 model = CompiledNetwork(model, on_fallback=self.reporter.warning)
             if o.backend != "torch":
                 model = self._select_backend(model, tuning)
+            if o.cuda_graphs:
+                model = self._graphed(model)
             return self._run(model, tuning, started)
         finally:
             torch.set_num_threads(torch_threads)
             if restore_arithmetic is not None:
                 restore_arithmetic()
+
+    def _graphed(self, model):
+        """--cuda-graphs: the steady state replayed from a captured graph (rvmatte.cuda_graphs)."""
+        o = self.options
+        if o.compile:
+            raise RvmatteError("--cuda-graphs and --compile exclude each other: choose one")
+        device = next(model.parameters()).device
+        if device.type != "cuda":
+            self.reporter.warning(f"--cuda-graphs: only on a CUDA device; the network runs as it is on {device.type}")
+            return model
+        if self.source.pixel_aspect != 1.0 or self.outputs.segmentation is not None:
+            self.reporter.warning("--cuda-graphs: anamorphic plates and the segmentation pass run the network's "
+                                  "written-out forward, which is not captured")
+            return model
+        from rvmatte.cuda_graphs import CudaGraphNetwork
+
+        return CudaGraphNetwork(model)
 
     def _check_vram(self, model, ratio: float, chunk: int) -> None:
         """Before any frame: one blank forward of the shot's shape must fit the card (rvmatte.gpu)."""
