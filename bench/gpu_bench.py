@@ -18,7 +18,7 @@ measured):
   README figures are); the state is fed back;
 - parity: float32 on the device against float32 on the CPU over a few frames with the state
   fed back (TF32 off for this row), max and mean |Δα|;
-- end to end, float32 and float16: ``rvmatte run``'s engine on a 1080p (120 frames) and a 4K
+- end to end, float32, float16 and float16 + ``--cuda-graphs``: ``rvmatte run``'s engine on a 1080p (120 frames) and a 4K
   (40 frames) linear EXR shot written here, alpha + premultiplied foreground EXRs out, only where
   OpenImageIO imports; reading, colour, the transfers (rvmatte.transfer: pinned buffers and
   copy streams on CUDA) and writing included. Frames/s of the steady state (frames on disk
@@ -61,7 +61,11 @@ MODES = [  # name: (dtype, channels_last, cuda graph)
 ]
 
 
-END_TO_END_PRECISIONS = ("float32", "float16")
+END_TO_END_MODES = [  # name: (precision, --cuda-graphs)
+    ("float32", ("float32", False)),
+    ("float16", ("float16", False)),
+    ("float16 + CUDA graphs", ("float16", True)),
+]
 
 
 class Rows:
@@ -247,7 +251,8 @@ class FrameClock(Reporter):
         self.times.append(time.perf_counter())
 
 
-def end_to_end(weights, device, size, count: int, folder: Path, precision: str = "float32") -> dict:
+def end_to_end(weights, device, size, count: int, folder: Path, precision: str = "float32",
+               cuda_graphs: bool = False) -> dict:
     """``rvmatte run``'s engine (rvmatte.engine.Job, with rvmatte.transfer's pinned buffers and copy
     streams on CUDA) on a linear half-float EXR shot, alpha + premultiplied foreground EXRs written:
     frames/s of the whole job (model loading, cuDNN autotuning and the VRAM check included) and of
@@ -262,7 +267,7 @@ def end_to_end(weights, device, size, count: int, folder: Path, precision: str =
 
     width, height, ratio = size
     pattern = write_shot(size, count, min(count, 8), folder)
-    out = folder / f"out{width}-{precision}"
+    out = folder / f"out{width}-{precision}{'-graphs' if cuda_graphs else ''}"
     clock = FrameClock()
     samples, stop = [], threading.Event()
 
@@ -278,7 +283,8 @@ def end_to_end(weights, device, size, count: int, folder: Path, precision: str =
     start = time.perf_counter()
     try:
         Job(RunOptions(input=pattern, alpha=str(out / "a.####.exr"), foreground=str(out / "f.####.exr"),
-                       weights=str(weights), device=str(device), precision=precision, downsample_ratio=ratio),
+                       weights=str(weights), device=str(device), precision=precision, downsample_ratio=ratio,
+                       cuda_graphs=cuda_graphs),
             clock).run()
     finally:
         stop.set()
@@ -362,22 +368,24 @@ def main(argv=None) -> int:
         have_oiio = False
     with tempfile.TemporaryDirectory(prefix="gpu-bench-") as folder:
         for label, size in sizes.items():
-            for precision in END_TO_END_PRECISIONS:
+            for mode, (precision, graphs) in END_TO_END_MODES:
                 row = {"kind": "end_to_end", "size": label, "resolution": f"{size[0]}x{size[1]}", "ratio": size[2],
-                       "mode": f"rvmatte run {precision}, EXR half in -> alpha + foreground EXR"}
+                       "mode": f"rvmatte run {mode}, EXR half in -> alpha + foreground EXR"}
                 if not have_oiio:
                     rows.add(**row, skipped="OpenImageIO does not import here")
                 elif weights is None:
                     rows.add(**row, skipped="rvmatte run needs the weights file (--weights)")
                 elif out_of_time():
                     rows.add(**row, skipped="time budget")
+                elif graphs and device.type != "cuda":
+                    rows.add(**row, skipped="CUDA graphs need a CUDA device")
                 elif precision == "float16" and device.type == "cpu":
                     rows.add(**row, skipped="float16 convolutions are for the GPU")
                 else:
                     try:
                         frames = 3 if args.tiny else (120 if label == "1080p" else 40)
-                        rows.add(**row, **end_to_end(weights, device, size, frames, Path(folder), precision),
-                                 frames=frames)
+                        rows.add(**row, **end_to_end(weights, device, size, frames, Path(folder), precision,
+                                                     graphs), frames=frames)
                     except Exception as error:
                         rows.add(**row, error=f"{type(error).__name__}: {str(error)[:200]}")
                     finally:
