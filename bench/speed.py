@@ -217,7 +217,7 @@ def measure_model(config: str, frames: int, runs: int, env: dict, size=(1920, 10
             "cpu_fps": statistics.median(cpu_fps)}
 
 
-STAGE_NAMES = ("decode", "colour", "network", "encode", "write", "passes", "other")
+STAGE_NAMES = ("decode", "colour", "network", "encode", "write", "passes", "main", "threads")
 
 
 def stage_job(args: list, env: dict) -> dict:
@@ -226,10 +226,7 @@ def stage_job(args: list, env: dict) -> dict:
     out = subprocess.run(command, capture_output=True, text=True, env=env)
     if out.returncode:
         raise RuntimeError(f"stage_cpu.py exited {out.returncode}: {out.stderr.strip()[-500:]}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    staged = sum(u + s for u, s in result["stages"].values())
-    result["stages"]["other"] = [result["cpu"] - staged, 0.0]
-    return result
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def stage_rows(job: str, runs: list) -> list:
@@ -240,7 +237,7 @@ def stage_rows(job: str, runs: list) -> list:
         total = median_of(runs, lambda r: sum(r["stages"][name]))
         system = statistics.median(r["stages"][name][1] for r in runs)
         share = total[0] / statistics.median(r["cpu"] for r in runs)
-        detail = f" (sys {system:.2f})" if name != "other" else ""
+        detail = f" (sys {system:.2f})" if name != "threads" else ""
         rows.append((f"  {name}, CPU s", fmt(total, " s") + detail, "", f"{share:.0%}", ""))
     return rows
 

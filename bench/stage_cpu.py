@@ -15,8 +15,10 @@ conversion inside a writer's call counts as colour, not as the writer's). Stages
 - write: temp file, the bytes and the rename (for EXR, OpenImageIO compresses while it writes:
   that compression is counted here, mostly as user time);
 - passes: the rest of the writer threads' work (masks, review, sidecars);
-- other: the process's CPU time not in a stage (start-up, imports, model loading, the main
-  thread's loop, torch's extra threads).
+- main: the main thread outside the stages (imports, model loading, the loop itself);
+- threads: every other thread's CPU outside the stages: OpenEXR's and OpenImageIO's own thread
+  pools (EXR compression and decompression run there, not in the reader or writer threads),
+  OpenMP helpers when torch has more than one thread, the pipeline threads' own overhead.
 
     PYTHONPATH=core .venv/bin/python bench/stage_cpu.py -- run plate.####.png -o out --downsample-ratio 0.25
 
@@ -42,6 +44,7 @@ class StageClock:
 
     def __init__(self):
         self.totals = {name: [0.0, 0.0] for name in STAGES}
+        self.main_staged = [0.0, 0.0]            # of the totals, what ran on the main thread
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -63,6 +66,9 @@ class StageClock:
                 with clock._lock:
                     clock.totals[stage][0] += user - inner[0]
                     clock.totals[stage][1] += system - inner[1]
+                    if not stack and threading.current_thread() is threading.main_thread():
+                        clock.main_staged[0] += user
+                        clock.main_staged[1] += system
                 if stack:
                     stack[-1][0] += user
                     stack[-1][1] += system
@@ -104,12 +110,19 @@ def main(argv) -> int:
     clock = StageClock()
     instrument(clock)
     start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+    main_before = resource.getrusage(resource.RUSAGE_THREAD)
     code = rvmatte_main(list(argv))
+    main_after = resource.getrusage(resource.RUSAGE_THREAD)
     after = resource.getrusage(resource.RUSAGE_SELF)
     wall = time.perf_counter() - start
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    stages = {k: [u, s] for k, (u, s) in clock.totals.items()}
+    stages["main"] = [main_after.ru_utime - main_before.ru_utime - clock.main_staged[0],
+                      main_after.ru_stime - main_before.ru_stime - clock.main_staged[1]]
+    staged = sum(u + s for u, s in stages.values())
+    stages["threads"] = [cpu - staged, 0.0]          # user and system together
     print(json.dumps({"wall": wall, "cpu": cpu, "code": code,
-                      "stages": {k: [round(u, 3), round(s, 3)] for k, (u, s) in clock.totals.items()}}))
+                      "stages": {k: [round(u, 3), round(s, 3)] for k, (u, s) in stages.items()}}))
     return code
 
 
