@@ -18,6 +18,8 @@ measured):
   README figures are); the state is fed back;
 - parity: float32 on the device against float32 on the CPU over a few frames with the state
   fed back (TF32 off for this row), max and mean |Δα|;
+- checks: the engine's transfer on the device against synchronous copies (lagged pipeline,
+  results kept to the end), and ``--cuda-graphs``' network against eager float16;
 - end to end, float32, float16 and float16 + ``--cuda-graphs``: ``rvmatte run``'s engine on a 1080p (120 frames) and a 4K
   (40 frames) linear EXR shot written here, alpha + premultiplied foreground EXRs out, only where
   OpenImageIO imports; reading, colour, the transfers (rvmatte.transfer: pinned buffers and
@@ -217,6 +219,55 @@ def parity(weights, device, size, frames_count: int) -> dict:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
+def check_transfer(weights, device, size) -> dict:
+    """The engine's transfer on this device (rvmatte.transfer: pinned buffers and copy streams on
+    CUDA) against plain synchronous copies: 6 chunks of 4 frames through the lagged pipeline, the
+    network's state fed back, every result kept until the end (no buffer may be overwritten)."""
+    import numpy as np
+    import torch
+
+    from rvmatte.ensemble import ForwardStreams
+    from rvmatte.transfer import for_device
+
+    width, height, ratio = size
+    model = load_network(weights, device, "float32", False)
+    frames = [f[0].permute(1, 2, 0).numpy() for f in make_frames(24, width, height, "cpu", torch.float32)]
+    chunks = [frames[i:i + 4] for i in range(0, 24, 4)]
+    transfer = for_device(device)
+    streams = ForwardStreams(model, (), downsample_ratio=ratio)
+    staged = [result for _, result in transfer.pipeline(chunks, lambda chunk: transfer.download(
+        *streams.infer_tensors(transfer.upload(chunk))))]
+    streams = ForwardStreams(model, (), downsample_ratio=ratio)
+    worst = 0.0
+    for chunk, (alphas, fgrs, _) in zip(chunks, staged):
+        src = torch.from_numpy(np.stack(chunk)).permute(0, 3, 1, 2).to(device)
+        plain_alphas, plain_fgrs, _ = streams.infer(src)
+        worst = max(worst, float(np.abs(alphas[0] - plain_alphas[0]).max()),
+                    float(np.abs(fgrs[0] - plain_fgrs[0]).max()))
+    return {"transfer": type(transfer).__name__, "max_abs_difference": worst, "chunks": len(chunks)}
+
+
+def check_cuda_graphs(weights, device, size) -> dict:
+    """--cuda-graphs' network against the eager one in float16, 8 chunks of 4 frames, state fed back."""
+    import torch
+
+    from rvmatte.cuda_graphs import CudaGraphNetwork
+
+    width, height, ratio = size
+    model = load_network(weights, device, "float16", False)
+    graphed = CudaGraphNetwork(model)
+    frames = make_frames(32, width, height, device, torch.float16)
+    rec, plain = [None] * 4, [None] * 4
+    worst = 0.0
+    with torch.inference_mode():
+        for i in range(0, 32, 4):
+            src = torch.cat(frames[i:i + 4])[None]
+            _, pha, *rec = graphed(src, *rec, downsample_ratio=ratio)
+            _, plain_pha, *plain = model(src, *plain, downsample_ratio=ratio)
+            worst = max(worst, float((pha.float() - plain_pha.float()).abs().max()))
+    return {"max_abs_alpha": worst, "captures": graphed.captures, "replays": graphed.replays}
+
+
 def write_shot(size, count: int, distinct: int, folder: Path) -> str:
     """A linear half-float EXR shot of ``count`` frames (``distinct`` written, the rest symlinks to
     them, so a long shot costs little disk or set-up time); returns its pattern."""
@@ -361,6 +412,17 @@ def main(argv=None) -> int:
         rows.add(kind="parity", size="1080p", mode=f"float32 {device} vs cpu (TF32 off)",
                  max_abs_alpha=result["max"], mean_abs_alpha=result["mean"])
 
+    for name, check in (("transfer", check_transfer), ("cuda graphs", check_cuda_graphs)):
+        if out_of_time():
+            rows.add(kind="check", mode=name, skipped="time budget")
+        elif name == "cuda graphs" and device.type != "cuda":
+            rows.add(kind="check", mode=name, skipped="CUDA graphs need a CUDA device")
+        else:
+            try:
+                rows.add(kind="check", mode=name, **check(weights, device, sizes["1080p"]))
+            except Exception as error:
+                rows.add(kind="check", mode=name, error=f"{type(error).__name__}: {str(error)[:200]}")
+
     try:
         import OpenImageIO  # noqa: F401
         have_oiio = True
@@ -410,6 +472,10 @@ def format_table(rows: list, seconds: float) -> str:
             result = f"skipped: {r['skipped']}"
         elif "error" in r:
             result = f"error: {r['error']}"
+        elif r["kind"] == "check" and "replays" in r:
+            result = f"max |Δα| {r['max_abs_alpha']:.2e} vs eager; {r['captures']} capture, {r['replays']} replays"
+        elif r["kind"] == "check":
+            result = f"max |Δ| {r['max_abs_difference']:.2e} vs synchronous copies ({r['transfer']}, {r['chunks']} chunks)"
         elif r["kind"] == "parity":
             result = f"max |Δα| {r['max_abs_alpha']:.2e}, mean {r['mean_abs_alpha']:.2e}"
         elif r["kind"] == "end_to_end":

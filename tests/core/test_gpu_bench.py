@@ -33,6 +33,9 @@ def test_a_tiny_cpu_run_writes_every_row_and_the_table(tmp_path, capsys):
     assert all(r["skipped"] == "CUDA graphs need a CUDA device" for r in graph)
     (parity,) = [r for r in rows if r["kind"] == "parity"]
     assert parity["max_abs_alpha"] == 0.0                    # CPU against CPU: the same numbers
+    transfer, graphs = [r for r in rows if r["kind"] == "check"]
+    assert transfer["transfer"] == "PassThrough" and transfer["max_abs_difference"] == 0.0
+    assert graphs["skipped"] == "CUDA graphs need a CUDA device"
     end_to_end = [r for r in rows if r["kind"] == "end_to_end"]
     assert [r["size"] for r in end_to_end] == ["1080p"] * 3 + ["4K"] * 3
     timed = [r for r in end_to_end if "fps" in r]
