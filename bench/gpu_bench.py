@@ -18,8 +18,14 @@ measured):
   README figures are); the state is fed back;
 - parity: float32 on the device against float32 on the CPU over a few frames with the state
   fed back (TF32 off for this row), max and mean |Δα|;
-- end to end, frames/s of ``rvmatte run`` on a 1080p and a 4K EXR shot written here, only
-  where OpenImageIO imports (the job's reading, colour and writing included);
+- checks: the engine's transfer on the device against synchronous copies (lagged pipeline,
+  results kept to the end), and ``--cuda-graphs``' network against eager float16;
+- end to end, float32, float16 and float16 + ``--cuda-graphs``: ``rvmatte run``'s engine on a 1080p (120 frames) and a 4K
+  (40 frames) linear EXR shot written here, alpha + premultiplied foreground EXRs out, only where
+  OpenImageIO imports; reading, colour, the transfers (rvmatte.transfer: pinned buffers and
+  copy streams on CUDA) and writing included. Frames/s of the steady state (frames on disk
+  after the 5th) and of the whole job (start-up included), GPU utilisation sampled while
+  frames flow;
 - GPU utilisation sampled during the model rows (``torch.cuda.utilization``, needs pynvml;
   else ``nvidia-smi``; else "n/a").
 
@@ -43,6 +49,8 @@ sys.path.insert(0, str(HERE.parent / "core"))
 SHARED = Path(os.environ.get("RVMATTE_SHARED", HERE.parent.parent / "shared"))
 DEFAULT_WEIGHTS = SHARED / "models" / "rvm_mobilenetv3_from_tfjs.pth"
 
+from rvmatte.progress import Reporter  # noqa: E402  (core/ is on the path from here)
+
 SIZES = {"1080p": (1920, 1080, 0.25), "4K": (3840, 2160, 0.125)}
 TINY_SIZES = {"1080p": (256, 144, 0.25), "4K": (512, 288, 0.125)}      # --tiny: same rows, small frames
 MODES = [  # name: (dtype, channels_last, cuda graph)
@@ -52,6 +60,13 @@ MODES = [  # name: (dtype, channels_last, cuda graph)
     ("float32 + channels_last", ("float32", True, False)),
     ("float16 + channels_last", ("float16", True, False)),
     ("float16 + CUDA graph", ("float16", False, True)),
+]
+
+
+END_TO_END_MODES = [  # name: (precision, --cuda-graphs)
+    ("float32", ("float32", False)),
+    ("float16", ("float16", False)),
+    ("float16 + CUDA graphs", ("float16", True)),
 ]
 
 
@@ -204,32 +219,134 @@ def parity(weights, device, size, frames_count: int) -> dict:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
-def end_to_end(weights, device, size, count: int, folder: Path) -> float:
-    """Frames/s of ``rvmatte run`` on a linear half-float EXR shot (alpha + foreground EXRs written)."""
+def check_transfer(weights, device, size) -> dict:
+    """The engine's transfer on this device (rvmatte.transfer: pinned buffers and copy streams on
+    CUDA) against plain synchronous copies: 6 chunks of 4 frames through the lagged pipeline, the
+    network's state fed back, every result kept until the end (no buffer may be overwritten)."""
+    import numpy as np
+    import torch
+
+    from rvmatte.ensemble import ForwardStreams
+    from rvmatte.transfer import for_device
+
+    width, height, ratio = size
+    model = load_network(weights, device, "float32", False)
+    frames = [f[0].permute(1, 2, 0).numpy() for f in make_frames(24, width, height, "cpu", torch.float32)]
+    chunks = [frames[i:i + 4] for i in range(0, 24, 4)]
+    transfer = for_device(device)
+    streams = ForwardStreams(model, (), downsample_ratio=ratio)
+    staged = [result for _, result in transfer.pipeline(chunks, lambda chunk: transfer.download(
+        *streams.infer_tensors(transfer.upload(chunk))))]
+    streams = ForwardStreams(model, (), downsample_ratio=ratio)
+    worst = 0.0
+    for chunk, (alphas, fgrs, _) in zip(chunks, staged):
+        src = torch.from_numpy(np.stack(chunk)).permute(0, 3, 1, 2).to(device)
+        plain_alphas, plain_fgrs, _ = streams.infer(src)
+        worst = max(worst, float(np.abs(alphas[0] - plain_alphas[0]).max()),
+                    float(np.abs(fgrs[0] - plain_fgrs[0]).max()))
+    return {"transfer": type(transfer).__name__, "max_abs_difference": worst, "chunks": len(chunks)}
+
+
+def check_cuda_graphs(weights, device, size) -> dict:
+    """--cuda-graphs' network against the eager one in float16, 8 chunks of 4 frames, state fed back."""
+    import torch
+
+    from rvmatte.cuda_graphs import CudaGraphNetwork
+
+    width, height, ratio = size
+    model = load_network(weights, device, "float16", False)
+    graphed = CudaGraphNetwork(model)
+    frames = make_frames(32, width, height, device, torch.float16)
+    rec, plain = [None] * 4, [None] * 4
+    worst = 0.0
+    with torch.inference_mode():
+        for i in range(0, 32, 4):
+            src = torch.cat(frames[i:i + 4])[None]
+            _, pha, *rec = graphed(src, *rec, downsample_ratio=ratio)
+            _, plain_pha, *plain = model(src, *plain, downsample_ratio=ratio)
+            worst = max(worst, float((pha.float() - plain_pha.float()).abs().max()))
+    return {"max_abs_alpha": worst, "captures": graphed.captures, "replays": graphed.replays}
+
+
+def write_shot(size, count: int, distinct: int, folder: Path) -> str:
+    """A linear half-float EXR shot of ``count`` frames (``distinct`` written, the rest symlinks to
+    them, so a long shot costs little disk or set-up time); returns its pattern."""
     import numpy as np
     import OpenImageIO as oiio
     import torch
 
-    from rvmatte.cli import main as rvmatte_main
+    width, height, _ = size
+    shot = folder / f"in{width}"
+    if not shot.is_dir():
+        shot.mkdir(parents=True)
+        for i, frame in enumerate(make_frames(distinct, width, height, "cpu", torch.float32)):
+            pixels = np.ascontiguousarray(frame[0].permute(1, 2, 0).numpy() ** 2.2)
+            spec = oiio.ImageSpec(width, height, 3, oiio.HALF)
+            path = str(shot / f"distinct.{i:04d}.exr")
+            out = oiio.ImageOutput.create(path)
+            out.open(path, spec)
+            out.write_image(pixels)
+            out.close()
+        for i in range(1, count + 1):
+            (shot / f"plate.{i:04d}.exr").symlink_to(shot / f"distinct.{(i - 1) % distinct:04d}.exr")
+    return str(shot / "plate.####.exr")
+
+
+class FrameClock(Reporter):
+    """A progress reporter that keeps the time each frame was reported done (on disk)."""
+
+    def __init__(self):
+        self.times = []
+
+    def frame(self, *args, **kwargs) -> None:
+        self.times.append(time.perf_counter())
+
+
+def end_to_end(weights, device, size, count: int, folder: Path, precision: str = "float32",
+               cuda_graphs: bool = False) -> dict:
+    """``rvmatte run``'s engine (rvmatte.engine.Job, with rvmatte.transfer's pinned buffers and copy
+    streams on CUDA) on a linear half-float EXR shot, alpha + premultiplied foreground EXRs written:
+    frames/s of the whole job (model loading, cuDNN autotuning and the VRAM check included) and of
+    its steady state (between the 5th and the last frame on disk), with the GPU's utilisation
+    sampled every 0.2 s while frames flow."""
+    import threading
+
+    import torch
+
+    from rvmatte.engine import Job, RunOptions
+    from rvmatte.transfer import for_device
 
     width, height, ratio = size
-    shot = folder / f"in{width}"
-    shot.mkdir(parents=True, exist_ok=True)
-    for i, frame in enumerate(make_frames(count, width, height, "cpu", torch.float32), start=1):
-        pixels = np.ascontiguousarray(frame[0].permute(1, 2, 0).numpy() ** 2.2)
-        spec = oiio.ImageSpec(width, height, 3, oiio.HALF)
-        out = oiio.ImageOutput.create(str(shot / f"plate.{i:04d}.exr"))
-        out.open(str(shot / f"plate.{i:04d}.exr"), spec)
-        out.write_image(pixels)
-        out.close()
-    args = ["run", str(shot / "plate.####.exr"), "-o", str(folder / f"out{width}"), "--device", str(device),
-            "--downsample-ratio", str(ratio), "--progress", "none"]
-    if weights and Path(weights).is_file():
-        args += ["--weights", str(weights)]
+    pattern = write_shot(size, count, min(count, 8), folder)
+    out = folder / f"out{width}-{precision}{'-graphs' if cuda_graphs else ''}"
+    clock = FrameClock()
+    samples, stop = [], threading.Event()
+
+    def sample():
+        while not stop.wait(0.2):
+            if clock.times:
+                value = gpu_utilisation(device)
+                if value.endswith("%"):
+                    samples.append(float(value[:-1]))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     start = time.perf_counter()
-    if rvmatte_main(args) != 0:
-        raise RuntimeError("rvmatte run failed")
-    return count / (time.perf_counter() - start)
+    try:
+        Job(RunOptions(input=pattern, alpha=str(out / "a.####.exr"), foreground=str(out / "f.####.exr"),
+                       weights=str(weights), device=str(device), precision=precision, downsample_ratio=ratio,
+                       cuda_graphs=cuda_graphs),
+            clock).run()
+    finally:
+        stop.set()
+        sampler.join()
+    wall = time.perf_counter() - start
+    times = clock.times
+    skip = min(5, len(times) - 2)
+    steady = (len(times) - 1 - skip) / (times[-1] - times[skip]) if len(times) > skip + 1 else float("nan")
+    return {"fps": round(count / wall, 2), "steady_fps": round(steady, 2),
+            "gpu_utilisation": f"{sum(samples) / len(samples):.0f}%" if samples else "n/a",
+            "transfer": type(for_device(torch.device(device))).__name__}
 
 
 def main(argv=None) -> int:
@@ -295,6 +412,17 @@ def main(argv=None) -> int:
         rows.add(kind="parity", size="1080p", mode=f"float32 {device} vs cpu (TF32 off)",
                  max_abs_alpha=result["max"], mean_abs_alpha=result["mean"])
 
+    for name, check in (("transfer", check_transfer), ("cuda graphs", check_cuda_graphs)):
+        if out_of_time():
+            rows.add(kind="check", mode=name, skipped="time budget")
+        elif name == "cuda graphs" and device.type != "cuda":
+            rows.add(kind="check", mode=name, skipped="CUDA graphs need a CUDA device")
+        else:
+            try:
+                rows.add(kind="check", mode=name, **check(weights, device, sizes["1080p"]))
+            except Exception as error:
+                rows.add(kind="check", mode=name, error=f"{type(error).__name__}: {str(error)[:200]}")
+
     try:
         import OpenImageIO  # noqa: F401
         have_oiio = True
@@ -302,21 +430,29 @@ def main(argv=None) -> int:
         have_oiio = False
     with tempfile.TemporaryDirectory(prefix="gpu-bench-") as folder:
         for label, size in sizes.items():
-            row = {"kind": "end_to_end", "size": label, "resolution": f"{size[0]}x{size[1]}", "ratio": size[2],
-                   "mode": "rvmatte run, EXR half in -> alpha + foreground EXR"}
-            if not have_oiio:
-                rows.add(**row, skipped="OpenImageIO does not import here")
-            elif weights is None:
-                rows.add(**row, skipped="rvmatte run needs the weights file (--weights)")
-            elif out_of_time():
-                rows.add(**row, skipped="time budget")
-            else:
-                try:
-                    frames = 3 if args.tiny else (40 if label == "1080p" else 20)
-                    rows.add(**row, fps=round(end_to_end(weights, device, size, frames, Path(folder)), 2),
-                             frames=frames)
-                except Exception as error:
-                    rows.add(**row, error=f"{type(error).__name__}: {str(error)[:200]}")
+            for mode, (precision, graphs) in END_TO_END_MODES:
+                row = {"kind": "end_to_end", "size": label, "resolution": f"{size[0]}x{size[1]}", "ratio": size[2],
+                       "mode": f"rvmatte run {mode}, EXR half in -> alpha + foreground EXR"}
+                if not have_oiio:
+                    rows.add(**row, skipped="OpenImageIO does not import here")
+                elif weights is None:
+                    rows.add(**row, skipped="rvmatte run needs the weights file (--weights)")
+                elif out_of_time():
+                    rows.add(**row, skipped="time budget")
+                elif graphs and device.type != "cuda":
+                    rows.add(**row, skipped="CUDA graphs need a CUDA device")
+                elif precision == "float16" and device.type == "cpu":
+                    rows.add(**row, skipped="float16 convolutions are for the GPU")
+                else:
+                    try:
+                        frames = 3 if args.tiny else (120 if label == "1080p" else 40)
+                        rows.add(**row, **end_to_end(weights, device, size, frames, Path(folder), precision,
+                                                     graphs), frames=frames)
+                    except Exception as error:
+                        rows.add(**row, error=f"{type(error).__name__}: {str(error)[:200]}")
+                    finally:
+                        if device.type == "cuda":
+                            torch.cuda.empty_cache()
 
     table = format_table(rows.rows, time.perf_counter() - started)
     (Path(args.out) / "table.md").write_text(table + "\n")
@@ -336,8 +472,15 @@ def format_table(rows: list, seconds: float) -> str:
             result = f"skipped: {r['skipped']}"
         elif "error" in r:
             result = f"error: {r['error']}"
+        elif r["kind"] == "check" and "replays" in r:
+            result = f"max |Δα| {r['max_abs_alpha']:.2e} vs eager; {r['captures']} capture, {r['replays']} replays"
+        elif r["kind"] == "check":
+            result = f"max |Δ| {r['max_abs_difference']:.2e} vs synchronous copies ({r['transfer']}, {r['chunks']} chunks)"
         elif r["kind"] == "parity":
             result = f"max |Δα| {r['max_abs_alpha']:.2e}, mean {r['mean_abs_alpha']:.2e}"
+        elif r["kind"] == "end_to_end":
+            result = (f"{r['steady_fps']:.1f} frames/s steady, {r['fps']:.1f} whole job "
+                      f"({r['frames']} frames, {r['transfer']})")
         else:
             result = f"{r['fps']:.1f} frames/s"
         size = f"{r.get('size', '')} {r.get('resolution', '')} r={r.get('ratio', '')}" if "ratio" in r else r.get("size", "")

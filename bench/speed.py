@@ -217,6 +217,31 @@ def measure_model(config: str, frames: int, runs: int, env: dict, size=(1920, 10
             "cpu_fps": statistics.median(cpu_fps)}
 
 
+STAGE_NAMES = ("decode", "colour", "network", "encode", "write", "passes", "main", "threads")
+
+
+def stage_job(args: list, env: dict) -> dict:
+    """One ``rvmatte run`` in a child with its stages' CPU clocked (bench/stage_cpu.py)."""
+    command = [sys.executable, str(REPO / "bench" / "stage_cpu.py"), "--", "run", *args, "--progress", "none"]
+    out = subprocess.run(command, capture_output=True, text=True, env=env)
+    if out.returncode:
+        raise RuntimeError(f"stage_cpu.py exited {out.returncode}: {out.stderr.strip()[-500:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def stage_rows(job: str, runs: list) -> list:
+    """One row per stage: median CPU seconds (user + sys) and its share of the job's CPU."""
+    rows = [(f"{job}: CPU time by stage (in-process, wall {statistics.median(r['wall'] for r in runs):.2f} s)",
+             fmt(median_of(runs, lambda r: r["cpu"]), " s"), "", "", "")]
+    for name in STAGE_NAMES:
+        total = median_of(runs, lambda r: sum(r["stages"][name]))
+        system = statistics.median(r["stages"][name][1] for r in runs)
+        share = total[0] / statistics.median(r["cpu"] for r in runs)
+        detail = f" (sys {system:.2f})" if name != "threads" else ""
+        rows.append((f"  {name}, CPU s", fmt(total, " s") + detail, "", f"{share:.0%}", ""))
+    return rows
+
+
 def median_of(results: list, key) -> tuple:
     values = [key(r) for r in results]
     return statistics.median(values), min(values), max(values)
@@ -260,8 +285,10 @@ def paired(job, runs: int, env: dict, base_env) -> tuple:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", default="model,backends,png,exr,steady,4k,flat",
-                        help="comma list of: model, backends, png, exr, steady, 4k, flat")
+    parser.add_argument("--only", default="model,backends,png,exr,stages,steady,4k,4k-backends,flat",
+                        help="comma list of: model, backends, png, exr, stages, steady, 4k, 4k-backends, flat")
+    parser.add_argument("--4k-backends", dest="uhd_backends", default="openvino,onnxruntime",
+                        help="backends of the 4K peak-RSS rows (4k-backends)")
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median reported)")
     parser.add_argument("--model-frames", type=int, default=100, help="frames timed per model-only run")
     parser.add_argument("--steady-frames", type=int, default=120, help="frames of the steady-state job")
@@ -316,8 +343,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="rvmatte-bench-", dir=args.keep) as tmp:
         root = Path(tmp)
         out = root / "out"
-        if wanted & {"png", "exr", "steady", "flat"}:
-            hd = make_inputs(root, 1920, 1080, with_exr="exr" in wanted)
+        if wanted & {"png", "exr", "stages", "steady", "flat"}:
+            hd = make_inputs(root, 1920, 1080, with_exr=bool(wanted & {"exr", "stages"}))
         if "png" in wanted:
             mark = len(rows)
             src = shot(hd, "png", args.job_frames)
@@ -379,6 +406,16 @@ def main() -> int:
                     base, lambda r: r["cpu"]), " s"), "", "", ""))
             for row in rows[mark:]:
                 print(row, flush=True)
+        if "stages" in wanted:
+            for ext, extra in (("png", ["--alpha", "{o}/a.####.png", "--foreground", "{o}/f.####.png"]),
+                               ("exr", ["-o", "{o}"])):
+                src = shot(hd, ext, args.job_frames)
+                runs = [stage_job([src, "--downsample-ratio", "0.25",
+                                   *[a.format(o=out / f"stages-{ext}{i}") for a in extra]], env)
+                        for i in range(args.runs)]
+                rows += stage_rows(f"{ext.upper()} job ({args.job_frames} frames 1080p)", runs)
+                for row in rows[-len(STAGE_NAMES) - 1:]:
+                    print(row, flush=True)
         if "steady" in wanted:
             for ext, extra in (("png", ["--alpha", "{o}/a.####.png", "--foreground", "{o}/f.####.png"]),
                                ("exr", ["-o", "{o}"])):
@@ -412,6 +449,23 @@ def main() -> int:
                 results, lambda r: 10 / (r["wall"] - r["startup"]))), "", "", ""))
             for row in rows[-2:]:
                 print(row, flush=True)
+        if "4k-backends" in wanted:
+            uhd = make_inputs(root, 3840, 2160, with_exr=False)
+            src = shot(uhd, "png", 10)
+            for backend in args.uhd_backends.split(","):
+                with tempfile.TemporaryDirectory(prefix="rvmatte-bench-cache-") as cache:
+                    backend_env = dict(env, RVMATTE_CACHE_DIR=cache)
+                    first = run_job([src, "-o", str(out / f"4k-{backend}"), "--downsample-ratio", "0.125",
+                                     "--backend", backend], backend_env)
+                    again = run_job([src, "-o", str(out / f"4k-{backend}"), "--downsample-ratio", "0.125",
+                                     "--backend", backend], backend_env)
+                rows.append((f"4K (3840x2160, r=0.125) 10 frames PNG -> EXR, --backend {backend}: peak RSS, "
+                             "first run (export) / cached", f"{first['peak_mb'] / 1024:.2f} / "
+                             f"{again['peak_mb'] / 1024:.2f} GB", "", "", "< 3 GB"))
+                rows.append((f"4K --backend {backend}: frames/s after start-up (cached)",
+                             f"{10 / (again['wall'] - again['startup']):.2f}", "", "", ""))
+                for row in rows[-2:]:
+                    print(row, flush=True)
 
     print()
     print(f"machine: {machine()}")

@@ -64,6 +64,7 @@ class RunOptions:
     compile: bool = False                    # torch.compile the steady-state forward (long shots)
     backend: str = "torch"                   # torch, onnxruntime, openvino or auto (rvmatte.backends)
     deterministic: bool = False              # GPU: fixed cuDNN algorithms, TF32 off (rvmatte.gpu)
+    cuda_graphs: bool = False                # CUDA: the steady state replayed from a graph (rvmatte.cuda_graphs)
     model: object = None                     # an already loaded network (hosts, tests, the API)
     composite: Optional[str] = None          # review: foreground over a colour or a background plate
     background: Optional[str] = None         # background input for the composite (else a colour)
@@ -321,11 +322,30 @@ class Job:
                 model = CompiledNetwork(model, on_fallback=self.reporter.warning)
             if o.backend != "torch":
                 model = self._select_backend(model, tuning)
+            if o.cuda_graphs:
+                model = self._graphed(model)
             return self._run(model, tuning, started)
         finally:
             torch.set_num_threads(torch_threads)
             if restore_arithmetic is not None:
                 restore_arithmetic()
+
+    def _graphed(self, model):
+        """--cuda-graphs: the steady state replayed from a captured graph (rvmatte.cuda_graphs)."""
+        o = self.options
+        if o.compile:
+            raise RvmatteError("--cuda-graphs and --compile exclude each other: choose one")
+        device = next(model.parameters()).device
+        if device.type != "cuda":
+            self.reporter.warning(f"--cuda-graphs: only on a CUDA device; the network runs as it is on {device.type}")
+            return model
+        if self.source.pixel_aspect != 1.0 or self.outputs.needs_segmentation:
+            self.reporter.warning("--cuda-graphs: anamorphic plates and the segmentation pass run the network's "
+                                  "written-out forward, which is not captured")
+            return model
+        from rvmatte.cuda_graphs import CudaGraphNetwork
+
+        return CudaGraphNetwork(model)
 
     def _check_vram(self, model, ratio: float, chunk: int) -> None:
         """Before any frame: one blank forward of the shot's shape must fit the card (rvmatte.gpu)."""
@@ -363,11 +383,10 @@ class Job:
         return selected
 
     def _run(self, model, tuning, started: float) -> dict:
-        import torch
-
         from rvmatte.device import device_name
         from rvmatte.ensemble import ForwardStreams, ReverseWindow, combine, has_reverse, postroll_frames
         from rvmatte.schedule import Step
+        from rvmatte.transfer import for_device
 
         o = self.options
         device = next(model.parameters()).device
@@ -423,18 +442,21 @@ class Job:
         writers = o.writers or tuning.writers
         previous = None          # (forward streams' alpha, plate) of the last forward frame: instability
         first_frame_time = None
+        transfer = for_device(device, pinned=tuning.pin_memory)
+        segmentation = self.outputs.needs_segmentation
+
+        def launch(batch):
+            """Upload, inference and download of one chunk (queued on the GPU; see rvmatte.transfer)."""
+            if batch[0][0].reset:
+                streams.reset()
+            src = transfer.upload([b[2] for b in batch])
+            return transfer.download(*streams.infer_tensors(src, segmentation=segmentation))
+
         with self.outputs, ThreadPoolExecutor(max_workers=writers, thread_name_prefix="rvmatte-write",
                                                  initializer=lower_thread_priority) as pool, \
                 Prefetch(self._read_model_frames(steps), depth=max(tuning.prefetch, chunk * 2)) as frames:
             items = window(frames) if window is not None else ((*item, None) for item in frames)
-            for batch in _batches(items, chunk):
-                if batch[0][0].reset:
-                    streams.reset()
-                src = torch.from_numpy(np.stack([b[2] for b in batch]))
-                if tuning.pin_memory:
-                    src = src.pin_memory()
-                src = src.permute(0, 3, 1, 2)
-                alphas, fgrs, seg = streams.infer(src, segmentation=self.outputs.needs_segmentation)
+            for batch, (alphas, fgrs, seg) in transfer.pipeline(_batches(items, chunk), launch):
                 for stream_pha, stream_fgr in zip(alphas, fgrs):
                     check_network_output([b[0].frame for b in batch], stream_pha, stream_fgr)
                 for i, (step, plate, model_in, reverse) in enumerate(batch):

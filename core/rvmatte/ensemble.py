@@ -104,20 +104,26 @@ class ForwardStreams:
     def infer(self, src, segmentation: bool = False):
         """src [T,3,H,W] → (alphas, foregrounds, seg): one [T,H,W] / [T,H,W,3] numpy array per
         stream (primary first), and the primary stream's segmentation [T,H,W] (or None)."""
+        alphas, fgrs, seg = self.infer_tensors(src, segmentation)
+        return [_alpha(a) for a in alphas], [_colour(f) for f in fgrs], None if seg is None else seg[:, 0].cpu().numpy()
+
+    def infer_tensors(self, src, segmentation: bool = False):
+        """Like ``infer``, with the results left where the network made them: one [T,1,H,W] alpha
+        and [T,3,H,W] foreground tensor per stream, and [T,1,H,W] segmentation (or None); the
+        pipeline's transfer (rvmatte.transfer) brings them to the host."""
         if segmentation:
             pha, fgr, seg = self.primary.infer_with_segmentation(src)
-            seg = seg[:, 0].cpu().numpy()
         else:
             (pha, fgr), seg = self.primary.infer(src), None
-        alphas, fgrs = [_alpha(pha)], [_colour(fgr)]
+        alphas, fgrs = [pha], [fgr]
         for stream, session in self.extras:
             if stream.kind == "mirror":
                 pha, fgr = session.infer(src.flip(-1))
                 pha, fgr = pha.flip(-1), fgr.flip(-1)
             else:
                 pha, fgr = session.infer(src)
-            alphas.append(_alpha(pha))
-            fgrs.append(_colour(fgr))
+            alphas.append(pha)
+            fgrs.append(fgr)
         return alphas, fgrs, seg
 
 

@@ -73,6 +73,7 @@ NOT_RESULT_AFFECTING: Dict[str, str] = {
     "writers": "how many threads write",
     "fold_batchnorm": "the same network, folded (float round-off only)",
     "compile": "the same network, compiled (float round-off only)",
+    "cuda_graphs": "the same kernels, launched from a captured graph (float round-off at most)",
     "frames": "which frames are written; a frame's key does not depend on its chunk",
     "preroll": "how a chunk's state is warmed; chunked runs stand for one run (docs/farm.md)",
     "resume": "whether complete frames are kept",

@@ -33,7 +33,16 @@ def test_a_tiny_cpu_run_writes_every_row_and_the_table(tmp_path, capsys):
     assert all(r["skipped"] == "CUDA graphs need a CUDA device" for r in graph)
     (parity,) = [r for r in rows if r["kind"] == "parity"]
     assert parity["max_abs_alpha"] == 0.0                    # CPU against CPU: the same numbers
-    assert [r["fps"] > 0 for r in rows if r["kind"] == "end_to_end"] == [True, True]
+    transfer, graphs = [r for r in rows if r["kind"] == "check"]
+    assert transfer["transfer"] == "PassThrough" and transfer["max_abs_difference"] == 0.0
+    assert graphs["skipped"] == "CUDA graphs need a CUDA device"
+    end_to_end = [r for r in rows if r["kind"] == "end_to_end"]
+    assert [r["size"] for r in end_to_end] == ["1080p"] * 3 + ["4K"] * 3
+    timed = [r for r in end_to_end if "fps" in r]
+    assert all(r["mode"].startswith("rvmatte run float32,") for r in timed) and len(timed) == 2
+    assert all(r["fps"] > 0 and r["transfer"] == "PassThrough" and r["frames"] == 3 for r in timed)
+    skipped = [r["skipped"] for r in end_to_end if "fps" not in r]
+    assert skipped == ["float16 convolutions are for the GPU", "CUDA graphs need a CUDA device"] * 2
     table = (tmp_path / "table.md").read_text()
     assert table in capsys.readouterr().out and "| parity |" in table
 
