@@ -42,4 +42,29 @@ def finetune_arguments(shot: Shot, *, plate: str, device: str, weights: str) -> 
             "--device", device, "--progress", "openjd"]
     if shot.start_frame is not None:
         args += ["--start-frame", str(shot.start_frame)]
-    return args + list(shot.finetune_args)
+    return args + inherited_finetune_args(shot.run_args) + list(shot.finetune_args)
+
+
+#: ``rvmatte run`` options a shot's fine-tune task takes over from the shot's ``run_args``: how the
+#: plate is read (layer, colour), the masks (what they decide is left out of the losses, as on the
+#: command line) and the network the tuned weights will run as. ``finetune_args`` come after them,
+#: so a shot can still train otherwise.
+INHERITED_BY_FINETUNE = ("layer", "input_colorspace", "ocio_config", "holdout", "garbage", "variant", "refiner",
+                         "downsample_ratio")
+
+
+def inherited_finetune_args(run_args: list[str]) -> list[str]:
+    """The options of ``run_args`` named in ``INHERITED_BY_FINETUNE``, as `rvmatte finetune` arguments
+    (read with the real run parser, so every spelling argparse takes is found)."""
+    from .run_args import _run_parser
+
+    parser = _run_parser()
+    given = parser.parse_args(["PLATE", *run_args])
+    defaults = parser.parse_args(["PLATE"])
+    actions = {a.dest: a for a in parser._actions}
+    args: list[str] = []
+    for dest in INHERITED_BY_FINETUNE:
+        value = getattr(given, dest)
+        if value != getattr(defaults, dest):
+            args += [actions[dest].option_strings[0], str(value)]
+    return args

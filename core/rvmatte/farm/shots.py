@@ -271,9 +271,11 @@ def tuned_weights_path(shot: Shot, weights: str) -> str:
 
     pattern = find_sequence(shot.keyframes)
     keys = {str(f): sha256_of(pattern.path(f)) for f in pattern.frames_on_disk()}
+    from .command import inherited_finetune_args
+
+    args = inherited_finetune_args(shot.run_args) + list(shot.finetune_args)
     identity = json.dumps({"weights": sha256_of(weights), "keyframes": keys, "plate": shot.input,
-                           "frames": [shot.frames[0], shot.frames[-1]], "args": list(shot.finetune_args)},
-                          sort_keys=True)
+                           "frames": [shot.frames[0], shot.frames[-1]], "args": args}, sort_keys=True)
     digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
     return os.path.join(shot.output_dir, "tuned", f"{shot.name}.ft{digest}.pth")
 

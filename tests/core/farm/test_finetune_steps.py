@@ -89,6 +89,42 @@ def test_opencue_matte_layers_wait_for_the_finetune_layer(tmp_path, shot):
     assert rest and all(layer["after"] == [first["name"]] for layer in rest)
 
 
+def _finetune_task_args(shot_):
+    (finetune, _) = job_template([shot_], device="cpu")["steps"]
+    return finetune["script"]["actions"]["onRun"]["args"]
+
+
+def test_the_finetune_task_takes_the_shots_masks_and_plate_options_from_its_run_args(tmp_path, shot):
+    plate, keys = shot
+    run_args = ["--holdout", "/masks/hold.####.exr", "--garbage=/masks/garb.####.exr",
+                "--input-colorspace", "ACEScg", "--downsample-ratio", "0.5", "--precision", "float16"]
+    (one,) = _shots(tmp_path, plate, keys, run_args=run_args)
+    args = _finetune_task_args(one)
+    assert args[args.index("--holdout") + 1] == "/masks/hold.####.exr"
+    assert args[args.index("--garbage") + 1] == "/masks/garb.####.exr"
+    assert args[args.index("--input-colorspace") + 1] == "ACEScg"
+    assert args[args.index("--downsample-ratio") + 1] == "0.5"
+    assert "--precision" not in args          # training precision is the fine-tune's own choice
+
+
+def test_finetune_args_given_for_the_shot_win_over_what_it_inherits(tmp_path, shot):
+    plate, keys = shot
+    (one,) = _shots(tmp_path, plate, keys, run_args=["--downsample-ratio", "0.5"],
+                    finetune_args=["--downsample-ratio", "0.25"])
+    from rvmatte.cli import build_parser
+
+    parsed = build_parser().parse_args(_finetune_task_args(one))
+    assert parsed.command == "finetune" and str(parsed.downsample_ratio) == "0.25"
+
+
+def test_another_mask_makes_another_tuned_checkpoint(tmp_path, shot):
+    plate, keys = shot
+    (plain,) = _shots(tmp_path, plate, keys)
+    (masked,) = _shots(tmp_path, plate, keys, run_args=["--holdout", "/masks/hold.####.exr"])
+    (other,) = _shots(tmp_path, plate, keys, run_args=["--holdout", "/masks/other.####.exr"])
+    assert len({plain.tuned_weights, masked.tuned_weights, other.tuned_weights}) == 3
+
+
 @pytest.mark.parametrize("extra, words", [
     ({"finetune_args": ["-o", "x.pth"]}, "must not set -o/--output: the farm job sets it"),
     ({"finetune_args": ["--stepz", "3"]}, "finetune_args:"),
