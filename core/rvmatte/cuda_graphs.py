@@ -25,8 +25,10 @@ from typing import Optional
 import torch
 from torch import nn
 
+from rvmatte.wrapped import WrappedNetwork
 
-class CudaGraphNetwork(nn.Module):
+
+class CudaGraphNetwork(WrappedNetwork):
     def __init__(self, network: nn.Module):
         super().__init__()
         self.network = network
@@ -37,13 +39,6 @@ class CudaGraphNetwork(nn.Module):
         self.captures = 0
         self.replays = 0
 
-    def __getattr__(self, name: str):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            if name.startswith("_") or "network" not in self.__dict__.get("_modules", {}):
-                raise
-            return getattr(self._modules["network"], name)
 
     @staticmethod
     def call_key(src, state, ratio) -> tuple:

@@ -14,6 +14,8 @@ from typing import Iterator, Tuple
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from rvmatte.wrapped import WrappedNetwork
+
 
 def _conv_bn_pairs(module: nn.Module) -> Iterator[Tuple[nn.Module, str, str]]:
     """(parent, conv name, bn name) for every BatchNorm that directly follows a plain Conv2d.
@@ -76,7 +78,7 @@ def prepare_model(model: nn.Module, tuning, fold: bool | None = None) -> nn.Modu
     return prepared
 
 
-class CompiledNetwork(nn.Module):
+class CompiledNetwork(WrappedNetwork):
     """The network with its steady-state forward compiled by ``torch.compile`` (Inductor,
     weights frozen as constants), for long shots.
 
@@ -107,13 +109,6 @@ class CompiledNetwork(nn.Module):
 
         return inductor.patch(freezing=True)
 
-    def __getattr__(self, name: str):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            if name.startswith("_") or "network" not in self.__dict__.get("_modules", {}):
-                raise                    # half-built (copy, pickle): nothing to delegate to yet
-            return getattr(self._modules["network"], name)
 
     def forward(self, src, r1=None, r2=None, r3=None, r4=None, downsample_ratio: float = 1.0,
                 segmentation_pass: bool = False):

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from rvmatte.wrapped import WrappedNetwork
+
 from rvmatte import __version__
 from rvmatte.backends import cache
 from rvmatte.backends.static_export import export_static_onnx, float32_copy
@@ -38,7 +40,7 @@ def weights_digest(model: nn.Module) -> str:
     return "state:" + digest.hexdigest()
 
 
-class BackendNetwork(nn.Module):
+class BackendNetwork(WrappedNetwork):
     """``runtime`` is a backend module (``NAME``, ``version()``, ``load(path, precision, threads)``).
     With ``on_failure`` given (``--backend auto``), a graph that fails to export or load is
     reported through it once and the run goes on with the eager network; without it the
@@ -64,13 +66,6 @@ class BackendNetwork(nn.Module):
     def backend_label(self) -> str:
         return f"{self.backend_name} {self.backend_version.split('-')[0]} {self._precision}"
 
-    def __getattr__(self, name: str):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            if name.startswith("_") or "network" not in self.__dict__.get("_modules", {}):
-                raise
-            return getattr(self._modules["network"], name)
 
     # -- the graph for one size ---------------------------------------------------------------
     def entry_fields(self, height: int, width: int, ratio: float) -> dict:
