@@ -389,7 +389,9 @@ def test_tuned_weights_on_another_shot_warn_the_artist(core_worker_tuned, addon,
     assert job.state is addon.jobs.JobState.DONE, job.error
     warning = next(w for w in job.warnings if "fine-tuned for the shot" in w)
     assert f"RVMatte warning: RVMatte: {warning}" in capsys.readouterr().out
-    assert warning in panel_labels(addon)
+    lines = addon.labels.wrapped(warning, addon.labels.characters(bpy.context))   # wrapped to the panel
+    shown = panel_labels(addon)
+    assert any(shown[i:i + len(lines)] == lines for i in range(len(shown)))
 
 
 @pytest.fixture

@@ -146,3 +146,32 @@ def test_the_panel_of_a_queued_scene_says_so_and_offers_cancel(addon, go, tmp_pa
     assert queued["label"] == "plate.0001.exr: queued behind other.0001.exr"
     assert queued["button"] == "CANCEL"
     assert not next(r for r in rows if r["label"] == "Generate Matte")["active"]
+
+
+def test_loading_another_file_drops_the_queued_jobs_too(addon, go, tmp_path):
+    save_blend(tmp_path)
+    shot(bpy.context.scene, tmp_path, "plate")
+    other = bpy.data.scenes.new("sh020")
+    shot(other, tmp_path, "other")
+    first = addon.operators.start_matte(bpy.context.scene)
+    second = addon.operators.start_matte(other)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    go.touch()
+    addon.operators.tick()
+    assert first.process.poll() is not None and second.process is None
+    assert addon.jobs.active_jobs() == []
+
+
+def test_passes_written_but_not_wired_end_as_a_failure_never_with_a_success_mark(addon, go, tmp_path):
+    save_blend(tmp_path)
+    scene = bpy.context.scene
+    shot(scene, tmp_path, "plate")
+    assert bpy.ops.rvmatte.generate() == {"FINISHED"}
+    job = the_job(addon)
+    bpy.data.movieclips.remove(scene.rvmatte.clip)          # the source goes while the worker runs
+    go.touch()
+    drive(addon, job)
+    assert job.state is addon.jobs.JobState.FAILED
+    assert job.message.startswith(f"passes written to {tmp_path / 'plate' / 'out'}, but the nodes could not be added")
+    outcome = next(r for r in draw(addon) if r["label"].startswith("passes written"))
+    assert outcome["icon"] == "ERROR"
