@@ -155,6 +155,8 @@ def plan_matte(scene, resume=False):
     mattes = matte_inputs(settings, first, last, folder)
     request = build_request(scene, source, first, last, folder, mattes, resume=resume)
     request = dataclasses.replace(request, **people.request_fields(scene, source, first, last))
+    if resume and not resumable(request):
+        raise sources.SourceError(RESUME_WITH_PEOPLE)
     argv = command.worker_prefix(engine.effective()["python"]) + command.run_arguments(request)
     return MattePlan(source, first, last, folder, request, argv, mattes)
 
@@ -275,6 +277,15 @@ def _wire(job, scene, plan, first):
     job.nodes["cryptomatte"] = people.wire_people(scene, plan.source, plan.request, first, plan.last)
 
 
+RESUME_WITH_PEOPLE = ("Resume is not available with a target, a point or People (the worker matches the "
+                      "people across the whole range): Generate Matte redoes every frame")
+
+
+def resumable(request):
+    """Whether the worker can resume the run (`rvmatte run --resume` takes no target, point or People)."""
+    return not (request.targets or request.target_points or request.people)
+
+
 def _wire_what_exists(job, key, plan):
     """After a cancel or a failure: the frames already complete on disk are wired, and Generate offers
     Resume (`--resume` keeps those of them made with the same settings and does the rest)."""
@@ -282,15 +293,15 @@ def _wire_what_exists(job, key, plan):
     scene = scene_of(key)
     if not done or scene is None:
         return
-    job.resumable = True
+    job.resumable = resumable(plan.request)
+    rest = ": Resume does the rest" if job.resumable else ""
     try:
         _wire(job, scene, plan, done[0])
     except (KeyError, RuntimeError, ValueError) as exc:
         print(f"RVMatte: the {len(done)} frames on disk could not be wired: {exc}")
-        job.message += f"; {len(done)} of {plan.last - plan.first + 1} frames on disk: Resume does the rest"
+        job.message += f"; {len(done)} of {plan.last - plan.first + 1} frames on disk{rest}"
         return
-    job.message += (f"; {len(done)} of {plan.last - plan.first + 1} frames on disk are wired: "
-                    f"Resume does the rest")
+    job.message += f"; {len(done)} of {plan.last - plan.first + 1} frames on disk are wired{rest}"
 
 
 def _matte_outcome(job, key, scene_name, plan):

@@ -117,6 +117,15 @@ def test_people_count_with_a_target_is_refused(addon, worker, tmp_path):
         plan(addon)
 
 
+def test_resume_with_people_is_refused_before_the_worker_starts(addon, worker, tmp_path):
+    """`rvmatte run --resume` takes no target, point or People; the add-on says so instead of the worker."""
+    sequence_source(tmp_path)
+    bpy.context.scene.rvmatte.people.people = 2
+    with pytest.raises(addon.sources.SourceError, match="Resume is not available with a target, a point or People"):
+        addon.operators.plan_matte(bpy.context.scene, resume=True)
+    assert "--resume" not in plan(addon).argv
+
+
 def test_a_bad_person_name_is_refused(addon, worker, tmp_path):
     sequence_source(tmp_path)
     people = bpy.context.scene.rvmatte.people

@@ -3,8 +3,8 @@ its job; one matte worker at a time, the others queued.
 
 The worker here is a small script in the `rvmatte run` worker's place: it speaks the documented
 `--progress json` protocol and writes real EXR files (copies of one written by bpy) under the
-`--alpha`/`--foreground` patterns for the `--frames` it is given, once the file named by
-$RVMATTE_FAKE_GO exists, so a test decides when the job ends. The add-on's own code (planning,
+`--alpha`/`--foreground` patterns for the `--frames` it is given: the first at once, the others
+once the file named by $RVMATTE_FAKE_GO exists, so a test decides when the job ends. The add-on's own code (planning,
 queueing, wiring, panel) is what runs.
 """
 
@@ -27,12 +27,15 @@ def opt(flag):
 first, last = map(int, opt("--frames").split("-"))
 total = last - first + 1
 print(json.dumps(dict(event="start", frames=total, first=first, last=last)), flush=True)
-while not os.path.exists(os.environ["RVMATTE_FAKE_GO"]):
-    time.sleep(0.02)
 for done, frame in enumerate(range(first, last + 1), 1):
+    while done > 1 and not os.path.exists(os.environ["RVMATTE_FAKE_GO"]):
+        time.sleep(0.02)
     for flag in ("--alpha", "--foreground"):
         shutil.copyfile({template!r}, opt(flag).replace("####", "%04d" % frame))
     print(json.dumps(dict(event="frame", frame=frame, done=done, total=total, fps=10.0)), flush=True)
+    if os.environ.get("RVMATTE_FAKE_CRASH"):
+        print("Segmentation fault", file=sys.stderr)
+        sys.exit(139)
 print(json.dumps(dict(event="done", frames=total, written=total, skipped=0, seconds=0.1, fps=10.0)), flush=True)
 """
 
@@ -175,3 +178,44 @@ def test_passes_written_but_not_wired_end_as_a_failure_never_with_a_success_mark
     assert job.message.startswith(f"passes written to {tmp_path / 'plate' / 'out'}, but the nodes could not be added")
     outcome = next(r for r in draw(addon) if r["label"].startswith("passes written"))
     assert outcome["icon"] == "ERROR"
+
+
+def test_a_cancelled_people_job_wires_its_frames_but_offers_no_resume(addon, go, tmp_path):
+    """`rvmatte run --resume` takes no People: the frames on disk are still wired, and no Resume is offered."""
+    save_blend(tmp_path)
+    scene = bpy.context.scene
+    shot(scene, tmp_path, "plate")
+    scene.rvmatte.people.people = 2
+    assert bpy.ops.rvmatte.generate() == {"FINISHED"}
+    job = the_job(addon)
+    while job.done < 1:
+        addon.operators.tick()
+        time.sleep(0.02)
+    bpy.ops.rvmatte.cancel()
+    drive(addon, job)
+    assert job.state is addon.jobs.JobState.CANCELLED
+    assert job.message.endswith("; 1 of 3 frames on disk are wired")
+    assert job.nodes["alpha"].frame_duration == 1 and not job.resumable
+    assert "Resume" not in [r["label"] for r in draw(addon)]
+
+
+def test_after_a_crash_the_frames_on_disk_are_wired_and_resume_is_offered(addon, go, tmp_path, monkeypatch):
+    monkeypatch.setenv("RVMATTE_FAKE_CRASH", "1")
+    save_blend(tmp_path)
+    shot(bpy.context.scene, tmp_path, "plate")
+    assert bpy.ops.rvmatte.generate() == {"FINISHED"}
+    job = the_job(addon)
+    drive(addon, job)
+    assert job.state is addon.jobs.JobState.FAILED
+    assert job.message == ("the worker stopped with exit code 139: Segmentation fault; "
+                           "1 of 3 frames on disk are wired: Resume does the rest")
+    assert job.nodes["alpha"].frame_duration == 1
+    resume = next(r for r in draw(addon) if r["label"] == "Resume")
+    assert resume["properties"] == {"resume": True}
+    monkeypatch.delenv("RVMATTE_FAKE_CRASH")
+    go.touch()
+    assert bpy.ops.rvmatte.generate(resume=True) == {"FINISHED"}
+    again = the_job(addon)
+    assert "--resume" in again.argv
+    drive(addon, again)
+    assert again.state is addon.jobs.JobState.DONE and again.nodes["alpha"].frame_duration == 3
