@@ -132,11 +132,17 @@ def _sequence_key(path):
     return found[0].hashes if found else None
 
 
-def pass_image(path, name, *, colorspace=None, alpha_mode="STRAIGHT"):
-    """An Image sequence data-block on the pass file `path`, reused and reloaded on a re-run."""
+def pass_image(path, name, *, colorspace=None, alpha_mode="STRAIGHT", previous=None):
+    """An Image sequence data-block on the pass file `path`, reused and reloaded on a re-run.
+
+    `previous` is the image the node showed before: when no image reads `path` yet (the passes got
+    new names, as those of scenes made before the passes were named like the shot), it is moved onto
+    `path`, so the node and anything else using that image follow the new passes."""
     key = _sequence_key(path)
     image = next((im for im in bpy.data.images if im.source == "SEQUENCE"
                   and _sequence_key(bpy.path.abspath(im.filepath, library=im.library)) == key), None)
+    if image is None and previous is not None and previous.source == "SEQUENCE" and previous.library is None:
+        image = previous
     if image is None:
         image = bpy.data.images.load(path, check_existing=False)
         image.name = name
@@ -192,12 +198,13 @@ def wire_matte(scene, source, alpha_path, foreground_path, first, last, *, foreg
     label = source.name
 
     alpha_node = _node(tree, "CompositorNodeImage", "alpha", source.key, f"{label} alpha", (x, y - 320))
-    alpha_node.image = pass_image(alpha_seq.path(first), f"{label}.alpha", colorspace="Non-Color")
+    alpha_node.image = pass_image(alpha_seq.path(first), f"{label}.alpha", colorspace="Non-Color",
+                                  previous=alpha_node.image)
     _show_frames(alpha_node, source.frame_map, first, last)
 
     fgr_node = _node(tree, "CompositorNodeImage", "foreground", source.key, f"{label} foreground", (x, y - 620))
     fgr_node.image = pass_image(fgr_seq.path(first), f"{label}.fgr", colorspace=foreground_colorspace,
-                                alpha_mode="PREMUL")
+                                alpha_mode="PREMUL", previous=fgr_node.image)
     _show_frames(fgr_node, source.frame_map, first, last)
 
     group_node = _node(tree, "CompositorNodeGroup", "group", source.key, f"RVMatte {label}", (x + 350, y - 150))

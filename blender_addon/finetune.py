@@ -184,7 +184,7 @@ def plan_finetune(scene):
         input_path=source.input_path,
         keyframes=keys.pattern,
         output=kit.tuned_weights_path(folder, bpy.path.clean_name(source.name)),
-        start_frame=1 if source.is_movie else None,
+        start_frame=source.start_frame,
         weights=values["weights"],
         variant=settings.variant,
         device=values["device"] if settings.device == "PREFS" else settings.device,
@@ -203,7 +203,7 @@ def start_finetune(scene):
     """Start `rvmatte finetune` for the scene's panel as the scene's job; returns it. Raises for artist mistakes."""
     from . import operators
 
-    running = operators.scene_jobs.get(scene.name)
+    running = operators.job_of(scene)
     if running is not None and running.running:
         raise sources.SourceError(operators.busy_message(running))
     plan = plan_finetune(scene)
@@ -212,21 +212,21 @@ def start_finetune(scene):
     except OSError as exc:
         raise sources.SourceError(f"cannot create the output folder {plan.folder}: {exc.strerror}") from exc
     env = command.worker_environment(os.environ, online=bpy.app.online_access, cache=engine.effective()["cache"])
-    scene_name = scene.name
+    key = operators.scene_key(scene)
 
     def finished(job):
-        _finetune_outcome(job, scene_name, plan)
+        _finetune_outcome(job, key, plan)
         operators.report_warnings(job)
 
     job = jobs.start(plan.argv, env=env, cwd=plan.folder, label=plan.source.name, task="finetune",
-                     on_finish=finished,
+                     on_finish=finished, exclusive=True,
                      log_path=operators.worker_log_path(plan.folder, plan.source.name + ".finetune"))
-    operators.scene_jobs[scene_name] = job
+    operators.scene_jobs[key] = job
     operators.ensure_timer()
     return job
 
 
-def _finetune_outcome(job, scene_name, plan):
+def _finetune_outcome(job, key, plan):
     from . import operators
 
     output = plan.request.output
@@ -234,7 +234,7 @@ def _finetune_outcome(job, scene_name, plan):
         if not os.path.isfile(output):
             operators.fail_job(job, f"the worker ended without writing the tuned weights {output}")
             return
-        scene = bpy.data.scenes.get(scene_name)
+        scene = operators.scene_of(key)
         if scene is not None:
             scene.rvmatte.finetune.use_tuned = True
         operators.report("INFO", f"RVMatte: {job.message} for '{plan.source.name}': {output}")
@@ -305,9 +305,9 @@ def draw(layout, context):
             row.alert = shown[1]
             row.label(text=shown[0], icon="ERROR" if shown[1] else "KEYFRAME")
         col.prop(ft, "steps")
-        from .operators import scene_jobs
+        from .operators import job_of
 
-        job = scene_jobs.get(context.scene.name)
+        job = job_of(context.scene)
         row = col.row()
         row.enabled = job is None or not job.running
         row.operator("rvmatte.finetune", icon="MOD_NORMALEDIT")

@@ -11,9 +11,26 @@ import bpy
 from . import command, compositor, engine, jobs, people, sources
 from .preferences import preferences
 
-# scene name → its latest matte job (running or finished), for the panel and the status bar
+# scene_key(scene) → its latest matte or fine-tune job (queued, running or finished), for the panel
+# and the status bar
 scene_jobs = {}
 check_job = None
+
+
+def scene_key(scene):
+    """What a scene's job is filed under: its `session_uid`, which stays through a rename and undo
+    (a name does not), and is new in each session, as the jobs are (no job outlives its file)."""
+    return scene.session_uid
+
+
+def job_of(scene):
+    """The scene's latest job, or None."""
+    return scene_jobs.get(scene_key(scene))
+
+
+def scene_of(key):
+    """The scene filed under `key`, or None when it was deleted."""
+    return next((scene for scene in bpy.data.scenes if scene.session_uid == key), None)
 
 
 def report(level, message):
@@ -83,21 +100,21 @@ def matte_inputs(settings, first, last, folder):
     return found
 
 
-def build_request(scene, source, first, last, folder, mattes=None):
+def build_request(scene, source, first, last, folder, mattes=None, resume=False):
     from . import finetune
 
     settings = scene.rvmatte
     mattes = mattes or {}
     values = engine.effective()
     weights = finetune.matte_weights(settings, source.name, values["weights"])
-    base = os.path.join(folder, bpy.path.clean_name(source.name))
+    base = os.path.join(folder, source.shot_name)
     config = ocio_config()
     return command.MatteRequest(
         input_path=source.input_path,
         alpha_pattern=f"{base}.alpha.####.exr",
         foreground_pattern=f"{base}.fgr.####.exr",
         first=first, last=last,
-        start_frame=1 if source.is_movie else None,
+        start_frame=source.start_frame,
         weights=weights,
         variant=settings.variant,
         device=values["device"] if settings.device == "PREFS" else settings.device,
@@ -111,6 +128,7 @@ def build_request(scene, source, first, last, folder, mattes=None):
         holdout=mattes["holdout"].path if "holdout" in mattes else "",
         garbage=mattes["garbage"].path if "garbage" in mattes else "",
         debug=command.debug_requested(preferences().debug),
+        resume=resume,
     )
 
 
@@ -127,25 +145,29 @@ class MattePlan:
     mattes: dict  # role → sources.MatteInput
 
 
-def plan_matte(scene):
-    """The worker command for the scene's panel settings. Raises SourceError/WorkerSetupError for artist mistakes."""
+def plan_matte(scene, resume=False):
+    """The worker command for the scene's panel settings (with `resume`: `--resume`, keeping the frames on
+    disk made with the same settings). Raises SourceError/WorkerSetupError for artist mistakes."""
     settings = scene.rvmatte
     source = sources.resolve(scene, settings)
     first, last = sources.source_frames(source, scene, settings)
     folder = output_folder(settings, source.name)
     mattes = matte_inputs(settings, first, last, folder)
-    request = build_request(scene, source, first, last, folder, mattes)
+    request = build_request(scene, source, first, last, folder, mattes, resume=resume)
     request = dataclasses.replace(request, **people.request_fields(scene, source, first, last))
+    if resume and not resumable(request):
+        raise sources.SourceError(RESUME_WITH_PEOPLE)
     argv = command.worker_prefix(engine.effective()["python"]) + command.run_arguments(request)
     return MattePlan(source, first, last, folder, request, argv, mattes)
 
 
-def start_matte(scene):
-    """Start the worker for the scene's panel settings; returns the job. Raises for artist mistakes."""
-    running = scene_jobs.get(scene.name)
+def start_matte(scene, resume=False):
+    """Start the worker for the scene's panel settings, or queue it behind another scene's; returns the job.
+    Raises for artist mistakes."""
+    running = job_of(scene)
     if running is not None and running.running:
         raise sources.SourceError(busy_message(running))
-    plan = plan_matte(scene)
+    plan = plan_matte(scene, resume=resume)
     try:
         os.makedirs(plan.folder, exist_ok=True)
     except OSError as exc:
@@ -158,14 +180,15 @@ def start_matte(scene):
                 raise sources.SourceError(f"cannot copy the matte {matte.copy_from} to {matte.path}: "
                                           f"{exc.strerror}") from exc
     env = command.worker_environment(os.environ, online=bpy.app.online_access, cache=engine.effective()["cache"])
-    scene_name = scene.name
+    key, scene_name = scene_key(scene), scene.name
 
     def finished(job):
-        _matte_finished(job, scene_name, plan)
+        _matte_finished(job, key, scene_name, plan)
 
     job = jobs.start(plan.argv, env=env, cwd=plan.folder, label=plan.source.name, on_finish=finished,
-                     log_path=worker_log_path(plan.folder, plan.source.name))
-    scene_jobs[scene_name] = job
+                     log_path=worker_log_path(plan.folder, plan.source.name), exclusive=True)
+    job.resumable = False
+    scene_jobs[key] = job
     ensure_timer()
     return job
 
@@ -185,7 +208,7 @@ def show_worker_log(scene):
     Raises SourceError when there is none yet."""
     from .rvmatte_hostkit.process import latest_log
 
-    job = scene_jobs.get(scene.name)
+    job = job_of(scene)
     path = getattr(job, "log_path", None) if job is not None and not job.running else None
     if not path or not os.path.isfile(path):
         source = sources.resolve(scene, scene.rvmatte)
@@ -214,6 +237,13 @@ def _missing_frames(plan):
     return len(missing), (missing[0] if missing else None)
 
 
+def _frames_on_disk(plan):
+    """The plan's frames whose alpha and foreground files both exist."""
+    return [frame for frame in range(plan.first, plan.last + 1)
+            if all(os.path.isfile(_frame_file(p, frame)) for p in (plan.request.alpha_pattern,
+                                                                   plan.request.foreground_pattern))]
+
+
 def fail_job(job, message):
     job.state = jobs.JobState.FAILED
     job.error = job.message = message
@@ -232,28 +262,62 @@ def busy_message(job):
             else "a matte is already being generated for this scene")
 
 
-def _matte_finished(job, scene_name, plan):
-    _matte_outcome(job, scene_name, plan)
+def _matte_finished(job, key, scene_name, plan):
+    if job.state is not jobs.JobState.DONE and job.process is not None:   # not for a queued job dropped
+        _wire_what_exists(job, key, plan)
+    _matte_outcome(job, key, scene_name, plan)
     report_warnings(job)
 
 
-def _matte_outcome(job, scene_name, plan):
+def _wire(job, scene, plan, first):
+    alpha, fgr = (_frame_file(pattern, first) for pattern in (plan.request.alpha_pattern,
+                                                              plan.request.foreground_pattern))
+    job.nodes = compositor.wire_matte(scene, plan.source, alpha, fgr, first, plan.last,
+                                      foreground_colorspace=plan.request.output_colorspace or None)
+    job.nodes["cryptomatte"] = people.wire_people(scene, plan.source, plan.request, first, plan.last)
+
+
+RESUME_WITH_PEOPLE = ("Resume is not available with a target, a point or People (the worker matches the "
+                      "people across the whole range): Generate Matte redoes every frame")
+
+
+def resumable(request):
+    """Whether the worker can resume the run (`rvmatte run --resume` takes no target, point or People)."""
+    return not (request.targets or request.target_points or request.people)
+
+
+def _wire_what_exists(job, key, plan):
+    """After a cancel or a failure: the frames already complete on disk are wired, and Generate offers
+    Resume (`--resume` keeps those of them made with the same settings and does the rest)."""
+    done = _frames_on_disk(plan)
+    scene = scene_of(key)
+    if not done or scene is None:
+        return
+    job.resumable = resumable(plan.request)
+    rest = ": Resume does the rest" if job.resumable else ""
+    try:
+        _wire(job, scene, plan, done[0])
+    except (KeyError, RuntimeError, ValueError) as exc:
+        print(f"RVMatte: the {len(done)} frames on disk could not be wired: {exc}")
+        job.message += f"; {len(done)} of {plan.last - plan.first + 1} frames on disk{rest}"
+        return
+    job.message += f"; {len(done)} of {plan.last - plan.first + 1} frames on disk are wired{rest}"
+
+
+def _matte_outcome(job, key, scene_name, plan):
     if job.state is jobs.JobState.DONE:
         count, first_missing = _missing_frames(plan)
         if count:
             fail_job(job, f"the worker ended without writing {count} of the requested files "
                           f"(first missing: {first_missing})")
+            _wire_what_exists(job, key, plan)
             return
-        scene = bpy.data.scenes.get(scene_name)
+        scene = scene_of(key)
         if scene is None:
             report("WARNING", f"RVMatte: scene '{scene_name}' is gone; the passes are in {plan.folder}")
             return
-        alpha, fgr = (pattern.replace("####", f"{plan.first:04d}")
-                      for pattern in (plan.request.alpha_pattern, plan.request.foreground_pattern))
         try:
-            job.nodes = compositor.wire_matte(scene, plan.source, alpha, fgr, plan.first, plan.last,
-                                              foreground_colorspace=plan.request.output_colorspace or None)
-            job.nodes["cryptomatte"] = people.wire_people(scene, plan.source, plan.request, plan.first, plan.last)
+            _wire(job, scene, plan, plan.first)
         except (KeyError, RuntimeError, ValueError) as exc:  # the source was renamed or removed meanwhile
             fail_job(job, f"passes written to {plan.folder}, but the nodes could not be added: {exc}")
             return
@@ -288,15 +352,24 @@ class RVMATTE_OT_generate(bpy.types.Operator):
     bl_label = "Generate Matte"
     bl_options = {"REGISTER"}
 
+    resume: bpy.props.BoolProperty(
+        name="Resume", options={"SKIP_SAVE"},
+        description="Keep the frames already on disk that were made with the same settings and matte the rest "
+                    "(after a cancel or a failure)")
+
     _timer = None
 
     def execute(self, context):
         try:
-            self.job = start_matte(context.scene)
+            self.job = start_matte(context.scene, resume=self.resume)
         except (sources.SourceError, command.WorkerSetupError, OSError) as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"RVMatte: matting '{self.job.label}'")
+        verb = "resuming" if self.resume else "matting"
+        if getattr(self.job, "queued", False):
+            self.report({"INFO"}, f"RVMatte: '{self.job.label}' is queued: {self.job.message}")
+        else:
+            self.report({"INFO"}, f"RVMatte: {verb} '{self.job.label}'")
         return {"FINISHED"}
 
     def invoke(self, context, event):
@@ -338,11 +411,12 @@ class RVMATTE_OT_cancel(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        job = scene_jobs.get(context.scene.name)
+        job = job_of(context.scene)
         return job is not None and job.running
 
     def execute(self, context):
-        scene_jobs[context.scene.name].cancel()
+        job_of(context.scene).cancel()
+        ensure_timer()
         return {"FINISHED"}
 
 

@@ -2,30 +2,35 @@
 
 import bpy
 
-from . import compositor, finetune, people
-from .operators import scene_jobs
+from . import compositor, finetune, labels, people
+from .operators import job_of
 
 
 WARNINGS_SHOWN = 3
 
 
-def draw_job(layout, job):
-    """Progress bar and Cancel while running; the outcome afterwards."""
+def draw_job(layout, job, context=None):
+    """Progress bar and Cancel while running (Cancel beside "queued" while it waits); the outcome
+    afterwards, wrapped to the panel's width."""
+    context = context or bpy.context
     if job is None:
         return
-    if job.running:
+    if getattr(job, "queued", False) and job.running:
+        row = layout.row(align=True)
+        row.label(text=f"{job.label}: {job.message}", icon="SORTTIME")
+        row.operator("rvmatte.cancel", text="", icon="CANCEL")
+    elif job.running:
         row = layout.row(align=True)
         row.progress(factor=job.progress, type="BAR", text=f"{job.label}: {job.message}")
         row.operator("rvmatte.cancel", text="", icon="CANCEL")
     else:
         icon = {"done": "CHECKMARK", "cancelled": "CANCEL"}.get(job.state.value, "ERROR")
-        row = layout.row(align=True)
-        row.label(text=job.message, icon=icon)
-        if getattr(job, "log_path", None):
+        row = labels.draw(layout, job.message, context, icon=icon)
+        if getattr(job, "log_path", None) and getattr(job, "process", True) is not None:
             row.operator("rvmatte.show_log", text="", icon="TEXT")
     warnings = list(dict.fromkeys(job.warnings))
     for warning in warnings[:WARNINGS_SHOWN]:
-        layout.label(text=warning, icon="ERROR")
+        labels.draw(layout, warning, context, icon="ERROR")
     if len(warnings) > WARNINGS_SHOWN:
         layout.label(text=f"… {len(warnings) - WARNINGS_SHOWN} more warnings in the worker log")
 
@@ -75,12 +80,14 @@ def draw_settings(layout, context):
 
     finetune.draw(layout, context)
 
-    job = scene_jobs.get(context.scene.name)
+    job = job_of(context.scene)
     row = layout.row()
     row.scale_y = 1.4
     row.enabled = job is None or not job.running
     row.operator("rvmatte.generate", icon="NODE_COMPOSITING")
-    draw_job(layout, job)
+    if job is not None and not job.running and getattr(job, "resumable", False):
+        row.operator("rvmatte.generate", text="Resume", icon="PLAY").resume = True
+    draw_job(layout, job, context)
 
 
 class RVMATTE_PT_compositor(bpy.types.Panel):
@@ -111,7 +118,7 @@ class RVMATTE_PT_clip(bpy.types.Panel):
 
 def draw_status(self, context):
     """Status bar: the running matte job of the scene."""
-    job = scene_jobs.get(context.scene.name)
+    job = job_of(context.scene)
     if job is not None and job.running:
         self.layout.progress(factor=job.progress, type="BAR", text=f"RVMatte {job.label}: {job.message}")
 

@@ -2,6 +2,8 @@
 
 import bpy
 
+from . import labels
+
 DEVICES = (
     ("auto", "Auto", "CUDA, then Apple Metal, then CPU"),
     ("cpu", "CPU", "Run on the processor"),
@@ -62,8 +64,8 @@ class RVMattePreferences(bpy.types.AddonPreferences):
             row.operator("rvmatte.install_engine", icon="IMPORT")
             row.prop(self, "engine_torch", text="")
             box.prop(self, "engine_wheels")
-            for line in self.install_status.splitlines():
-                box.label(text=line)
+            if self.install_status:
+                labels.draw(box, self.install_status, context)
         for key, name in (("worker", "python"), ("weights", "weights"), ("device", "device")):
             layout.prop(self, key)
             if effective is not None and effective.values[name].source in ("env", "site"):
@@ -73,9 +75,7 @@ class RVMattePreferences(bpy.types.AddonPreferences):
         row = layout.row()
         row.operator("rvmatte.check_worker", icon="CHECKMARK")
         if self.check_result:
-            col = layout.column(align=True)
-            for line in self.check_result.splitlines():
-                col.label(text=line)
+            labels.draw(layout.column(align=True), self.check_result, context)
 
 
 def preferences(context=None):

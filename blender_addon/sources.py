@@ -2,11 +2,13 @@
 
 import os
 from dataclasses import dataclass
+from typing import Optional
 
 import bpy
 
 from . import compositor
 from .frames import FrameMap, sequence_file
+from .rvmatte_hostkit.people import shot_name
 from .rvmatte_hostkit.sequences import numbered_file
 from .rvmatte_hostkit.sparse import format_ranges
 
@@ -25,10 +27,17 @@ class Source:
     first: int             # first and last source frame available
     last: int
     colorspace: str        # Blender colour space name of the source
+    start_frame: Optional[int] = None  # a movie: the number of its first frame (`--start-frame`); None: a sequence
 
     @property
     def key(self):
         return f"{self.kind}:{self.name}"
+
+    @property
+    def shot_name(self):
+        """The name of the passes, as `rvmatte run -o` gives them: the movie's or the sequence's file name
+        without frame number and extension (`plate.####.exr`, `plate.mov` → `plate`)."""
+        return shot_name(self.input_path)
 
     def scene_range(self):
         return self.frame_map.scene_frame(self.first), self.frame_map.scene_frame(self.last)
@@ -38,13 +47,21 @@ def _abspath(datablock):
     return os.path.normpath(bpy.path.abspath(datablock.filepath, library=datablock.library))
 
 
-def _media(datablock, label):
-    """(input path, is_movie, first, last, file number of the data-block's own path)."""
+def movie_start(placed_at):
+    """The number of a movie's first frame: the scene frame it is placed at (a clip's or Image node's
+    Start Frame), so a clip placed at 1001 gives passes 1001, 1002, … like a 1001-based plate. The
+    core numbers no frame below 0, so a movie placed before frame 0 starts at 0."""
+    return max(int(placed_at), 0)
+
+
+def _media(datablock, label, start=1):
+    """(input path, is_movie, first, last, number of the data-block's own first frame): a sequence's file
+    numbers; a movie's frames numbered from `start`."""
     path = _abspath(datablock)
     if datablock.source == "MOVIE":
         if not os.path.isfile(path):
             raise SourceError(f"{label}: movie file not found: {path}")
-        return path, True, 1, max(int(datablock.frame_duration), 1), 1
+        return path, True, start, start + max(int(datablock.frame_duration), 1) - 1, start
     if datablock.source == "SEQUENCE":
         found = sequence_file(path)
         if found is None or not found[2]:
@@ -57,11 +74,13 @@ def _media(datablock, label):
 def from_clip(clip):
     if clip is None:
         raise SourceError("choose a Movie Clip to matte")
-    path, is_movie, first, last, numbered = _media(clip, f"Movie Clip '{clip.name}'")
-    # A clip shows movie index F - start + offset, or file number `numbered` + F - start + offset.
-    offset = clip.frame_offset if is_movie else clip.frame_offset + numbered - 1
+    start = movie_start(clip.frame_start)
+    path, is_movie, first, last, numbered = _media(clip, f"Movie Clip '{clip.name}'", start)
+    # At scene frame F a clip shows its frame `numbered` + F - Start Frame + Offset (a movie's frames
+    # numbered from `start`, a sequence's by file).
+    offset = clip.frame_offset + numbered - 1
     return Source("CLIP", clip.name, path, is_movie, FrameMap(clip.frame_start, offset),
-                  first, last, clip.colorspace_settings.name)
+                  first, last, clip.colorspace_settings.name, start if is_movie else None)
 
 
 def from_image(image):
@@ -69,7 +88,7 @@ def from_image(image):
         raise SourceError("choose an Image (sequence or movie) to matte")
     path, is_movie, first, last, _ = _media(image, f"Image '{image.name}'")
     return Source("IMAGE", image.name, path, is_movie, FrameMap(1, 0), first, last,
-                  image.colorspace_settings.name)
+                  image.colorspace_settings.name, 1 if is_movie else None)
 
 
 def from_node(scene, node_name):
@@ -80,14 +99,18 @@ def from_node(scene, node_name):
     if node.image is None:
         raise SourceError(f"Image node '{node_name}' has no image")
     image = node.image
-    path, is_movie, first, last, _ = _media(image, f"Image node '{node_name}'")
-    mapping = FrameMap(node.frame_start, node.frame_offset)
+    start = movie_start(node.frame_start)
+    path, is_movie, first, last, _ = _media(image, f"Image node '{node_name}'", start)
+    # The node shows a sequence's file F - Start Frame + 1 + Offset, a movie's frame of that index.
+    shift = start - 1 if is_movie else 0
+    mapping = FrameMap(node.frame_start, node.frame_offset + shift)
     # Frames past the node's duration hold the last one: only the node's span is matted.
-    first = max(first, 1 + node.frame_offset)
-    last = min(last, node.frame_duration + node.frame_offset)
+    first = max(first, 1 + node.frame_offset + shift)
+    last = min(last, node.frame_duration + node.frame_offset + shift)
     if first > last:
         raise SourceError(f"Image node '{node_name}': its frame range shows no frame of {path}")
-    return Source("NODE", node.name, path, is_movie, mapping, first, last, image.colorspace_settings.name)
+    return Source("NODE", node.name, path, is_movie, mapping, first, last, image.colorspace_settings.name,
+                  start if is_movie else None)
 
 
 def resolve(scene, settings):

@@ -20,6 +20,16 @@ import tempfile
 
 # ---------------------------------------------------------------- dump (bpy)
 
+class _OperatorProperties:
+    """What `layout.operator()` returns: the button's operator properties, recorded as they are set."""
+
+    def __init__(self, properties):
+        object.__setattr__(self, "_properties", properties)
+
+    def __setattr__(self, name, value):
+        self._properties[name] = value
+
+
 class RecordingLayout:
     """Stands in for bpy's UILayout: records the rows the panel's draw function asks for."""
 
@@ -71,10 +81,13 @@ class RecordingLayout:
 
         if text == "" and icon and self.rows:
             self.rows[-1]["button"] = icon  # an icon-only button at the end of the row before
-            return
+            return _OperatorProperties({})
         module, op = idname.split(".")
         label = text if text is not None else getattr(getattr(bpy.ops, module), op).get_rna_type().name
-        self.rows.append({"kind": "operator", "label": label, "icon": icon or "", "active": self.enabled})
+        row = {"kind": "operator", "label": label, "icon": icon or "", "active": self.enabled,
+               "operator": idname, "properties": {}}
+        self.rows.append(row)
+        return _OperatorProperties(row["properties"])
 
     def progress(self, factor=0.0, text="", **_):
         self.rows.append({"kind": "progress", "factor": factor, "label": text})

@@ -38,6 +38,7 @@ class RunRequest:
     target_points: tuple = ()          # "[NAME=]X,Y@FRAME" each (rvmatte_hostkit.people.point_argument)
     people: int = 0                    # --people N; 0: off
     debug: bool = False                # --debug: the worker prints tracebacks into its log
+    resume: bool = False               # --resume: keep the frames on disk made with the same settings (result key)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ def run_arguments(request):
         args += ["--target-point", point]
     if request.people:
         args += ["--people", str(int(request.people))]
+    if request.resume:
+        args += ["--resume"]
     if request.debug:
         args += ["--debug"]
     return args + ["--progress", "json"]

@@ -20,8 +20,8 @@ def edge_column(frame):
     return 4 + frame % 30
 
 
-def write_passes(folder, frames):
-    """alpha (RGBA, matte in A) and premultiplied foreground sequences for `frames`."""
+def write_passes(folder, frames, stem="plate"):
+    """alpha (RGBA, matte in A) and premultiplied foreground sequences `stem.alpha/fgr.####.exr` for `frames`."""
     for frame in frames:
         alpha = np.zeros(W, np.float32)
         alpha[:edge_column(frame)] = 1.0
@@ -29,12 +29,12 @@ def write_passes(folder, frames):
         a = np.broadcast_to(alpha, (H, W))
         matte = np.zeros((H, W, 4), np.float32)
         matte[..., 3] = a
-        write_image(folder / f"plate.alpha.{frame:04d}.exr", matte)
+        write_image(folder / f"{stem}.alpha.{frame:04d}.exr", matte)
         fgr = np.empty((H, W, 4), np.float32)
         fgr[..., :3] = COLOUR * a[..., None]
         fgr[..., 3] = a
-        write_image(folder / f"plate.fgr.{frame:04d}.exr", fgr)
-    return folder / f"plate.alpha.{frames[0]:04d}.exr", folder / f"plate.fgr.{frames[0]:04d}.exr"
+        write_image(folder / f"{stem}.fgr.{frame:04d}.exr", fgr)
+    return folder / f"{stem}.alpha.{frames[0]:04d}.exr", folder / f"{stem}.fgr.{frames[0]:04d}.exr"
 
 
 @pytest.fixture
@@ -163,3 +163,30 @@ def test_each_scene_frame_renders_its_own_pass_frame(addon, shot, tmp_path):
         assert row[edge - 1, 3] == pytest.approx(1.0, abs=2e-3)
         assert row[edge, 3] == pytest.approx(0.5, abs=2e-3)
         assert row[edge + 1, 3] == pytest.approx(0.0, abs=2e-3)
+
+
+def test_an_old_scenes_passes_keep_loading_and_a_rerun_moves_the_same_images_to_the_new_names(addon, shot, tmp_path):
+    """Scenes made before the passes were named like the shot have `<data-block name>.alpha.####.exr`: their
+    nodes still read those files after reopening; the next Generate points the same nodes and images at the
+    new names (the old files stay on disk)."""
+    source, _, _ = shot
+    old_alpha, old_fgr = write_passes(tmp_path / "rvmatte", range(1001, 1005), stem="Image")
+    addon.compositor.wire_matte(bpy.context.scene, source, str(old_alpha), str(old_fgr), 1001, 1004)
+    bpy.ops.wm.save_mainfile()
+    bpy.ops.wm.open_mainfile(filepath=bpy.data.filepath)
+    scene = bpy.context.scene
+    row = render(scene, 23, tmp_path / "old.exr")[H // 2]
+    assert row[edge_column(1003), 3] == pytest.approx(0.5, abs=2e-3)
+    tree = addon.compositor.compositor_tree(scene)
+    old = {role: addon.compositor._tagged(tree, role, source.key) for role in ("alpha", "foreground")}
+    assert bpy.path.abspath(old["alpha"].image.filepath) == str(old_alpha)
+    images = len(bpy.data.images)
+
+    source = addon.sources.from_node(scene, source.name)
+    nodes = addon.compositor.wire_matte(scene, source, shot[1], shot[2], 1001, 1004)
+    assert len(bpy.data.images) == images
+    for role in ("alpha", "foreground"):
+        assert nodes[role] == old[role]
+    assert bpy.path.abspath(nodes["alpha"].image.filepath) == shot[1]
+    assert bpy.path.abspath(nodes["foreground"].image.filepath) == shot[2]
+    assert old_alpha.is_file()

@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 from conftest import CORE_PYTHON, JUGGLE, MECHANIC, finish, needs_core, save_blend, write_image
+from panel_rows import draw
 
 pytestmark = needs_core
+SHOT = "nuke_person_short"   # the passes are named like the movie, without its extension
 
 
 def exr_pixels(path):
@@ -43,7 +45,8 @@ def mechanic_clip(tmp_path, *, start=11, scene_frames=(12, 16)):
 
 @pytest.fixture(scope="module")
 def matted(_install, tmp_path_factory):
-    """One real run shared by the checks below: scene frames 12-16 of a clip starting at 11 → movie frames 2-6."""
+    """One real run shared by the checks below: scene frames 12-16 of a clip starting at 11 → movie frames 2-6,
+    numbered from the clip's start: 12-16."""
     import sys
     from conftest import PACKAGE, WEIGHTS
 
@@ -54,22 +57,21 @@ def matted(_install, tmp_path_factory):
     clip = mechanic_clip(tmp_path)
     assert bpy.ops.rvmatte.generate() == {"FINISHED"}
     addon = sys.modules[PACKAGE]
-    job = finish(addon.operators.scene_jobs[bpy.context.scene.name])
+    job = finish(addon.operators.job_of(bpy.context.scene))
     folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name)
     return addon, job, folder, clip
 
 
-def test_generate_writes_alpha_and_foreground_exrs_for_the_source_frames(matted):
+def test_generate_writes_passes_named_like_the_clip_with_the_shots_frame_numbers(matted):
     addon, job, folder, clip = matted
     assert job.state is addon.jobs.JobState.DONE, job.error
-    name = bpy.path.clean_name(clip.name)
     assert sorted(n for n in os.listdir(folder) if not n.startswith(".")) == sorted(
-        [f"{name}.alpha.{n:04d}.exr" for n in range(2, 7)] + [f"{name}.fgr.{n:04d}.exr" for n in range(2, 7)])
+        [f"{SHOT}.alpha.{n:04d}.exr" for n in range(12, 17)] + [f"{SHOT}.fgr.{n:04d}.exr" for n in range(12, 17)])
 
 
 def test_alpha_pass_holds_a_real_matte(matted):
     _, _, folder, clip = matted
-    alpha = exr_pixels(folder / f"{bpy.path.clean_name(clip.name)}.alpha.0004.exr")[..., 3]
+    alpha = exr_pixels(folder / f"{SHOT}.alpha.0014.exr")[..., 3]
     assert alpha.shape == (640, 360)
     assert alpha.min() >= 0 and alpha.max() <= 1
     assert (alpha > 0.9).mean() > 0.05 and (alpha < 0.1).mean() > 0.2   # a person, and background
@@ -81,8 +83,8 @@ def test_nodes_show_the_passes_at_the_clips_scene_frames(matted):
     for role in ("alpha", "foreground"):
         node = nodes[role]
         assert node.image.source == "SEQUENCE"
-        # movie frames 2..6 are shown at scene frames 12..16
-        assert (node.frame_start, node.frame_offset, node.frame_duration) == (12, 1, 5), role
+        # movie frames 2..6, files 12..16, are shown at scene frames 12..16
+        assert (node.frame_start, node.frame_offset, node.frame_duration) == (12, 11, 5), role
     assert nodes["alpha"].image.colorspace_settings.name == "Non-Color"
     assert nodes["foreground"].image.alpha_mode == "PREMUL"
     assert nodes["source"].bl_idname == "CompositorNodeMovieClip"
@@ -95,7 +97,6 @@ def test_nodes_show_the_passes_at_the_clips_scene_frames(matted):
 
 def test_rendered_frame_has_the_matte_at_an_edge_pixel(matted, tmp_path):
     addon, job, folder, clip = matted
-    name = bpy.path.clean_name(clip.name)
     scene = bpy.context.scene
     tree = addon.compositor.compositor_tree(scene)
     background = tree.nodes.new("CompositorNodeRGB")
@@ -105,11 +106,11 @@ def test_rendered_frame_has_the_matte_at_an_edge_pixel(matted, tmp_path):
     scene.render.image_settings.file_format = "OPEN_EXR"
     scene.render.image_settings.color_depth = "32"
     scene.render.filepath = str(tmp_path / "composite.exr")
-    scene.frame_set(14)  # movie frame 4
+    scene.frame_set(14)  # movie frame 4, file 14
     bpy.ops.render.render(write_still=True)
     rendered = exr_pixels(tmp_path / "composite.exr")
-    alpha = exr_pixels(folder / f"{name}.alpha.0004.exr")[..., 3]
-    fgr = exr_pixels(folder / f"{name}.fgr.0004.exr")
+    alpha = exr_pixels(folder / f"{SHOT}.alpha.0014.exr")[..., 3]
+    fgr = exr_pixels(folder / f"{SHOT}.fgr.0014.exr")
     edges = np.argwhere((alpha > 0.35) & (alpha < 0.65))
     assert len(edges) > 0
     y, x = edges[len(edges) // 2]
@@ -123,7 +124,7 @@ def test_rerun_updates_the_nodes_instead_of_duplicating_them(matted):
     tree = addon.compositor.compositor_tree(bpy.context.scene)
     before = (len(tree.nodes), len(tree.links), len(bpy.data.images), len(bpy.data.node_groups))
     assert bpy.ops.rvmatte.generate() == {"FINISHED"}
-    again = finish(addon.operators.scene_jobs[bpy.context.scene.name])
+    again = finish(addon.operators.job_of(bpy.context.scene))
     assert again.state is addon.jobs.JobState.DONE, again.error
     assert (len(tree.nodes), len(tree.links), len(bpy.data.images), len(bpy.data.node_groups)) == before
     assert all(again.nodes[role] == job.nodes[role] for role in ("alpha", "foreground", "group", "source"))
@@ -138,13 +139,13 @@ def test_garbage_matte_still_zeroes_the_alpha_outside_its_box(matted, addon, cor
     clip = mechanic_clip(tmp_path, scene_frames=(12, 13))
     bpy.context.scene.rvmatte.garbage = bpy.data.images.load(str(garbage))
     assert bpy.ops.rvmatte.generate() == {"FINISHED"}
-    job = finish(addon.operators.scene_jobs[bpy.context.scene.name])
+    job = finish(addon.operators.job_of(bpy.context.scene))
     assert job.state is addon.jobs.JobState.DONE, job.error
     name = bpy.path.clean_name(clip.name)
     outside = box[..., 3] == 0
-    for number in (2, 3):
-        alpha = exr_pixels(tmp_path / "rvmatte" / name / f"{name}.alpha.{number:04d}.exr")[..., 3]
-        unmasked = exr_pixels(unmasked_folder / f"{name}.alpha.{number:04d}.exr")[..., 3]
+    for number in (12, 13):
+        alpha = exr_pixels(tmp_path / "rvmatte" / name / f"{SHOT}.alpha.{number:04d}.exr")[..., 3]
+        unmasked = exr_pixels(unmasked_folder / f"{SHOT}.alpha.{number:04d}.exr")[..., 3]
         assert unmasked[outside].max() > 0.9        # the person reaches outside the box
         assert alpha[outside].max() == 0.0
         np.testing.assert_allclose(alpha[~outside], unmasked[~outside], atol=2e-3)
@@ -161,7 +162,7 @@ def test_missing_weights_fail_with_the_workers_own_message(addon, core_worker, t
     core_worker.weights = str(tmp_path / "missing.pth")
     mechanic_clip(tmp_path)
     bpy.ops.rvmatte.generate()
-    job = finish(addon.operators.scene_jobs[bpy.context.scene.name])
+    job = finish(addon.operators.job_of(bpy.context.scene))
     assert job.state is addon.jobs.JobState.FAILED
     assert job.error == f"weights file not found: {tmp_path / 'missing.pth'}"
     assert not hasattr(job, "nodes")
@@ -176,7 +177,7 @@ def test_without_online_access_the_worker_does_not_download(addon, core_worker, 
     monkeypatch.setenv("RVMATTE_CACHE", str(tmp_path / "empty_cache"))
     mechanic_clip(tmp_path)
     bpy.ops.rvmatte.generate()
-    job = finish(addon.operators.scene_jobs[bpy.context.scene.name])
+    job = finish(addon.operators.job_of(bpy.context.scene))
     assert job.state is addon.jobs.JobState.FAILED
     assert job.error.startswith("no mobilenetv3 weights found (offline)")
     assert not (tmp_path / "empty_cache").exists() or not any((tmp_path / "empty_cache").iterdir())
@@ -192,7 +193,7 @@ def _wait_for_frames(addon, job, count, timeout=120):
 def test_cancel_leaves_only_complete_frames(addon, core_worker, tmp_path):
     clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 40))
     bpy.ops.rvmatte.generate()
-    job = addon.operators.scene_jobs[bpy.context.scene.name]
+    job = addon.operators.job_of(bpy.context.scene)
     _wait_for_frames(addon, job, 1)
     bpy.ops.rvmatte.cancel()
     finish(job, timeout=30)
@@ -206,10 +207,38 @@ def test_cancel_leaves_only_complete_frames(addon, core_worker, tmp_path):
         assert exr_pixels(folder / name).shape == (640, 360, 4)
 
 
+def test_after_a_cancel_the_frames_on_disk_are_wired_and_resume_does_the_rest(addon, core_worker, tmp_path):
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 24))
+    bpy.ops.rvmatte.generate()
+    job = next(iter(addon.operators.scene_jobs.values()))
+    _wait_for_frames(addon, job, 2)
+    bpy.ops.rvmatte.cancel()
+    finish(job, timeout=30)
+    assert job.state is addon.jobs.JobState.CANCELLED
+    folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name)
+    kept = [n for n in range(1, 25) if (folder / f"{SHOT}.alpha.{n:04d}.exr").is_file()
+            and (folder / f"{SHOT}.fgr.{n:04d}.exr").is_file()]
+    assert 2 <= len(kept) < 24
+    alpha = job.nodes["alpha"]                         # what exists is wired
+    assert (alpha.frame_start, alpha.frame_duration) == (kept[0], kept[-1] - kept[0] + 1)
+    assert job.message.endswith(f"{len(kept)} of 24 frames on disk are wired: Resume does the rest")
+    resume = next(r for r in draw(addon) if r["label"] == "Resume")
+    assert resume["properties"] == {"resume": True} and resume["active"]
+    stamps = {n: os.stat(folder / f"{SHOT}.alpha.{n:04d}.exr").st_mtime_ns for n in kept}
+
+    assert bpy.ops.rvmatte.generate(resume=True) == {"FINISHED"}
+    again = finish(next(iter(addon.operators.scene_jobs.values())))
+    assert again.state is addon.jobs.JobState.DONE, again.error
+    assert "--resume" in again.argv
+    assert (again.finished.skipped, again.finished.written) == (len(kept), 24 - len(kept))
+    assert {n: os.stat(folder / f"{SHOT}.alpha.{n:04d}.exr").st_mtime_ns for n in kept} == stamps
+    assert again.nodes["alpha"] == alpha and (alpha.frame_start, alpha.frame_duration) == (1, 24)
+
+
 def test_loading_another_file_mid_job_leaves_no_worker(addon, core_worker, tmp_path):
     mechanic_clip(tmp_path, start=1, scene_frames=(1, 40))
     bpy.ops.rvmatte.generate()
-    job = addon.operators.scene_jobs[bpy.context.scene.name]
+    job = addon.operators.job_of(bpy.context.scene)
     _wait_for_frames(addon, job, 1)
     pid = job.process.pid
     bpy.ops.wm.read_homefile(use_empty=True)
@@ -297,10 +326,12 @@ def blender_clip_frame(clip, scene_frame, path):
 def test_core_frame_n_is_blenders_frame_n_of_the_clip(addon, tmp_path, clip_start, clip_offset, scene_frame):
     clip = bpy.data.movieclips.load(str(JUGGLE))
     clip.frame_start, clip.frame_offset = clip_start, clip_offset
-    number = addon.sources.from_clip(clip).frame_map.source_frame(scene_frame)
-    assert number == scene_frame - clip_start + clip_offset + 1
+    source = addon.sources.from_clip(clip)
+    number = source.frame_map.source_frame(scene_frame)
+    index = scene_frame - clip_start + clip_offset + 1          # the movie frame Blender shows, from 1
+    assert (source.start_frame, number) == (clip_start, index + clip_start - 1)
     shown = blender_clip_frame(clip, scene_frame, tmp_path / "blender.png")
-    before, same, after = core_frames(JUGGLE, [number - 1, number, number + 1])
+    before, same, after = core_frames(JUGGLE, [number - 1, number, number + 1], start_frame=source.start_frame)
     # share of pixels off by more than 0.05: the two decoders differ by a few 8-bit steps,
     # a neighbouring frame differs wherever the juggler moved
     differs = {name: (np.abs(shown - frame).max(axis=2) > 0.05).mean() for name, frame in
@@ -317,22 +348,26 @@ def test_a_worker_that_exits_0_without_writing_the_frames_is_a_failure(addon, co
     core_worker.worker = str(liar)
     mechanic_clip(tmp_path)
     bpy.ops.rvmatte.generate()
-    job = finish(addon.operators.scene_jobs[bpy.context.scene.name])
+    job = finish(addon.operators.job_of(bpy.context.scene))
     assert job.state is addon.jobs.JobState.FAILED
     assert job.error.startswith("the worker ended without writing 10 of the requested files (first missing: ")
-    assert job.error.endswith(".alpha.0002.exr)")      # scene frame 12 of a clip starting at 11 = movie frame 2
+    assert job.error.endswith(f"{SHOT}.alpha.0012.exr)")   # scene frame 12 of a clip starting at 11
     tree = addon.compositor.compositor_tree(bpy.context.scene)
     assert tree is None or not any(n.get("rvmatte_role") for n in tree.nodes)
 
 
 def test_check_leaves_no_temp_folder_behind(addon, core_worker, tmp_path, monkeypatch):
+    """Neither the add-on nor the doctor it runs (whose temp folder is TMPDIR's) leaves anything there."""
     import tempfile
 
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setenv("TMPDIR", str(temp))
     bpy.ops.rvmatte.check_worker()
     finish(addon.operators.check_job)
     assert core_worker.check_result.startswith("ok python")
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith("rvmatte_check_")]
+    assert sorted(p.name for p in temp.iterdir()) == []
 
 
 def test_a_failed_job_leaves_its_log_and_worker_log_shows_it_in_the_text_editor(addon, core_worker, tmp_path):
@@ -340,7 +375,7 @@ def test_a_failed_job_leaves_its_log_and_worker_log_shows_it_in_the_text_editor(
     core_worker.debug = True
     mechanic_clip(tmp_path)
     bpy.ops.rvmatte.generate()
-    job = finish(addon.operators.scene_jobs[bpy.context.scene.name])
+    job = finish(addon.operators.job_of(bpy.context.scene))
     assert job.state is addon.jobs.JobState.FAILED and "--debug" in job.argv
     assert job.log_written and os.path.dirname(job.log_path).endswith(os.path.join(".rvmatte", "logs"))
     assert bpy.ops.rvmatte.show_log() == {"FINISHED"}

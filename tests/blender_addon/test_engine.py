@@ -104,12 +104,12 @@ def _install_and_matte(addon, prefs, wheels, tmp_path, folder):
     prefs.device = "cpu"
     clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 2))
     assert bpy.ops.rvmatte.generate() == {"FINISHED"}
-    matte = finish(addon.operators.scene_jobs[bpy.context.scene.name])
+    matte = finish(addon.operators.job_of(bpy.context.scene))
     assert matte.state is addon.jobs.JobState.DONE, matte.error
     assert matte.argv[0] == prefs.worker
     name = bpy.path.clean_name(clip.name)
     assert sorted(p.name for p in (tmp_path / "rvmatte" / name).glob("*.alpha.*.exr")) == [
-        f"{name}.alpha.0001.exr", f"{name}.alpha.0002.exr"]
+        "nuke_person_short.alpha.0001.exr", "nuke_person_short.alpha.0002.exr"]
 
 
 def test_loading_a_file_does_not_stop_an_engine_install(addon, prefs, tmp_path):

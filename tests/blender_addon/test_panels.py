@@ -65,7 +65,7 @@ def test_running_job_shows_progress_and_cancel_and_disables_generate(addon):
                             "print(json.dumps({'event': 'frame', 'frame': 1, 'done': 1, 'total': 4, 'fps': 2.0}),"
                             " flush=True)\n"
                             "time.sleep(30)\n"], label="plate")
-    addon.operators.scene_jobs[bpy.context.scene.name] = job
+    addon.operators.scene_jobs[addon.operators.scene_key(bpy.context.scene)] = job
     while job.done < 1:
         job.poll()
         time.sleep(0.02)
@@ -84,7 +84,7 @@ def test_running_job_shows_progress_and_cancel_and_disables_generate(addon):
 def test_finished_job_leaves_its_outcome_in_the_panel(addon):
     job = addon.jobs.start([sys.executable, "-c", "import sys; print('rvmatte: error: bad clip', file=sys.stderr);"
                                                   " sys.exit(1)"], label="plate")
-    addon.operators.scene_jobs[bpy.context.scene.name] = job
+    addon.operators.scene_jobs[addon.operators.scene_key(bpy.context.scene)] = job
     job.wait(20)
     rows = draw(addon)
     assert rows[-1] == {"kind": "label", "label": "bad clip", "icon": "ERROR"}
@@ -98,3 +98,25 @@ def test_holdout_and_garbage_rows_follow_the_source_and_show_the_chosen_images(a
     bpy.context.scene.rvmatte.garbage = bpy.data.images.new("Box", 4, 4)
     garbage = next(r for r in draw(addon) if r["label"] == "Garbage")
     assert garbage["value"] == "Box"
+
+
+def test_a_long_message_wraps_onto_lines_that_fit_the_panel(addon):
+    long_error = ("weights file not found: /studio/projects/show/sequences/sq010/sh010/comp/rvmatte/weights/"
+                  "rvm_mobilenetv3_tuned_for_this_shot.pth (check the RVMatte add-on preferences)")
+    job = addon.jobs.start([sys.executable, "-c", f"import sys; print('rvmatte: error: {long_error}', "
+                                                  "file=sys.stderr); sys.exit(1)"], label="plate")
+    addon.operators.scene_jobs[addon.operators.scene_key(bpy.context.scene)] = job
+    job.wait(20)
+    rows = draw(addon)
+    lines = rows[next(i for i, r in enumerate(rows) if r.get("icon") == "ERROR"):]
+    width = addon.labels.characters(bpy.context)
+    assert len(lines) > 1 and all(len(r["label"]) <= width for r in lines)
+    assert "".join(r["label"] for r in lines).replace(" ", "") == long_error.replace(" ", "")
+    assert [r["icon"] for r in lines] == ["ERROR"] + [""] * (len(lines) - 1)
+
+
+def test_wrapping_keeps_the_texts_own_lines_and_breaks_a_long_path(installed):
+    labels = installed.labels
+    assert labels.wrapped("ok python: 3.11\n    fix: choose the weights file", 40) == [
+        "ok python: 3.11", "    fix: choose the weights file"]
+    assert labels.wrapped("/a/" + "b" * 50, 20) == ["/a/bbbbbbbbbbbbbbbbb", "b" * 20, "b" * 13]

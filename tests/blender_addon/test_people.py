@@ -117,6 +117,15 @@ def test_people_count_with_a_target_is_refused(addon, worker, tmp_path):
         plan(addon)
 
 
+def test_resume_with_people_is_refused_before_the_worker_starts(addon, worker, tmp_path):
+    """`rvmatte run --resume` takes no target, point or People; the add-on says so instead of the worker."""
+    sequence_source(tmp_path)
+    bpy.context.scene.rvmatte.people.people = 2
+    with pytest.raises(addon.sources.SourceError, match="Resume is not available with a target, a point or People"):
+        addon.operators.plan_matte(bpy.context.scene, resume=True)
+    assert "--resume" not in plan(addon).argv
+
+
 def test_a_bad_person_name_is_refused(addon, worker, tmp_path):
     sequence_source(tmp_path)
     people = bpy.context.scene.rvmatte.people
@@ -250,16 +259,16 @@ def test_generate_with_people_wires_cryptomatte_on_the_workers_people_exr(addon,
     settings.auto_ratio, settings.downsample_ratio = False, 0.25
     settings.people.people = 2
     assert bpy.ops.rvmatte.generate() == {"FINISHED"}
-    job = finish(addon.operators.scene_jobs[bpy.context.scene.name])
+    job = finish(addon.operators.job_of(bpy.context.scene))
     assert job.state is addon.jobs.JobState.DONE, job.error
     folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name)
     assert sorted(p.name for p in folder.glob("*.people.*.exr")) == [
-        f"nuke_person_short.people.{f:04d}.exr" for f in (2, 3, 4)]
+        f"nuke_person_short.people.{f:04d}.exr" for f in (12, 13, 14)]   # the clip's frames from its start, 11
     crypto = job.nodes["cryptomatte"]
     assert (crypto.layer_name, crypto.matte_id) == ("CryptoPerson", "person1")
     scene = bpy.context.scene
     width, height = clip.size
-    scene.frame_set(13)                                  # movie frame 3
+    scene.frame_set(13)                                  # movie frame 3, numbered 13
     scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = width, height, 100
     scene.render.image_settings.file_format = "OPEN_EXR"
     scene.render.image_settings.color_depth = "32"
@@ -269,7 +278,7 @@ def test_generate_with_people_wires_cryptomatte_on_the_workers_people_exr(addon,
     bpy.ops.render.render(write_still=True)
     rendered = bpy.data.images.load(str(tmp_path / "person1.exr"))
     matte = np.array(rendered.pixels[:], np.float32).reshape(height, width, 4)[:, :, 0]
-    (alpha_file,) = folder.glob("*.alpha.0003.exr")
+    (alpha_file,) = folder.glob("*.alpha.0013.exr")
     alpha_image = bpy.data.images.load(str(alpha_file))
     alpha = np.array(alpha_image.pixels[:], np.float32).reshape(height, width, 4)[:, :, 3]   # an A-only EXR
     solid = alpha > 0.9

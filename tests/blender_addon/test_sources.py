@@ -1,7 +1,7 @@
 """The worker command built from a Movie Clip, an Image sequence or an Image node (sources.py, operators.plan_matte).
 
-Frames are the source's own numbers: a movie's frames count from 1, a sequence
-keeps its file numbers; scene frames map to them through the clip's or node's
+Frames are the source's own numbers: a movie's frames count from the clip's (or
+node's) Start Frame, a sequence keeps its file numbers; scene frames map to them through the clip's or node's
 Start Frame and Offset.
 """
 
@@ -32,7 +32,7 @@ def plan(addon):
 
 
 @needs_movie
-def test_movie_clip_command_reads_the_movie_numbered_from_1(addon, worker, tmp_path):
+def test_movie_clip_command_reads_the_movie_numbered_from_its_start_frame(addon, worker, tmp_path):
     save_blend(tmp_path)
     clip = bpy.data.movieclips.load(str(MECHANIC))
     settings = bpy.context.scene.rvmatte
@@ -43,9 +43,40 @@ def test_movie_clip_command_reads_the_movie_numbered_from_1(addon, worker, tmp_p
     assert option(argv, "--start-frame") == "1"
     assert option(argv, "--frames") == "1-50"
     assert option(argv, "--progress") == "json"
+
+
+@needs_movie
+def test_passes_are_named_like_the_movie_without_its_extension(addon, worker, tmp_path):
+    save_blend(tmp_path)
+    clip = bpy.data.movieclips.load(str(MECHANIC))
+    bpy.context.scene.rvmatte.clip = clip
+    argv = plan(addon).argv
     folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name)
-    assert option(argv, "--alpha") == str(folder / f"{bpy.path.clean_name(clip.name)}.alpha.####.exr")
-    assert option(argv, "--foreground") == str(folder / f"{bpy.path.clean_name(clip.name)}.fgr.####.exr")
+    assert option(argv, "--alpha") == str(folder / "nuke_person_short.alpha.####.exr")
+    assert option(argv, "--foreground") == str(folder / "nuke_person_short.fgr.####.exr")
+
+
+def test_passes_of_a_sequence_are_named_like_the_sequence(addon, worker, tmp_path):
+    save_blend(tmp_path)
+    first = write_sequence(tmp_path / "plates", "sh010_plate", range(1001, 1004))
+    bpy.context.scene.rvmatte.clip = clip = bpy.data.movieclips.load(str(first))
+    argv = plan(addon).argv
+    folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name)
+    assert option(argv, "--alpha") == str(folder / "sh010_plate.alpha.####.exr")
+    assert option(argv, "--foreground") == str(folder / "sh010_plate.fgr.####.exr")
+
+
+@needs_movie
+def test_movie_clip_placed_at_1001_gives_passes_numbered_from_1001(addon, worker, tmp_path):
+    save_blend(tmp_path)
+    clip = bpy.data.movieclips.load(str(MECHANIC))
+    clip.frame_start = 1001
+    bpy.context.scene.rvmatte.clip = clip
+    result = plan(addon)
+    assert option(result.argv, "--start-frame") == "1001"
+    assert option(result.argv, "--frames") == "1001-1050"
+    assert result.source.frame_map.scene_frame(1001) == 1001
+    assert result.source.frame_map.source_frame(1050) == 1050
 
 
 @needs_movie
@@ -58,9 +89,28 @@ def test_movie_clip_start_and_offset_map_scene_frames_to_movie_frames(addon, wor
     scene.rvmatte.frame_range = "CUSTOM"
     scene.rvmatte.frame_start, scene.rvmatte.frame_end = 105, 110
     result = plan(addon)
-    # scene frame 105 shows movie frame 105 - 101 + 2 + 1 = 7
-    assert option(result.argv, "--frames") == "7-12"
-    assert result.source.frame_map.scene_frame(7) == 105
+    # scene frame 105 shows movie frame 105 - 101 + 2 + 1 = 7, numbered 101 + 7 - 1 = 107
+    assert option(result.argv, "--start-frame") == "101"
+    assert option(result.argv, "--frames") == "107-112"
+    assert result.source.frame_map.scene_frame(107) == 105
+
+
+@needs_movie
+def test_movie_in_an_image_node_is_numbered_from_the_nodes_start_frame(addon, worker, tmp_path):
+    save_blend(tmp_path)
+    scene = bpy.context.scene
+    tree = addon.compositor.compositor_tree(scene, create=True)
+    node = tree.nodes.new("CompositorNodeImage")
+    node.image = bpy.data.images.load(str(MECHANIC))
+    node.image.source = "MOVIE"
+    node.frame_start, node.frame_offset, node.frame_duration = 1001, 4, 10
+    scene.rvmatte.source_type = "NODE"
+    scene.rvmatte.node_name = node.name
+    result = plan(addon)
+    # scene frames 1001..1010 show movie frames 5..14, numbered 1005..1014
+    assert option(result.argv, "--start-frame") == "1001"
+    assert option(result.argv, "--frames") == "1005-1014"
+    assert result.source.scene_range() == (1001, 1010)
 
 
 @needs_movie

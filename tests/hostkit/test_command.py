@@ -130,6 +130,14 @@ def test_debug_adds_the_flag_before_the_progress_option():
     assert "--debug" not in run_arguments(RunRequest("/s/p.####.exr", "/o/a.####.exr", "/o/f.####.exr", 1, 2))
 
 
+def test_resume_asks_the_worker_to_keep_the_frames_made_with_the_same_settings():
+    args = command.run_arguments(RunRequest("/s/p.####.exr", "/o/a.####.exr", "/o/f.####.exr", 1, 2, resume=True))
+    assert "--resume" in args and args[-2:] == ["--progress", "json"]
+    assert "--resume" not in command.run_arguments(RunRequest("/s/p.####.exr", "/o/a.####.exr", "/o/f.####.exr", 1, 2))
+    cli = pytest.importorskip("rvmatte.cli")
+    assert cli.build_parser().parse_args(args).resume
+
+
 @pytest.mark.parametrize("preference, environ, wanted", [
     (False, {}, False), (True, {}, True), (False, {"RVMATTE_DEBUG": "1"}, True), (False, {"RVMATTE_DEBUG": "0"}, False),
 ])
