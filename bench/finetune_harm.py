@@ -1,6 +1,8 @@
 """Fine-tune harm check and plot: tuned checkpoints on shots they were not tuned for.
 
     python bench/finetune_harm.py harm WORK --weights W.pth [--real-frames 40]   # flicker, MAD, sheets
+    python bench/finetune_harm.py harm WORK --weights W.pth --name harm_distill \
+        --compare "A distill 0.5=WORK/A.lr1e-3_distill0.5.pth" "A no distill=WORK/A.lr1e-3_nodistill.pth"
     python bench/finetune_harm.py plot WORK                                      # MAD before/after plot
 
 ``WORK`` is the work folder of ``bench/finetune_study.py`` after its ``report`` phase: its tuned
@@ -95,16 +97,22 @@ def sheet(path: Path, plates, rows: dict) -> None:
     out.close()
 
 
-def harm(work: Path, weights: str, real_frames: int, sheets: Path) -> dict:
+def harm(work: Path, weights: str, real_frames: int, sheets: Path, compare=None, name: str = "harm") -> dict:
+    """``compare``: ``[(label, checkpoint)]`` to run instead of the report's 3-keyframe checkpoints
+    (e.g. the study's tune checkpoints with and without distillation); ``name`` names the cache
+    folder, the JSON and the sheets, so such a run keeps the report's files."""
     from rvmatte.weights import load_model
 
     checkpoints = {"base": weights}
-    checkpoints.update({f"tuned {name}": str(work / f"{name}.k3.pth") for name in TUNED})
+    if compare:
+        checkpoints.update(dict(compare))
+    else:
+        checkpoints.update({f"tuned {clip}": str(work / f"{clip}.k3.pth") for clip in TUNED})
     models = {label: load_model("mobilenetv3", path, device="cpu") for label, path in checkpoints.items()}
     result: dict = {"checkpoints": checkpoints, "real": {}, "synthetic": {}}
     for clip, path in es.REAL.items():
         plates, _ = es.real_clip(path, real_frames)
-        cache = work / "harm" / f"{clip}.npz"
+        cache = work / name / f"{clip}.npz"
         if cache.is_file():
             preds = dict(np.load(cache))
         else:
@@ -116,13 +124,13 @@ def harm(work: Path, weights: str, real_frames: int, sheets: Path) -> dict:
                for label, pred in preds.items()}
         row["frames"], row["size"] = len(plates), list(plates[0].shape[1::-1])
         result["real"][clip] = row
-        sheet(sheets / f"finetune_harm_{clip}.png", plates, preds)
+        sheet(sheets / f"finetune_{name}_{clip}.png", plates, preds)
         print(clip, json.dumps(row), file=sys.stderr, flush=True)
     plates, truths = es.composite_clip(work, "dev01", 30)
     result["synthetic"]["dev01"] = {label: truth_scores(alphas(model, plates), truths)
                                     for label, model in models.items()}
     print("dev01", json.dumps(result["synthetic"]["dev01"]), file=sys.stderr, flush=True)
-    (work / "harm.json").write_text(json.dumps(result, indent=1))
+    (work / f"{name}.json").write_text(json.dumps(result, indent=1))
     return result
 
 
@@ -179,17 +187,21 @@ def main() -> None:
     parser.add_argument("--weights")
     parser.add_argument("--real-frames", type=int, default=40)
     parser.add_argument("--sheets", type=Path, default=HERE.parent / "docs" / "images")
+    parser.add_argument("--compare", nargs="+", metavar="LABEL=CHECKPOINT",
+                        help="harm: these checkpoints instead of the report's (e.g. with and without --distill)")
+    parser.add_argument("--name", default="harm", help="cache folder, JSON and sheet names (default harm)")
     args = parser.parse_args()
     if args.phase == "plot":
         plot(args.work, args.sheets / "finetune_mad.png")
         return
     if args.phase == "table":
-        table(json.loads((args.work / "harm.json").read_text()))
+        table(json.loads((args.work / f"{args.name}.json").read_text()))
         return
     import torch
 
     torch.set_num_threads(1)
-    table(harm(args.work, args.weights, args.real_frames, args.sheets))
+    compare = [tuple(item.split("=", 1)) for item in args.compare or []]
+    table(harm(args.work, args.weights, args.real_frames, args.sheets, compare, args.name))
 
 
 if __name__ == "__main__":
