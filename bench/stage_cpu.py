@@ -92,8 +92,10 @@ def instrument(clock: StageClock) -> None:
     clock.wrap(ImageSequenceSource, "read_frame", "decode")
     clock.wrap(ColourPipeline, "convert", "colour")
     clock.wrap(engine, "clean_nonfinite", "colour")
-    for name in ("foreground_linear", "premultiplied_foreground", "foreground_display"):
-        clock.wrap(engine.Job, name, "colour")
+    from rvmatte.passes import ForegroundColour
+
+    for name in ("linear", "premultiplied", "display"):     # the passes call these, not the Job's
+        clock.wrap(ForegroundColour, name, "colour")
     clock.wrap(ForwardStreams, "infer_tensors", "network")
     clock.wrap(writing, "write_frame", "encode")
     io.write_frame = writing.write_frame                    # the engine imports it from rvmatte.io

@@ -14,6 +14,8 @@ The thresholds were chosen with ``bench/foreground_study.py`` (docs/quality.md).
 """
 from __future__ import annotations
 
+from typing import Optional, Tuple
+
 import numpy as np
 
 EDGE_BAND_LOW = 0.5
@@ -30,15 +32,32 @@ def edge_weight(pha: np.ndarray, low: float = EDGE_BAND_LOW, high: float = EDGE_
 def blend_edge(plate: np.ndarray, model: np.ndarray, pha: np.ndarray, low: float = EDGE_BAND_LOW,
                high: float = EDGE_BAND_HIGH) -> np.ndarray:
     """``plate + w * (model - plate)`` with ``w = edge_weight(pha)``, in place on ``plate``;
-    pixels with ``w == 0`` are not touched at all, so they keep the plate's exact value."""
-    w = edge_weight(pha, low, high)
-    band = w > 0
-    if band.any():
-        model = model[band]
-        model -= plate[band]
-        model *= w[band][:, None]
-        plate[band] += model
+    pixels with ``w == 0`` are not touched at all, so they keep the plate's exact value.
+
+    Computed densely inside the box around ``alpha < high`` (outside it ``w`` is 0), then copied
+    where ``w > 0``: the same float32 operations per pixel as a gather over the band, at a
+    fraction of the CPU (boolean gathers and scatters were most of a PNG foreground's cost)."""
+    box = box_around(np.asarray(pha) < np.float32(high))
+    if box is None:
+        return plate
+    w = edge_weight(pha[box], low, high)
+    inside = plate[box]
+    w = np.repeat(w, inside.shape[2]).reshape(inside.shape)  # per channel: broadcasting over 3 is slow
+    with np.errstate(invalid="ignore", over="ignore"):     # values where w == 0 are thrown away
+        mixed = np.subtract(model[box], inside, dtype=np.float32)
+        mixed *= w
+        mixed += inside
+    np.copyto(inside, mixed, where=w > 0)
     return plate
+
+
+def box_around(mask: np.ndarray) -> Optional[Tuple[slice, slice]]:
+    """(rows, columns) of the smallest box holding every True of a 2-D mask; None if it has none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def edge_band_attributes(low: float = EDGE_BAND_LOW, high: float = EDGE_BAND_HIGH) -> dict:

@@ -23,7 +23,7 @@ from typing import ClassVar, Dict, List, Optional, Sequence, Tuple, Type
 import numpy as np
 
 from rvmatte.errors import InputError, OutputError
-from rvmatte.foreground import blend_edge, edge_band_attributes
+from rvmatte.foreground import blend_edge, box_around, edge_band_attributes
 from rvmatte.output_checks import clamp_to_half
 
 FOREGROUND_SOURCES = ("edge", "model", "plate")
@@ -147,15 +147,6 @@ class ForegroundColour:
             return model_fgr if self.source == "model" else plate_rgb
         linear = self.linear(plate_rgb, model_in, model_fgr, pha)
         return np.clip(self.colour.output_to_model(linear), 0.0, 1.0)
-
-
-def box_around(mask: np.ndarray) -> Optional[Tuple[slice, slice]]:
-    """(rows, columns) of the smallest box holding every True of a 2-D mask; None if it has none."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 # -- the interface ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import pytest
 
 from rvmatte.cli import build_parser, _options_from
 from rvmatte.engine import Job, RunOptions, run
-from rvmatte.foreground import EDGE_BAND_HIGH, EDGE_BAND_LOW, edge_weight
+from rvmatte.foreground import EDGE_BAND_HIGH, EDGE_BAND_LOW, blend_edge, edge_weight
 from shots import make_exr_shot, make_png_shot, read, spec_of
 
 
@@ -79,6 +79,32 @@ def test_the_band_weight_is_one_below_zero_above_and_smooth_between():
     w = edge_weight(a)
     assert w[0] == w[1] == 1.0 and w[3] == w[4] == 0.0
     assert w[2] == pytest.approx(0.5, abs=1e-6)
+
+
+def test_the_blend_equals_the_per_pixel_formula_bit_for_bit():
+    # The dense computation over the band's box must give exactly plate + w * (model - plate) on
+    # band pixels and leave every other pixel alone: HDR, NaN in the model where solid, alphas on
+    # the thresholds and one float32 step either side of them, band pixels at the frame's corners.
+    rng = np.random.default_rng(3)
+    shape = (37, 53)
+    plate = (rng.random(shape + (3,)) * 6.0).astype(np.float32)
+    model = (rng.random(shape + (3,)) * 6.0).astype(np.float32)
+    pha = rng.random(shape).astype(np.float32)
+    high, low = np.float32(EDGE_BAND_HIGH), np.float32(EDGE_BAND_LOW)
+    pha.flat[:6] = [high, np.nextafter(high, 0), np.nextafter(high, 2), low, np.nextafter(low, 0), 1.0]
+    pha[-1, -1], pha[0, -1] = 0.0, 0.2
+    model[pha >= high] = np.nan
+    w = edge_weight(pha)
+    band = w > 0
+    expected = plate.copy()
+    expected[band] = plate[band] + (model[band] - plate[band]) * w[band][:, None]
+    got = blend_edge(plate.copy(), model.copy(), pha)
+    assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
+
+
+def test_a_frame_without_a_soft_pixel_is_left_as_it_is():
+    plate = np.full((4, 5, 3), 2.5, np.float32)
+    assert np.array_equal(blend_edge(plate.copy(), np.zeros_like(plate), np.ones((4, 5), np.float32)), plate)
 
 
 def test_model_and_plate_sources_ignore_the_band(tmp_path):
