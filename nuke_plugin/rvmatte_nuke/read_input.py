@@ -39,7 +39,7 @@ def upstream_read(node, index=0):
 def plate_from_read(read, first, last, root):
     """(ReadPlate, None) when the Read's files can be used as they are, else
     (None, reason) saying which knob stops it."""
-    path = _file_of(read)
+    path = file_of(read)
     if not path:
         return None, "%s has no file" % read.name()
     if sequences.is_movie(path) or not sequences.has_frame_token(path):
@@ -69,12 +69,25 @@ def plate_from_read(read, first, last, root):
     return ReadPlate(read.name(), path, colorspace), None
 
 
-def _file_of(read):
-    knob = read["file"]
-    raw = knob.value()
-    if "[" in raw:
-        return knob.getEvaluatedValue()
-    return raw
+def file_of(read):
+    """The Read's file as Nuke opens it: ``nuke.filename`` (TCL commands and variables expanded,
+    the studio's filename filters applied), a relative path taken from the script's project
+    directory, with forward slashes (the worker runs elsewhere, with another working directory)."""
+    import nuke
+
+    path = nuke.filename(read) or ""
+    if path and not is_absolute(path):
+        knob = nuke.root().knob("project_directory")
+        project = knob.getEvaluatedValue().strip() if knob is not None else ""
+        if project:
+            path = project.replace("\\", "/").rstrip("/") + "/" + path.replace("\\", "/")
+    return path
+
+
+def is_absolute(path):
+    """Absolute on Linux, macOS or Windows (``/``, ``C:/``, ``C:\\``, ``//server`` or ``\\\\server``)."""
+    return path.startswith(("/", "\\")) or (len(path) > 2 and path[0].isalpha() and path[1] == ":"
+                                              and path[2] in "/\\")
 
 
 def _file_colorspace(read, path, root):

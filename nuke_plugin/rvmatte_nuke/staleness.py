@@ -5,7 +5,7 @@ import os
 
 import nuke
 
-from . import keyframes, node as rvnode, people, sequences
+from . import keyframes, node as rvnode, people, read_input, sequences
 
 COSMETIC_KNOBS = frozenset((
     "name", "label", "xpos", "ypos", "selected", "tile_color", "gl_color", "note_font", "note_font_size",
@@ -48,7 +48,7 @@ def _files_signature(read):
     """Sizes and modification times of a Read's first and last frames, so a
     re-rendered plate counts as a change even when no knob moved."""
     try:
-        pattern = read["file"].getEvaluatedValue()
+        pattern = read_input.file_of(read)
         frames = (read["first"].value(), read["last"].value())
     except (RuntimeError, ValueError, NameError):
         return ""

@@ -94,3 +94,32 @@ def test_any_other_upstream_node_means_no_read():
     consumer = nuke.nodes.NoOp()
     consumer.setInput(0, grade)
     assert read_input.upstream_read(consumer) is None
+
+
+def test_a_relative_file_is_taken_from_the_project_directory():
+    nuke.root()["project_directory"].setValue("/jobs/show")
+    found, reason = plate(make_read("plates/a/plate.####.exr", 1001, 1010))
+    assert reason is None and found.pattern == "/jobs/show/plates/a/plate.####.exr"
+
+
+def test_a_windows_project_directory_gets_forward_slashes():
+    nuke.root()["project_directory"].setValue("P:\\\\show")           # TCL eats single backslashes
+    found, _ = plate(make_read("plates/plate.####.exr", 1001, 1010))
+    assert found.pattern == "P:/show/plates/plate.####.exr"
+
+
+def test_an_absolute_file_ignores_the_project_directory():
+    nuke.root()["project_directory"].setValue("/jobs/show")
+    for path in (PLATE, "C:/shots/plate.####.exr", "//server/shots/plate.####.exr"):
+        assert plate(make_read(path, 1001, 1010))[0].pattern == path
+
+
+def test_the_studios_filename_filter_decides_the_file():
+    nuke.addFilenameFilter(lambda name: name.replace("/mnt/jobs/", "/Volumes/jobs/"))
+    found, _ = plate(make_read("/mnt/jobs/a/plate.####.exr", 1001, 1010))
+    assert found.pattern == "/Volumes/jobs/a/plate.####.exr"
+
+
+def test_is_absolute_knows_each_platforms_roots():
+    assert all(read_input.is_absolute(p) for p in ("/a", "C:/a", "c:\\a", "//srv/a", "\\\\srv\\a"))
+    assert not any(read_input.is_absolute(p) for p in ("a/b", "C:a", "plates\\a", ""))

@@ -805,7 +805,7 @@ NODE_CLASSES["Root"] = ([
     ("customOCIOConfigPath", File_Knob), ("OCIOConfigPath", File_Knob),
     ("workingSpaceLUT", _value(String_Knob, "linear")), ("floatLut", _value(String_Knob, "linear")),
     ("logLut", _value(String_Knob, "Cineon")), ("int8Lut", _value(String_Knob, "sRGB")),
-    ("int16Lut", _value(String_Knob, "sRGB")), ("views", String_Knob),
+    ("int16Lut", _value(String_Knob, "sRGB")), ("views", String_Knob), ("project_directory", File_Knob),
 ], 0)
 
 
@@ -1120,6 +1120,35 @@ def addOnScriptLoad(call, args=(), kwargs={}, nodeClass="Root"):
 
 def addOnScriptClose(call, args=(), kwargs={}, nodeClass="Root"):
     _add_callback("onScriptClose", call, args, kwargs, nodeClass)
+
+
+def addFilenameFilter(call, args=(), kwargs={}, nodeClass="*"):
+    """Nuke: a function that modifies filenames before Nuke passes them to the operating system;
+    None means unchanged; the filters run in backwards order."""
+    _add_callback("filenameFilter", call, args, kwargs, nodeClass)
+
+
+REPLACE = 1
+
+
+def filename(node, type=None):
+    """Nuke: the file a node works with, every TCL command and variable expanded; #### and %0Nd
+    stay unless ``type`` is REPLACE (then the current frame). The fake also passes it through the
+    filename filters (what Nuke does before the file is opened). None when the node has no file."""
+    knob = node.knob("file")
+    if knob is None:
+        return None
+    text = _tcl(knob.value(), node)
+    for call, args, kwargs, node_class in reversed(_fake.callbacks.get("filenameFilter", [])):
+        if node_class in ("*", node.Class()):
+            changed = call(text, *args, **kwargs)
+            if changed is not None:
+                text = changed
+    if type == REPLACE:
+        frame = int(_fake.root["frame"].value())
+        text = re.sub(r"#+", lambda m: "%0*d" % (len(m.group(0)), frame), text)
+        text = re.sub(r"%0?(\d*)d", lambda m: ("%0" + (m.group(1) or "1") + "d") % frame, text)
+    return text or None
 
 
 def scriptClose(ignoreUnsavedChanges=False):
