@@ -189,3 +189,22 @@ def test_a_host_reads_the_version_written_from_the_done_line(shot, tmp_path, cap
     events = _run(capsys, shot, "-o", out, "--versions")
     finished = parse_line(json.dumps(_event(events, "done")))
     assert isinstance(finished, Finished) and finished.output_version["folder"] == str(out / "v001")
+
+
+def test_a_run_that_loses_the_race_for_a_new_folder_joins_the_winners_version(tmp_path, monkeypatch):
+    from rvmatte import versions
+
+    root = str(tmp_path / "out")
+    winner = versions.choose(root, "same-key", {})
+    scans = []
+    real_scan = versions._versions
+
+    def late_scan(folder):            # the loser looked before the winner's folder appeared
+        scans.append(folder)
+        return [] if len(scans) == 1 else real_scan(folder)
+
+    monkeypatch.setattr(versions, "_versions", late_scan)
+    monkeypatch.setattr(versions, "_next_number", lambda folder: 1)
+    loser = versions.choose(root, "same-key", {})
+    assert (loser.folder, loser.reused) == (winner.folder, "running")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["v001"]
