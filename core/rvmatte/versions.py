@@ -49,10 +49,17 @@ class RunVersion:
                 "reused": self.reused is not None}
 
     def mark(self, state: str, frames: Sequence[int] = (), message: Optional[str] = None) -> None:
-        """A new state; ``frames`` join those known complete."""
+        """A new state; ``frames`` join those known complete (also those another run writing this
+        version, a farm chunk, recorded since this one began)."""
         from rvmatte.io.writing import write_text_atomically
 
-        done = sorted(set(parse_ranges(self.state.get("frames", ""))) | set(frames))
+        done = set(parse_ranges(self.state.get("frames", ""))) | set(frames)
+        try:
+            with open(os.path.join(self.folder, STATE_FILE), encoding="utf-8") as stream:
+                done |= set(parse_ranges(json.load(stream).get("frames", "")))
+        except (OSError, ValueError, AttributeError):
+            pass
+        done = sorted(done)
         self.state.update(state=state, frames=format_ranges(done, limit=len(done) + 1), updated=_now(),
                           message=message or None)
         write_text_atomically(os.path.join(self.folder, STATE_FILE), json.dumps(self.state, indent=1) + "\n")

@@ -208,3 +208,14 @@ def test_a_run_that_loses_the_race_for_a_new_folder_joins_the_winners_version(tm
     loser = versions.choose(root, "same-key", {})
     assert (loser.folder, loser.reused) == (winner.folder, "running")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["v001"]
+
+
+def test_a_run_sharing_a_version_keeps_the_frames_another_recorded_meanwhile(tmp_path):
+    from rvmatte import versions
+
+    root = str(tmp_path / "out")
+    first = versions.choose(root, "same-key", {})
+    second = versions.choose(root, "same-key", {})           # a farm chunk of the same job
+    first.mark("running", [1, 2, 3])
+    second.mark("complete", [4, 5])
+    assert _state(tmp_path / "out" / "v001")["frames"] == "1-5"
