@@ -88,8 +88,12 @@ def choose(root: str, key: str, fields: dict) -> RunVersion:
         same = [v for v in versions if v.key == key]
         if same:
             chosen = same[-1]
-            with open(os.path.join(chosen.folder, STATE_FILE), encoding="utf-8") as stream:
-                return RunVersion(chosen.folder, json.load(stream), reused=chosen.state)
+            path = os.path.join(chosen.folder, STATE_FILE)
+            try:
+                with open(path, encoding="utf-8") as stream:
+                    return RunVersion(chosen.folder, json.load(stream), reused=chosen.state)
+            except (OSError, ValueError) as error:
+                raise OutputError(f"--versions: {path}: cannot read the version's state file ({error})") from None
         created = _create(root, _next_number(root), key, fields)
         if created is not None:
             return created

@@ -77,9 +77,10 @@ def read_version(folder):
 
 
 def list_versions(root, errors=None):
-    """The versions under ``root`` by number ([] when it does not exist). Entries named like a
-    version that are not one (a file, a folder without a readable state file) raise VersionError,
-    or, given a list ``errors``, are skipped with their message appended to it (a host's menu)."""
+    """The versions under ``root`` by number ([] when it does not exist). A ``v###`` folder without
+    a state file is not one (rvmatte never leaves one: a version appears with its state). Entries
+    that cannot be read as one (a file, a state file that is unreadable or not a version's) raise
+    VersionError, or, given a list ``errors``, are skipped with their message appended to it."""
     try:
         names = os.listdir(root)
     except OSError:
@@ -93,6 +94,8 @@ def list_versions(root, errors=None):
         try:
             if not os.path.isdir(folder):
                 raise VersionError("%s is a file, not a version folder: move it out of %s" % (folder, root))
+            if not os.path.lexists(os.path.join(folder, STATE_FILE)):
+                continue
             versions.append(read_version(folder))
         except VersionError as error:
             if errors is None:

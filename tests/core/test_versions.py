@@ -219,3 +219,12 @@ def test_a_run_sharing_a_version_keeps_the_frames_another_recorded_meanwhile(tmp
     first.mark("running", [1, 2, 3])
     second.mark("complete", [4, 5])
     assert _state(tmp_path / "out" / "v001")["frames"] == "1-5"
+
+
+def test_a_folder_named_like_a_version_without_a_state_file_keeps_its_number(shot, tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "v001").mkdir(parents=True)
+    (out / "v001" / "notes.txt").write_text("the artist's own")
+    events = _run(capsys, shot, "-o", out, "--versions")
+    assert _event(events, "done")["output_version"]["name"] == "v002"
+    assert [p.name for p in (out / "v001").iterdir()] == ["notes.txt"]

@@ -54,3 +54,9 @@ def test_a_state_file_without_a_known_state_is_refused(tmp_path):
     (tmp_path / "v001" / STATE_FILE).write_text(json.dumps({"key": "k", "state": "done"}))
     with pytest.raises(VersionError, match="not a version state file"):
         list_versions(str(tmp_path))
+
+
+def test_a_folder_without_a_state_file_is_not_a_version(tmp_path):
+    (tmp_path / "v001").mkdir()
+    _version(tmp_path, "v002", "complete", "2026-01-01T00:00:01.000000Z")
+    assert [v.name for v in list_versions(str(tmp_path))] == ["v002"]
