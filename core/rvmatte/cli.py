@@ -202,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true",
                      help="keep frames already complete on disk and made with the same settings (result key); "
                           "others are redone")
+    run.add_argument("--versions", action="store_true",
+                     help="with -o OUT: write into OUT/v001, OUT/v002, …: a new version only when the result key "
+                          "changes; the same settings go back into their version and keep its complete frames")
+    run.add_argument("--keep-versions", type=_positive, metavar="N",
+                     help="with --versions: after a successful run, remove the complete versions beyond the N "
+                          "finished last (never an unfinished one; default: keep all)")
     _add_quality_options(run)
     run.add_argument("--output-colorspace", help="scene-linear space of EXR outputs (default: input's if linear)")
     depth = run.add_mutually_exclusive_group()
@@ -268,6 +274,10 @@ def _options_from(args) -> "RunOptions":
 
     foreground = args.foreground
     source = args.foreground_source
+    if args.versions and not args.output_dir:
+        raise UsageError("--versions needs -o OUT: the folder its version folders (v001, v002, …) go in")
+    if args.keep_versions and not args.versions:
+        raise UsageError("--keep-versions needs --versions")
     if foreground in ("edge", "plate", "model"):
         if source and source != foreground:
             raise UsageError(f"--foreground {foreground} contradicts --foreground-source {source}")
@@ -319,7 +329,8 @@ def _options_from(args) -> "RunOptions":
         background_colour=args.background_colour, fps=args.fps, bitrate=args.bitrate, contact_sheet=sheet,
         warmup=args.warmup, reset_at=_reset_frames(args.reset_at), detect_cuts=args.detect_cuts,
         holdout=args.holdout, garbage=args.garbage, segmentation=args.segmentation, ensemble=args.ensemble,
-        confidence=confidence)
+        confidence=confidence, versions=args.output_dir if args.versions else None,
+        keep_versions=args.keep_versions)
 
 
 def cmd_run(args) -> int:
@@ -330,6 +341,8 @@ def cmd_run(args) -> int:
     args._reporter = reporter
     from rvmatte.people.cli import run_with_people, wants_people
     if wants_people(args):
+        if args.versions:
+            raise UsageError("--versions does not work with the people pass yet: give -o OUT without it")
         return run_with_people(args, _options_from(args), reporter)
     run(_options_from(args), reporter)
     return 0

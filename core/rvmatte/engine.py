@@ -81,6 +81,8 @@ class RunOptions:
     ensemble: Optional[str] = None           # extra streams, e.g. "mirror,reverse,ratio:0.375" (rvmatte.ensemble)
     confidence: Optional[str] = None         # pattern for the confidence pass (rvmatte.confidence)
     passes: Dict[str, str] = field(default_factory=dict)   # patterns of other registered passes, by name (rvmatte.passes)
+    versions: Optional[str] = None           # outputs go into a version folder of this one (rvmatte.versions)
+    keep_versions: Optional[int] = None      # with versions: complete versions kept (None: all)
 
 
 @dataclass
@@ -161,6 +163,11 @@ class Job:
         self.source = open_input(options.input, layer=options.layer, start_frame=options.start_frame)
         self.plan = plan_frames(self.source.frames, options.frames, options.preroll, self.source.frame_path)
         self.outputs = Outputs(options, self.source)
+        self.version = None                     # rvmatte.versions.RunVersion, once the key is known
+        if options.versions:
+            from rvmatte.versions import check_inside
+
+            check_inside(options.versions, self.outputs)
         if options.warmup < 0:
             raise InputError(f"--warmup {options.warmup}: must be 0 or more")
         from rvmatte.ensemble import parse_ensemble
@@ -254,6 +261,45 @@ class Job:
                                   f"{'were' if count != 1 else 'was'} made with other settings ({reason}) "
                                   f"and {'are' if count != 1 else 'is'} redone")
 
+    def _enter_version(self, key: str, fields: dict) -> None:
+        """--versions: the outputs move into the version folder of this key (rvmatte.versions), whose
+        complete frames are kept as --resume keeps them (all of them: a movie output is redone)."""
+        from rvmatte.overwrites import check_no_input_overwritten, job_inputs, job_outputs
+        from rvmatte.versions import choose
+
+        self.version = choose(self.options.versions, key, fields)
+        self.outputs.relocate(self.options.versions, self.version.folder)
+        check_no_input_overwritten(job_outputs(self), job_inputs(self))
+        self.outputs.prepare_directories()
+        self.outputs.remove_stale_temps(self.plan.requested)
+        if not self.outputs.movies():
+            self._find_complete(key, fields)
+        if len(self._finished_frames()) < len(self.plan.requested):
+            self.version.mark("running")
+
+    def _end_version(self, error: BaseException) -> None:
+        """A versioned run stopped early: its folder says cancelled (a host's cancel, Ctrl-C) or failed,
+        with the frames complete on disk, so a host offers Resume. Never hides ``error``."""
+        named = frozenset(p.name for p in self.outputs.passes if p.per_frame)
+        try:
+            done = [f for f in self.plan.requested
+                    if self.outputs.complete_passes(f, self.version.state["key"]) >= named]
+            text = str(error).strip()
+            self.version.mark("cancelled" if isinstance(error, KeyboardInterrupt) else "failed", done,
+                              text.splitlines()[0] if text else type(error).__name__)
+        except (OSError, RvmatteError):
+            pass
+
+    def _complete_version(self) -> dict:
+        """A versioned run succeeded: its folder is complete (and current), older ones beyond
+        --keep-versions are removed."""
+        from rvmatte.versions import prune
+
+        self.version.mark("complete", self.plan.requested)
+        keep = self.options.keep_versions
+        removed = prune(self.options.versions, keep, self.version) if keep else []
+        return {**self.version.describe(), "removed": removed}
+
     def _shot_reach(self, frame: int, cuts: Sequence[int]) -> int:
         """The last frame of ``frame``'s shot: before the next cut and the next missing frame."""
         present = self.source.frames
@@ -325,6 +371,10 @@ class Job:
             if o.cuda_graphs:
                 model = self._graphed(model)
             return self._run(model, tuning, started)
+        except BaseException as error:
+            if self.version is not None:
+                self._end_version(error)
+            raise
         finally:
             torch.set_num_threads(torch_threads)
             if restore_arithmetic is not None:
@@ -411,7 +461,9 @@ class Job:
                                    reach=lambda f: self._shot_reach(f, cut_frames), chunk=chunk,
                                    check=check_network_output)
         attributes = self._attributes(model, ratio)
-        if o.resume:
+        if o.versions:
+            self._enter_version(attributes[KEY_ATTRIBUTE], json.loads(attributes[FIELDS_ATTRIBUTE]))
+        elif o.resume:
             self._find_complete(attributes[KEY_ATTRIBUTE], json.loads(attributes[FIELDS_ATTRIBUTE]))
         total = len(self.plan.requested)
         self.reporter.start({
@@ -428,6 +480,7 @@ class Job:
             "outputs": self.outputs.describe(), "resume_complete": len(self._finished_frames()),
             "warmup": o.warmup, "cuts": [c.frame for c in self.cuts], "masks": self.masks.describe(),
             "ensemble": [s.name for s in self.streams],
+            "output_version": self.version.describe() if self.version else None,
         })
         for cut in self.cuts:
             self.reporter.cut(cut.describe())
@@ -516,6 +569,8 @@ class Job:
                    "outputs": self.outputs.describe()}
         for p in self.outputs.passes if passes else ():
             summary.update(p.summary())
+        if self.version is not None:
+            summary["output_version"] = self._complete_version()
         self.reporter.done(summary)
         return summary
 

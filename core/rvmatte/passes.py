@@ -646,6 +646,15 @@ class Outputs:
         for p in self.passes:
             p.setup(context)
 
+    def relocate(self, root: str, folder: str) -> None:
+        """Every pass from under ``root`` to the same place under ``folder`` (a version folder of
+        ``rvmatte run --versions``), set up again for the run."""
+        for p in self.passes:
+            p.spec = os.path.join(folder, os.path.relpath(os.path.abspath(p.spec), os.path.abspath(root)))
+            p.target = p.make_target(p.spec)
+            if p.context is not None:
+                p.setup(p.context)
+
     def _named(self) -> List[Pass]:
         """The passes with a file per frame."""
         return [p for p in self.passes if p.per_frame]

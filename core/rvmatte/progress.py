@@ -68,7 +68,8 @@ class TtyReporter(Reporter):
             return
         print(f"rvmatte {info['version']}: {info['input']} → {info['frames']} frames "
               f"{info['width']}x{info['height']} on {info['device']}, ratio {info['downsample_ratio']:.3g}"
-              + (" (compiling the network at frame 2: tens of seconds)" if info.get("compiled") else ""),
+              + (" (compiling the network at frame 2: tens of seconds)" if info.get("compiled") else "")
+              + (f", into {info['output_version']['folder']}" if info.get("output_version") else ""),
               file=sys.stderr, flush=True)
         self._bar = tqdm(total=info["frames"], unit="frame", file=sys.stderr, dynamic_ncols=True)
 

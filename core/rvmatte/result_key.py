@@ -77,6 +77,8 @@ NOT_RESULT_AFFECTING: Dict[str, str] = {
     "frames": "which frames are written; a frame's key does not depend on its chunk",
     "preroll": "how a chunk's state is warmed; chunked runs stand for one run (docs/farm.md)",
     "resume": "whether complete frames are kept",
+    "versions": "which folder the outputs go in (the version is chosen by the key, never part of it)",
+    "keep_versions": "which older version folders are removed",
     "people_step": "which farm task of the people pass runs; the three together are the whole-shot run",
     "progress": "how progress is reported",
     "debug": "whether tracebacks are shown",

@@ -14,6 +14,7 @@ docs/hostkit.md), so every module here imports its siblings relatively.
   settings     the settings in effect and their source: environment, site config, user, default
   torch_build  which PyTorch build this machine gets (OS, architecture, nvidia-smi output)
   engine       ``rvmatte-engine install``: a private environment with rvmatte, torch and weights
+  versions     the version folders of ``rvmatte run --versions``: current, resumable
 """
 
 __version__ = "0.1.0"

@@ -26,6 +26,7 @@ class Started:
     downsample_ratio: float = 0.0
     version: str = ""
     outputs: dict = field(default_factory=dict)
+    output_version: Optional[dict] = None     # --versions: name, folder, state, reused
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Finished:
     seconds: float = 0.0
     fps: float = 0.0
     outputs: dict = field(default_factory=dict)
+    output_version: Optional[dict] = None     # --versions: the version written, and those removed
 
 
 @dataclass(frozen=True)
