@@ -225,6 +225,11 @@ def mask_inputs(node, first, last, precomp_pattern):
         found, reason = None, "the %s input is not a Read" % name
         if read is not None:
             found, reason = read_input.plate_from_read(read, span[0], span[1], nuke.root())
+            plate = node.input(0)
+            if found is not None and plate is not None and (read.width(), read.height()) != (
+                    plate.width(), plate.height()):
+                found, reason = None, "%s is %dx%d, the plate %dx%d (rendered in the plate's format)" % (
+                    read.name(), read.width(), read.height(), plate.width(), plate.height())
         if found is not None:
             masks.append(MaskInput(name, index, found.pattern, False))
         elif name == "target" and frames is None:

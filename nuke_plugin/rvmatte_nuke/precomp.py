@@ -53,9 +53,10 @@ def render_input(group, pattern, first, last, views, input_name="Input1", channe
     root = nuke.root()
     was_proxy = root["proxy"].value()
     group.begin()
-    write = None
+    made = []                               # the nodes added here, removed again at the end
     try:
         write = nuke.nodes.Write(name="rvmatte_precomp")
+        made.append(write)
         write["file_type"].setValue("exr")
         write["file"].setValue(_knob_path(pattern))
         write["datatype"].setValue("16 bit half")
@@ -63,7 +64,11 @@ def render_input(group, pattern, first, last, views, input_name="Input1", channe
         write["channels"].setValue(channels)
         write["raw"].setValue(True)
         write["create_directories"].setValue(True)
-        write.setInput(0, group.node(input_name))
+        source = group.node(input_name)
+        if input_name != "Input1":
+            source = _to_plate_format(group, source)
+            made.append(source)
+        write.setInput(0, source)
         root["proxy"].setValue(False)
         chosen = list(views) or None
         if chosen:
@@ -77,9 +82,20 @@ def render_input(group, pattern, first, last, views, input_name="Input1", channe
             raise PrecompError("precomp of %s failed: %s" % (what, exc))
     finally:
         root["proxy"].setValue(was_proxy)
-        if write is not None:
-            nuke.delete(write)
+        for node in made:
+            nuke.delete(node)
         group.end()
+
+
+def _to_plate_format(group, source):
+    """A matte input conformed to the plate's format (a Reformat, Nuke's defaults: fit the width,
+    centred), so a roto or a mask Read made at another resolution reaches the worker at the plate's
+    size instead of being refused there. A matte already in the plate's format passes unchanged."""
+    reformat = nuke.nodes.Reformat(name="rvmatte_precomp_reformat")
+    reformat["type"].setValue("to format")
+    reformat["format"].setValue(group.input(0).format())
+    reformat.setInput(0, source)
+    return reformat
 
 
 def main(argv):

@@ -135,7 +135,7 @@ def test_a_garbage_matte_input_clears_the_real_workers_alpha_outside_it(saved_sc
     def render(write, frame, view):
         if write["channels"].value() == "rgb":
             return plate_renderer(write, frame, view)
-        assert write.input(0).name() == "garbage"
+        assert write.input(0).Class() == "Reformat" and write.input(0).input(0).name() == "garbage"
         mask = np.zeros((288, 512, 1), np.float32)
         mask[box] = 1.0
         path = sequences.frame_file(write["file"].value(), frame)

@@ -107,7 +107,9 @@ def test_the_keyframes_are_rendered_as_alpha_on_exactly_the_keyframe_frames(tune
     seen = []
 
     def render(write, frame, view):
-        seen.append((write.input(0).name(), write["channels"].value(), frame))
+        source = write.input(0)                  # the keyframes input, in the plate's format
+        assert source.Class() == "Reformat" and source.format().width() == tuned_node.input(0).width()
+        seen.append((source.input(0).name(), write["channels"].value(), frame))
         write_mattes(write, frame, view)
     nuke._fake.render_hook = render
     wait_for(generate.finetune(tuned_node))

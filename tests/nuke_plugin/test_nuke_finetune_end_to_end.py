@@ -54,7 +54,7 @@ def clip_renderer(shared_dir):
     def render(write, frame, view):
         path = sequences.frame_file(sequences.for_view(write["file"].value(), view), frame)
         if write["channels"].value() == "alpha":
-            assert write.input(0).name() == "keyframes"
+            assert write.input(0).Class() == "Reformat" and write.input(0).input(0).name() == "keyframes"
             _, alpha = read_image(str(folder / "pha" / ("%04d.png" % (frame - FIRST))))
             write_exr(path, np.ascontiguousarray(alpha[..., :1]), ("A",))
             return

@@ -113,7 +113,10 @@ def test_the_mask_precomp_write_reads_the_mask_input(group, fake_worker):
     seen = []
 
     def record(write, frame, view):
-        seen.append((write.input(0).name(), write["channels"].value(), write["raw"].value(),
+        source = write.input(0)
+        if source.Class() == "Reformat":
+            source = source.input(0)
+        seen.append((source.name(), write["channels"].value(), write["raw"].value(),
                      write["file_type"].value()))
         write_frames(write, frame, view)
     nuke._fake.render_hook = record
@@ -123,6 +126,30 @@ def test_the_mask_precomp_write_reads_the_mask_input(group, fake_worker):
     group.setInput(1, roto_like())
     wait_for(generate.generate(group))
     assert sorted(set(seen)) == [("Input1", "rgb", True, "exr"), ("holdout", "alpha", True, "exr")]
+
+
+def test_a_mask_precomp_is_rendered_in_the_plates_format(group, fake_worker):
+    seen = []
+
+    def record(write, frame, view):
+        source = write.input(0)
+        seen.append((write["channels"].value(), source.Class(), source.width(), source.height(),
+                     source.input(0).name() if source.Class() == "Reformat" else None))
+        write_frames(write, frame, view)
+    nuke._fake.render_hook = record
+    group.input(0)["format"].setValue("2048 858 0 0 2048 858 1 scope")
+    small = roto_like()
+    small.setInput(0, make_read("/p/roto.####.exr", 1001, 1010, format="1024 429 0 0 1024 429 1 half"))
+    group.setInput(1, small)
+    wait_for(generate.generate(group))
+    assert set(s for s in seen if s[0] == "alpha") == {("alpha", "Reformat", 2048, 858, "holdout")}
+    assert [n.Class() for n in group.nodes()].count("Reformat") == 0       # removed after the render
+
+
+def test_a_mask_read_of_another_size_is_rendered_in_the_plates_format_not_passed_as_it_is(group, prefs):
+    group.setInput(2, make_read("/p/garbage.####.exr", 1001, 1010, format="960 540 0 0 960 540 1 half"))
+    (mask,) = jobs.collect(group, prefs).masks
+    assert mask.precomp and "960x540, the plate 1920x1080" in mask.shortcut_reason
 
 
 def test_a_failed_mask_precomp_names_the_input(group, fake_worker):

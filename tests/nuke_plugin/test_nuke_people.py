@@ -35,6 +35,7 @@ def prefs():
 
 @pytest.fixture
 def group(saved_script):
+    nuke.root()["format"].setValue("128 72 0 0 128 72 1 small")   # the script's format is the plate's
     return make_rvmatte(make_read("/p/plate.####.exr", 1001, 1010, format="128 72 0 0 128 72 1 small"))
 
 

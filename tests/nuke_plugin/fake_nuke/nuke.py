@@ -452,6 +452,47 @@ _COMMON = [("name", String_Knob), ("label", Multiline_Eval_String_Knob), ("xpos"
 _FILE_EXT_EXR_KNOBS = ("datatype", "compression", "metadata", "write_full_layer_names")
 
 
+class Format(object):
+    """nuke.Format: a named width x height with a pixel aspect."""
+
+    def __init__(self, width, height, pixel_aspect=1.0, name=""):
+        self._width, self._height, self._aspect, self._name = int(width), int(height), float(pixel_aspect), name
+
+    def width(self):
+        return self._width
+
+    def height(self):
+        return self._height
+
+    def pixelAspect(self):
+        return self._aspect
+
+    def name(self):
+        return self._name
+
+    def toScript(self):
+        return "%d %d 0 0 %d %d %g %s" % (self._width, self._height, self._width, self._height, self._aspect,
+                                          self._name)
+
+
+class Format_Knob(Knob):
+    """Takes a Format (or its script text); value() gives the Format back."""
+
+    def __init__(self, name, label=None):
+        Knob.__init__(self, name, label, "")
+
+    def setValue(self, value, index=-1):
+        Knob.setValue(self, value.toScript() if isinstance(value, Format) else str(value))
+        return True
+
+    def value(self, index=-1):
+        text = Knob.value(self)
+        if not text:
+            return None
+        parts = text.split()
+        return Format(parts[0], parts[1], parts[6] if len(parts) > 6 else 1.0, " ".join(parts[7:]))
+
+
 def _enum(*values):
     return lambda name: Enumeration_Knob(name, name, values)
 
@@ -514,6 +555,10 @@ NODE_CLASSES = {
     "TimeOffset": ([("time_offset", Int_Knob), ("disable", Disable_Knob)], 1),
     "Viewer": ([], 10),
     "Cryptomatte": ([("cryptoLayer", String_Knob), ("matteList", String_Knob), ("disable", Disable_Knob)], 1),
+    "Reformat": ([("type", _enum("to format", "to box", "scale")), ("format", Format_Knob),
+                  ("resize", _value(_enum("none", "width", "height", "fit", "fill", "distort"), "width")),
+                  ("center", _value(Boolean_Knob, True)), ("black_outside", Boolean_Knob),
+                  ("disable", Disable_Knob)], 1),
     "Group": ([("disable", Disable_Knob)], 0),
 }
 
@@ -679,10 +724,19 @@ class Node(object):
     def height(self):
         return self._format()[1]
 
+    def format(self):
+        """The Format this node outputs (its width, height and pixel aspect; see width())."""
+        width, height = self._format()
+        knob = self._knobs.get("format")
+        parts = knob._value.split() if knob is not None and knob._value else []
+        return Format(width, height, parts[6] if len(parts) > 6 else 1.0)
+
     def _format(self):
         self._access("format")
         knob = self._knobs.get("format")
-        if knob is not None and knob._value and self._class in ("Read", "Constant", "Root"):
+        reformats = self._class == "Reformat" and self._knobs["type"]._value == "to format" \
+            and not self._knobs["disable"]._value
+        if knob is not None and knob._value and (self._class in ("Read", "Constant", "Root") or reformats):
             width, height = knob._value.split()[:2]
             return int(width), int(height)
         upstream = self._inputs.get(0)
@@ -728,6 +782,23 @@ class Read(Node):
             return path, found.spec()
         finally:
             found.close()
+
+    def _format(self):
+        """A Read's format is its file's (at its first frame) unless the format knob says otherwise;
+        a file the fake cannot open gives the root's format."""
+        self._access("format")
+        if self._knobs["format"]._value:
+            return Node._format(self)
+        try:
+            spec = self._spec(self._knobs["first"]._value)[1]
+        except (ImportError, RuntimeError, ValueError, TypeError):
+            try:
+                import OpenImageIO
+                OpenImageIO.geterror()          # retrieved: OpenImageIO would print it at exit
+            except ImportError:
+                pass
+            return _fake.root._format()
+        return spec.full_width, spec.full_height
 
     def metadata(self, key=None, time=None, view=None):
         self._access("metadata")
