@@ -58,6 +58,7 @@ class Job(object):
         self.keyframes_pattern = fields.get("keyframes_pattern")   # %V for views; rendered by Fine-tune
         self.keyframe_frames = fields.get("keyframe_frames", [])   # while Generate is to use tuned weights
         self.plate_state = fields.get("plate_state")   # what the plate precomp is made from (precomp_stamp)
+        self.context = fields.get("context")           # staleness.context_text when the job was collected
 
     @property
     def frame_count(self):
@@ -197,6 +198,7 @@ def collect(node, prefs=None, tuned=True):
                alpha_read=alpha_read, fgr_read=fgr_read, precomp_pattern=precomp_pattern, python=python,
                options=options, ocio_config=ocio_config(),
                working_space=working_space, state=staleness.state_hash(node),
+               context=staleness.context_text(options["base_weights"], ocio_config()),
                shortcut_reason=None if plate is not None else reason, masks=masks,
                people_pattern=people.people_pattern(plate.pattern if plate is not None else precomp_pattern,
                                                     alpha_read),

@@ -98,7 +98,60 @@ def plate_hash(node, first, last):
     return digest.hexdigest()
 
 
+def context_text(weights, ocio_config):
+    """What changes the result from outside the node graph: the script's working space, the OCIO
+    config and the weights file (each file by its size and modification time: a stat, never a
+    read, as this runs on the GUI thread) and the plugin's version. Kept beside the state hash
+    (in the node's result record) rather than in it, so mattes made before it stay current."""
+    from . import __version__
+
+    return "\0".join(("working=" + nuke.root()["workingSpaceLUT"].value(), "ocio=" + _file_identity(ocio_config),
+                       "weights=" + _file_identity(weights), "rvmatte_nuke=" + __version__))
+
+
+def _file_identity(path):
+    if not path:
+        return ""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return "%s:missing" % path
+    return "%s:%d:%d" % (path, info.st_size, int(info.st_mtime))
+
+
+def current_context(node):
+    """``context_text`` for the node as a Generate now would run it; None when it cannot be told
+    (preferences unreadable): then only the state hash decides."""
+    from . import jobs, settings
+
+    try:
+        prefs = settings.in_effect(settings.load())
+        weights = node["weights"].getEvaluatedValue() or prefs.weights
+        return context_text(weights, jobs.ocio_config())
+    except Exception:  # noqa: BLE001 - the stale flag must never break the GUI
+        return None
+
+
 def is_stale(node):
-    """True when a matte exists and the upstream or the settings changed since."""
+    """True when a matte exists and the upstream, the settings or the context (working space,
+    OCIO config, weights file, plugin version) changed since."""
     stored = node["rvm_state"].value()
-    return bool(stored) and stored != state_hash(node)
+    if not stored:
+        return False
+    if stored != state_hash(node):
+        return True
+    made_in = _stored_context(node)
+    if made_in is None:
+        return False
+    now = current_context(node)
+    return now is not None and now != made_in
+
+
+def _stored_context(node):
+    import json
+
+    knob = node.knob("rvm_result")
+    try:
+        return json.loads(knob.value()).get("context") if knob is not None and knob.value() else None
+    except ValueError:
+        return None

@@ -86,7 +86,8 @@ def finish(job, outcomes):
     seconds = sum(o.done.seconds for o in outcomes if o.done is not None)
     result = {"first": job.first, "last": job.last, "views": [v.view for v in job.views],
               "alpha": job.alpha_read, "foreground": job.fgr_read, "seconds": seconds,
-              "precomp": bool(job.needs_precomp()), "finished": time.strftime("%Y-%m-%d %H:%M")}
+              "precomp": bool(job.needs_precomp()), "finished": time.strftime("%Y-%m-%d %H:%M"),
+              "context": getattr(job, "context", None)}
     group["rvm_state"].setValue(job.state)
     group["rvm_result"].setValue(json.dumps(result, sort_keys=True))
     _write_sidecar(job, result)

@@ -47,6 +47,15 @@ def test_generate_returns_at_once_and_wires_the_reads_when_done(saved_script, fa
     assert group["rvm_state"].value() == staleness.state_hash(group)
 
 
+def test_a_generate_records_its_context_and_another_working_space_lights_the_stale_flag(saved_script, fake_worker):
+    group = make_rvmatte(make_read("/p/plate.####.exr", 1001, 1004))
+    wait_for(generate.generate(group))
+    assert json.loads(group["rvm_result"].value())["context"] == staleness.current_context(group)
+    assert wiring.refresh_stale(group) is False
+    nuke.root()["workingSpaceLUT"].setValue("ACES - ACEScg")
+    assert wiring.refresh_stale(group) is True and group["status"].value().startswith("STALE: ")
+
+
 def test_progress_task_follows_the_frames(saved_script, fake_worker):
     group = make_rvmatte(make_read("/p/plate.####.exr", 1, 4))
     wait_for(generate.generate(group))

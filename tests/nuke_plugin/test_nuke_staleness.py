@@ -84,3 +84,54 @@ def test_a_re_rendered_plate_makes_it_stale(tmp_path):
     assert staleness.is_stale(group) is False
     (tmp_path / "plate.0003.exr").write_bytes(b"version 2")
     assert staleness.is_stale(group) is True
+
+
+def made_in_context(tmp_path, monkeypatch):
+    """A matte made with a weights file the node names, its context recorded as Generate does."""
+    import json
+
+    weights = tmp_path / "rvm.pth"
+    weights.write_bytes(b"weights one")
+    for name in ("RVMATTE_CONFIG", "RVMATTE_WEIGHTS", "OCIO"):
+        monkeypatch.delenv(name, raising=False)
+    group, grade = made_matte()
+    group["weights"].setValue(str(weights))
+    group["rvm_state"].setValue(staleness.state_hash(group))
+    group["rvm_result"].setValue(json.dumps({"context": staleness.current_context(group)}))
+    return group, weights
+
+
+def test_a_matte_in_its_own_context_is_not_stale(tmp_path, monkeypatch):
+    group, _ = made_in_context(tmp_path, monkeypatch)
+    assert staleness.current_context(group) is not None
+    assert staleness.is_stale(group) is False
+
+
+def test_another_working_space_makes_it_stale(tmp_path, monkeypatch):
+    group, _ = made_in_context(tmp_path, monkeypatch)
+    nuke.root()["workingSpaceLUT"].setValue("ACES - ACEScg")
+    assert staleness.is_stale(group) is True
+
+
+def test_another_ocio_config_makes_it_stale(tmp_path, monkeypatch):
+    group, _ = made_in_context(tmp_path, monkeypatch)
+    config = tmp_path / "studio.ocio"
+    config.write_text("ocio_profile_version: 2\n")
+    monkeypatch.setenv("OCIO", str(config))
+    assert staleness.is_stale(group) is True
+
+
+def test_a_replaced_weights_file_makes_it_stale(tmp_path, monkeypatch):
+    import os
+
+    group, weights = made_in_context(tmp_path, monkeypatch)
+    weights.write_bytes(b"weights two, retrained")
+    os.utime(str(weights), (1e9, 1e9))
+    assert staleness.is_stale(group) is True
+
+
+def test_a_matte_made_before_the_context_was_recorded_is_judged_by_its_graph_only(tmp_path, monkeypatch):
+    group, _ = made_in_context(tmp_path, monkeypatch)
+    group["rvm_result"].setValue('{"first": 1, "last": 10}')
+    nuke.root()["workingSpaceLUT"].setValue("ACES - ACEScg")
+    assert staleness.is_stale(group) is False
