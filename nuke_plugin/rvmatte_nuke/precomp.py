@@ -65,7 +65,7 @@ def render_input(group, pattern, first, last, views, input_name="Input1", channe
         write["raw"].setValue(True)
         write["create_directories"].setValue(True)
         source = group.node(input_name)
-        if input_name != "Input1":
+        if input_name != "Input1" and group.input(0) is not None:
             source = _to_plate_format(group, source)
             made.append(source)
         write.setInput(0, source)
