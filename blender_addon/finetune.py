@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import bpy
 
 from . import command, engine, jobs, sources
+from .sources import is_still_or_sequence
 from .preferences import preferences
 from .rvmatte_hostkit import command as kit
 from .rvmatte_hostkit.sequences import PatternError, parse_pattern, sequence_of_file
@@ -21,13 +22,9 @@ from .rvmatte_hostkit.sparse import SparseSequence, format_ranges
 DEFAULT_STEPS = 20  # `rvmatte finetune`'s default, measured in docs/training.md
 
 
-def _is_still_or_sequence(_self, image):
-    return image.source in {"FILE", "SEQUENCE"}
-
-
 class RVMatteFinetuneSettings(bpy.types.PropertyGroup):
     keyframes: bpy.props.PointerProperty(
-        name="Keyframes", type=bpy.types.Image, poll=_is_still_or_sequence,
+        name="Keyframes", type=bpy.types.Image, poll=is_still_or_sequence,
         description="Hand-corrected alpha of a few frames of the shot (an image sequence where only those "
                     "frame numbers exist, numbered like the source; channel A, else the only channel, "
                     "else grey)")

@@ -9,17 +9,14 @@ import os
 import bpy
 
 from . import compositor
+from .sources import is_still_or_sequence
 from .rvmatte_hostkit import people as kit
 from .rvmatte_hostkit.sequences import numbered_file
 
 
-def _is_still_or_sequence(_self, image):
-    return image.source in {"FILE", "SEQUENCE"}
-
-
 class RVMattePeopleSettings(bpy.types.PropertyGroup):
     target: bpy.props.PointerProperty(
-        name="Target", type=bpy.types.Image, poll=_is_still_or_sequence,
+        name="Target", type=bpy.types.Image, poll=is_still_or_sequence,
         description="Matte of the one person to keep (white = the person; a rough blob is enough) on one or more "
                     "frames, numbered like the source; frames without a file are tracked")
     target_name: bpy.props.StringProperty(

@@ -5,6 +5,7 @@ import bpy
 from .finetune import RVMatteFinetuneSettings
 from .people import RVMattePeopleSettings
 from .preferences import DEVICES
+from .sources import is_still_or_sequence
 
 SOURCE_TYPES = (
     ("CLIP", "Movie Clip", "A Movie Clip data-block (movie file or image sequence)"),
@@ -23,10 +24,6 @@ def _is_sequence_or_movie(_self, image):
     return image.source in {"SEQUENCE", "MOVIE"}
 
 
-def _is_still_or_sequence(_self, image):
-    return image.source in {"FILE", "SEQUENCE"}
-
-
 class RVMatteSettings(bpy.types.PropertyGroup):
     source_type: bpy.props.EnumProperty(name="Source", items=SOURCE_TYPES, default="CLIP")
     clip: bpy.props.PointerProperty(name="Movie Clip", type=bpy.types.MovieClip)
@@ -34,11 +31,11 @@ class RVMatteSettings(bpy.types.PropertyGroup):
     node_name: bpy.props.StringProperty(name="Image Node", description="Image node of the compositor")
 
     holdout: bpy.props.PointerProperty(
-        name="Holdout", type=bpy.types.Image, poll=_is_still_or_sequence,
+        name="Holdout", type=bpy.types.Image, poll=is_still_or_sequence,
         description="Matte of what must not be matted (white = held out), a still or an image sequence "
                     "numbered like the source")
     garbage: bpy.props.PointerProperty(
-        name="Garbage", type=bpy.types.Image, poll=_is_still_or_sequence,
+        name="Garbage", type=bpy.types.Image, poll=is_still_or_sequence,
         description="Matte outside which nothing is kept (black = removed), a still or an image sequence "
                     "numbered like the source")
 

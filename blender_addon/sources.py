@@ -13,6 +13,12 @@ from .rvmatte_hostkit.sequences import numbered_file
 from .rvmatte_hostkit.sparse import format_ranges
 
 
+def is_still_or_sequence(_self, image):
+    """Poll of the Image pickers for mattes and keyframes: a still (one file for every frame) or an
+    image sequence, never a movie or a generated image."""
+    return image.source in {"FILE", "SEQUENCE"}
+
+
 class SourceError(Exception):
     """The chosen source cannot be matted; the message is meant for the artist."""
 
