@@ -21,7 +21,7 @@ def option(argv, name):
 
 def test_runs_the_module_with_the_configured_interpreter(job):
     argv = command.worker_command(job, job.views[0])
-    assert argv[:5] == [sys.executable, "-m", "rvmatte", "run", "/p/plate.####.exr"]
+    assert argv[:5] == [sys.executable, "-m", "rvmatte", "run", "/p/plate.%04d.exr"]
 
 
 def test_asks_for_json_progress_and_the_frame_range(job):

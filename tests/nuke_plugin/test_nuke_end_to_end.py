@@ -113,7 +113,7 @@ def test_a_usable_read_of_exrs_feeds_the_real_worker_directly(saved_script, shar
     group = make_rvmatte(make_read(str(plates / "plate.####.exr"), FIRST, FIRST + 1))
     run = generate.generate(group)
     assert nuke._fake.messages == [] and nuke._fake.executions == []
-    assert run.job.views[0].plate == str(plates / "plate.####.exr")
+    assert run.job.views[0].plate == str(plates / "plate.%04d.exr")
     alpha_pattern = group.node("alpha_read")["file"].value()
     assert sequences.complete_frames(alpha_pattern, FIRST, FIRST + 1) == [FIRST, FIRST + 1]
 

@@ -60,7 +60,7 @@ def test_the_finetune_command_trains_the_plate_from_the_keyframe_precomp_on_the_
     out = tuned_node["output_dir"].getEvaluatedValue()
     argv = command.finetune_command(job)
     assert argv[:3] == [sys.executable, "-m", "rvmatte"]
-    assert argv[3:9] == ["finetune", PLATE, "--keyframes", os.path.join(out, "precomp", "RVMatte1.keyframes.####.exr"),
+    assert argv[3:9] == ["finetune", "/p/plate.%04d.exr", "--keyframes", os.path.join(out, "precomp", "RVMatte1.keyframes.####.exr"),
                          "-o", os.path.join(out, "tuned", "RVMatte1.pth")]
     for flag, value in (("--weights", "/w/base.pth"), ("--precision", "float16"), ("--downsample-ratio", "auto"),
                         ("--steps", "3"), ("--progress", "json")):

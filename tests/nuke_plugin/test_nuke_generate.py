@@ -69,7 +69,7 @@ def test_usable_read_skips_the_precomp(saved_script, fake_worker):
     group = make_rvmatte(make_read("/p/plate.####.exr", 1, 4))
     wait_for(generate.generate(group))
     assert nuke._fake.executions == []
-    assert worker_runs(fake_worker)[0][1] == "/p/plate.####.exr"
+    assert worker_runs(fake_worker)[0][1] == "/p/plate.%04d.exr"
 
 
 def test_precomp_renders_full_resolution_even_in_proxy_mode(graded, fake_worker):
@@ -169,7 +169,7 @@ def test_stereo_views_run_as_separate_shots(saved_script, fake_worker):
     group = make_rvmatte(make_read("/p/plate.%V.####.exr", 1, 3))
     wait_for(generate.generate(group))
     plates = [argv[1] for argv in worker_runs(fake_worker)]
-    assert plates == ["/p/plate.left.####.exr", "/p/plate.right.####.exr"]
+    assert plates == ["/p/plate.left.%04d.exr", "/p/plate.right.%04d.exr"]
     assert "%V" in group.node("alpha_read")["file"].value()
     for view in ("left", "right"):
         alpha = sequences.for_view(group.node("alpha_read")["file"].value(), view)

@@ -58,7 +58,7 @@ def test_usable_read_is_the_plate_without_precomp(saved_script, prefs):
     job = jobs.collect(make_rvmatte(make_read("/p/plate.####.exr", 1, 10)), prefs)
     (view,) = job.views
     assert view.precomp is False
-    assert view.plate == "/p/plate.####.exr"
+    assert view.plate == "/p/plate.%04d.exr"
     assert view.input_colorspace == "linear"
 
 
@@ -98,7 +98,7 @@ def test_stereo_views_are_separate_shots(saved_script, prefs):
     nuke.addView("right")
     job = jobs.collect(make_rvmatte(make_read("/p/plate.%V.####.exr", 1, 10)), prefs)
     assert [v.view for v in job.views] == ["left", "right"]
-    assert [v.plate for v in job.views] == ["/p/plate.left.####.exr", "/p/plate.right.####.exr"]
+    assert [v.plate for v in job.views] == ["/p/plate.left.%04d.exr", "/p/plate.right.%04d.exr"]
     assert job.views[1].alpha.endswith("RVMatte1.right.alpha.####.exr")
     assert job.alpha_read.endswith("RVMatte1.%V.alpha.####.exr")
 

@@ -59,7 +59,7 @@ def test_a_usable_read_on_the_garbage_input_is_passed_as_it_is(group, prefs):
     group.setInput(2, make_read("/p/garbage.####.exr", 1001, 1010))
     job = jobs.collect(group, prefs)
     argv = command.worker_command(job, job.views[0])
-    assert option(argv, "--garbage") == "/p/garbage.####.exr"
+    assert option(argv, "--garbage") == "/p/garbage.%04d.exr"
     assert "--holdout" not in argv
     assert job.mask_precomps() == []
 
@@ -214,7 +214,7 @@ def test_the_farm_step_passes_a_read_garbage_matte(group, farm):
     with open(bundle + "/template.json") as handle:
         (step,) = json.load(handle)["steps"]
     args = step["script"]["actions"]["onRun"]["args"]
-    assert args[args.index("--garbage") + 1] == "/p/garbage.####.exr"
+    assert args[args.index("--garbage") + 1] == "/p/garbage.%04d.exr"
 
 
 def test_the_farm_refuses_a_mask_that_needs_a_precomp(group, farm):

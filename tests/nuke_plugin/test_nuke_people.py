@@ -82,7 +82,7 @@ def test_a_read_of_a_few_mask_frames_is_passed_as_it_is_with_its_name(group, pre
     group.setInput(3, make_read("/p/hero.####.exr", 1004, 1004))
     group["target_name"].setValue("hero")
     argv = argv_of(group, prefs)
-    assert options(argv, "--target") == ["hero=/p/hero.####.exr"]
+    assert options(argv, "--target") == ["hero=/p/hero.%04d.exr"]
     assert jobs.collect(group, prefs).mask_precomps() == []
 
 
@@ -92,7 +92,7 @@ def test_all_three_mattes_reach_the_worker(group, prefs):
     group.setInput(3, make_read("/p/hero.####.exr", 1001, 1010))
     argv = argv_of(group, prefs)
     assert (option(argv, "--garbage"), option(argv, "--holdout"), option(argv, "--target")) == \
-        ("/p/garbage.####.exr", "/p/holdout.####.exr", "/p/hero.####.exr")
+        ("/p/garbage.%04d.exr", "/p/holdout.%04d.exr", "/p/hero.%04d.exr")
 
 
 def test_a_bad_target_name_is_refused(group, prefs):
@@ -223,7 +223,7 @@ def test_the_farm_step_passes_the_target_read_and_the_point(group, monkeypatch, 
     group["target_frame"].setValue(1002)
     job = jobs.collect(group)
     args = farm.run_args(job, job.views[0])
-    assert options(args, "--target") == ["/p/hero.####.exr"] and options(args, "--target-point") == ["3,68@1002"]
+    assert options(args, "--target") == ["/p/hero.%04d.exr"] and options(args, "--target-point") == ["3,68@1002"]
 
 
 def test_the_cryptomatte_node_is_set_to_the_layer_the_people_exr_announces(group, prefs, tmp_path):

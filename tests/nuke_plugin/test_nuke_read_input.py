@@ -16,7 +16,7 @@ def plate(read, first=1001, last=1010):
 def test_default_read_of_an_exr_sequence_is_used_directly():
     found, reason = plate(make_read(PLATE, 1001, 1010))
     assert reason is None
-    assert found.pattern == PLATE
+    assert found.pattern == "/shots/a/plate.%04d.exr"
     assert found.colorspace == "linear"  # root floatLut
 
 
@@ -99,25 +99,25 @@ def test_any_other_upstream_node_means_no_read():
 def test_a_relative_file_is_taken_from_the_project_directory():
     nuke.root()["project_directory"].setValue("/jobs/show")
     found, reason = plate(make_read("plates/a/plate.####.exr", 1001, 1010))
-    assert reason is None and found.pattern == "/jobs/show/plates/a/plate.####.exr"
+    assert reason is None and found.pattern == "/jobs/show/plates/a/plate.%04d.exr"
 
 
 def test_a_windows_project_directory_gets_forward_slashes():
     nuke.root()["project_directory"].setValue("P:\\\\show")           # TCL eats single backslashes
     found, _ = plate(make_read("plates/plate.####.exr", 1001, 1010))
-    assert found.pattern == "P:/show/plates/plate.####.exr"
+    assert found.pattern == "P:/show/plates/plate.%04d.exr"
 
 
 def test_an_absolute_file_ignores_the_project_directory():
     nuke.root()["project_directory"].setValue("/jobs/show")
     for path in (PLATE, "C:/shots/plate.####.exr", "//server/shots/plate.####.exr"):
-        assert plate(make_read(path, 1001, 1010))[0].pattern == path
+        assert plate(make_read(path, 1001, 1010))[0].pattern == path.replace("####", "%04d")
 
 
 def test_the_studios_filename_filter_decides_the_file():
     nuke.addFilenameFilter(lambda name: name.replace("/mnt/jobs/", "/Volumes/jobs/"))
     found, _ = plate(make_read("/mnt/jobs/a/plate.####.exr", 1001, 1010))
-    assert found.pattern == "/Volumes/jobs/a/plate.####.exr"
+    assert found.pattern == "/Volumes/jobs/a/plate.%04d.exr"
 
 
 def test_is_absolute_knows_each_platforms_roots():

@@ -1203,13 +1203,14 @@ REPLACE = 1
 
 
 def filename(node, type=None):
-    """Nuke: the file a node works with, every TCL command and variable expanded; #### and %0Nd
-    stay unless ``type`` is REPLACE (then the current frame). The fake also passes it through the
-    filename filters (what Nuke does before the file is opened). None when the node has no file."""
+    """Nuke: the file a node works with, every TCL command and variable expanded, and a #### run
+    given as %0Nd ("by default it will still have %04d sequences in it"); with ``type`` REPLACE the
+    current frame instead. The fake also passes it through the filename filters (what Nuke does
+    before the file is opened). None when the node has no file."""
     knob = node.knob("file")
     if knob is None:
         return None
-    text = _tcl(knob.value(), node)
+    text = re.sub(r"#+", lambda m: "%%0%dd" % len(m.group(0)), _tcl(knob.value(), node))
     for call, args, kwargs, node_class in reversed(_fake.callbacks.get("filenameFilter", [])):
         if node_class in ("*", node.Class()):
             changed = call(text, *args, **kwargs)
@@ -1217,7 +1218,6 @@ def filename(node, type=None):
                 text = changed
     if type == REPLACE:
         frame = int(_fake.root["frame"].value())
-        text = re.sub(r"#+", lambda m: "%0*d" % (len(m.group(0)), frame), text)
         text = re.sub(r"%0?(\d*)d", lambda m: ("%0" + (m.group(1) or "1") + "d") % frame, text)
     return text or None
 
