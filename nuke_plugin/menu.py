@@ -53,6 +53,14 @@ def _refresh_stale_flag():
 nuke.addUpdateUI(_refresh_stale_flag, nodeClass="Group")
 
 
+def _knob_changed():
+    import rvmatte_nuke.node
+    rvmatte_nuke.node.knob_changed()
+
+
+nuke.addKnobChanged(_knob_changed, nodeClass="Group")
+
+
 def _stop_workers():
     import rvmatte_nuke.generate
     rvmatte_nuke.generate.stop_all()

@@ -82,6 +82,12 @@ TOOLTIPS.update(people.TOOLTIPS)
 TOOLTIPS.update(keyframes.TOOLTIPS)
 HIDDEN = ("rvm_state", "rvm_result") + keyframes.HIDDEN
 READ_ONLY = ("status", VERSION_KNOB) + keyframes.READ_ONLY
+# Knobs that sit beside the knob before them in the panel; every other knob starts a line.
+SAME_LINE = ("range_first", "range_last", "ratio", "precision", "load_results") + people.SAME_LINE
+# Knob -> (knob, value): shown only while that knob has that value.
+SHOWN_WHEN = {"range_first": ("range_mode", "custom"), "range_last": ("range_mode", "custom"),
+              "ratio": ("ratio_mode", "value")}
+SHOWN_WHEN.update(people.SHOWN_WHEN)
 
 
 def is_rvmatte(node):
@@ -92,13 +98,24 @@ def is_rvmatte(node):
 
 
 def create_node():
-    """Tab > RVMatte: a new node connected to the selected one."""
+    """Tab > RVMatte: a new node connected to the selected one, made in one undo step, its custom
+    range starting as the input's; with the GUI up its panel opens, as a stock node's does."""
     selected = nuke.selectedNodes()
-    group = nuke.createNode("Group", inpanel=False)
-    group.setName("RVMatte1")
-    build(group)
-    if len(selected) == 1:
-        group.setInput(0, selected[0])
+    nuke.Undo.begin()
+    nuke.Undo.name("Create RVMatte")
+    try:
+        group = nuke.createNode("Group", inpanel=False)
+        group.setName("RVMatte1")
+        build(group)
+        if len(selected) == 1:
+            group.setInput(0, selected[0])
+        follow_input_range(group)
+    except Exception:
+        nuke.Undo.cancel()
+        raise
+    nuke.Undo.end()
+    if nuke.GUI:
+        group.showControlPanel()
     return group
 
 
@@ -124,8 +141,44 @@ def _add_missing_knobs(group, with_defaults):
             knob.setVisible(False)
         if name in READ_ONLY:
             knob.setEnabled(False)
+        (knob.clearFlag if name in SAME_LINE else knob.setFlag)(nuke.STARTLINE)
     if not with_defaults:
         group[VERSION_KNOB].setValue(0)
+    show_dependent_knobs(group)
+
+
+def show_dependent_knobs(group):
+    """Shows each knob of SHOWN_WHEN only while the knob it depends on has its value."""
+    for name, (controller, value) in SHOWN_WHEN.items():
+        knob, control = group.knob(name), group.knob(controller)
+        if knob is not None and control is not None:
+            knob.setVisible(control.value() == value)
+
+
+def follow_input_range(group):
+    """While the range is the input's, the custom first/last show the input's range, so that
+    choosing "custom" starts from it. Set only when different (no change to the script)."""
+    if group["range_mode"].value() != "input":
+        return
+    upstream = group.input(0)
+    first, last = ((upstream.firstFrame(), upstream.lastFrame()) if upstream is not None
+                   else (nuke.root().firstFrame(), nuke.root().lastFrame()))
+    for name, value in (("range_first", first), ("range_last", last)):
+        if group[name].value() != value:
+            group[name].setValue(value)
+
+
+def knob_changed():
+    """nuke.addKnobChanged callback (menu.py): keeps the panel in step with the artist's choices
+    (also run for the dummy knobs ``showPanel`` and ``inputChange``)."""
+    group, knob = nuke.thisNode(), nuke.thisKnob()
+    if not is_rvmatte(group):
+        return
+    name = knob.name()
+    if name in ("showPanel", "inputChange", "range_mode"):
+        follow_input_range(group)
+    if name == "showPanel" or name in set(c for c, _ in SHOWN_WHEN.values()):
+        show_dependent_knobs(group)
 
 
 def _build_internals(group):

@@ -29,6 +29,10 @@ def knob_specs():
     ]
 
 
+SAME_LINE = ("target_frame", "point_here")
+SHOWN_WHEN = dict((name, ("pick_point", True)) for name in ("target_point", "target_frame", "point_here", "point_name"))
+
+
 TOOLTIPS = {
     "target_name": "Name of the person the target input holds (empty: person1). Letters, digits, _ and -.",
     "target_frames": "Frames on which the target input holds the person, e.g. 1001 1040-1042: only those are "

@@ -53,6 +53,9 @@ class _FakeState(object):
         self.progress_tasks = []
         self.callbacks = {}
         self.menus = {}
+        self.undo_steps = []    # [(name, [action, ...])]: what Edit > Undo would step back through
+        self.undo_open = None
+        self.open_panels = []
         self.layers = {"rgba": ["rgba.red", "rgba.green", "rgba.blue", "rgba.alpha"],
                        "rgb": ["rgba.red", "rgba.green", "rgba.blue"],
                        "alpha": ["rgba.alpha"], "depth": ["depth.Z"]}
@@ -90,6 +93,30 @@ class _FakeState(object):
                 done.append(result)
                 done.event.set()
 
+    def user_sets(self, knob, value):
+        """The artist changes a knob in the node's panel: the value is set, then the knobChanged
+        callbacks run with thisNode/thisKnob (Nuke runs them for changes made in the panel)."""
+        _require_main("user_sets")
+        knob.setValue(value)
+        self.knob_changed(knob.node(), knob)
+
+    def knob_changed(self, node, knob):
+        for call, args, kwargs, node_class in list(self.callbacks.get("knobChanged", [])):
+            if node_class in ("*", node._class):
+                saved = self.this_node, self.this_knob
+                self.this_node, self.this_knob = node, knob
+                try:
+                    call(*args, **kwargs)
+                finally:
+                    self.this_node, self.this_knob = saved
+
+    def record_undo(self, action):
+        """One undoable change: part of the open undo group, else a step of its own."""
+        if self.undo_open is not None:
+            self.undo_open[1].append(action)
+        else:
+            self.undo_steps.append((action, [action]))
+
     def press(self, knob):
         """Click a script button: runs its command with thisNode/thisKnob set,
         inside the node's context when the node is a Group (as Nuke does)."""
@@ -121,7 +148,10 @@ def _require_main(what):
 # ----------------------------------------------------------------------------- knobs
 
 class Knob(object):
+    """A knob starts a new line of the panel unless it is a button or a checkbox, which sit beside
+    the knob before them until STARTLINE is set (as knobs made from Python do in Nuke)."""
     _default = ""
+    _default_flags = STARTLINE
 
     def __init__(self, name, label=None, *args):
         self._name = name
@@ -129,7 +159,7 @@ class Knob(object):
         self._value = self._coerce(self._default)
         self._default_value = self._value
         self._node = None
-        self._flags = 0
+        self._flags = self._default_flags
         self._tooltip = ""
         self._expression = None
 
@@ -163,6 +193,8 @@ class Knob(object):
         _require_main("Knob.setValue")
         if self._node is not None:
             self._node._check_alive()
+            if self._name != "selected":   # selecting is not an undo step
+                _fake.record_undo("set %s.%s" % (self._node._knobs["name"]._value, self._name))
         self._value = self._coerce(value)
         return True
 
@@ -314,6 +346,7 @@ class Double_Knob(Knob):
 
 class Boolean_Knob(Knob):
     _default = False
+    _default_flags = 0
 
     def __init__(self, name, label=None, value=False):
         Knob.__init__(self, name, label)
@@ -422,6 +455,8 @@ class Colorspace_Knob(Knob):
 
 
 class PyScript_Knob(Knob):
+    _default_flags = 0
+
     def __init__(self, name, label=None, command=""):
         Knob.__init__(self, name, label)
         self._command = command
@@ -645,6 +680,7 @@ class Node(object):
         if knob._name in self._knobs:
             raise ValueError("knob %s already exists on %s" % (knob._name, self.name()))
         self._add(knob)
+        _fake.record_undo("add knob %s.%s" % (self.name(), knob._name))
 
     def removeKnob(self, knob):
         self._access("removeKnob")
@@ -669,6 +705,8 @@ class Node(object):
         else:
             node._check_alive()
             self._inputs[i] = node
+        _fake.record_undo("connect %s input %d" % (self.name(), i))
+        _fake.knob_changed(self, _DummyKnob("inputChange", self))
         return True
 
     def inputs(self):
@@ -686,6 +724,12 @@ class Node(object):
     def dependent(self, what=None, forceEvaluate=True):
         self._access("dependent")
         return [n for n in _all_nodes_under(_fake.root) if self in n._inputs.values()]
+
+    def showControlPanel(self, forceFloat=False):
+        """Opens the node's panel; knobChanged callbacks run with the dummy knob ``showPanel``."""
+        self._access("showControlPanel")
+        _fake.open_panels.append(self)
+        _fake.knob_changed(self, _DummyKnob("showPanel", self))
 
     def setXYpos(self, x, y):
         self._access("setXYpos")
@@ -929,6 +973,7 @@ def _create(cls, knob_values, parent=None):
         if key == "inputs":
             continue
         node[key].setValue(value)
+    _fake.record_undo("create %s" % node._knobs["name"]._value)
     for call, args, kwargs, node_class in _fake.callbacks.get("onCreate", []):
         if node_class in ("*", cls):
             _fake.this_node = node
@@ -1025,6 +1070,7 @@ def delete(node):
     _require_main("nuke.delete")
     node._check_alive()
     node._alive = False
+    _fake.record_undo("delete %s" % node._knobs["name"]._value)
     for other in _all_nodes_under(_fake.root):
         for i, upstream in list(other._inputs.items()):
             if upstream is node:
@@ -1169,6 +1215,40 @@ def executeInMainThreadWithResult(call, args=(), kwargs={}):
     _fake.main_queue.put((call, args, dict(kwargs), done))
     done.event.wait()
     return done[0]
+
+
+class _DummyKnob(Knob):
+    """What nuke.thisKnob() is when knobChanged runs for an opened panel or changed inputs."""
+
+    def __init__(self, name, node):
+        Knob.__init__(self, name)
+        self._node = node
+
+
+class Undo(object):
+    """nuke.Undo: class-level methods grouping changes into one step of Edit > Undo."""
+
+    @staticmethod
+    def begin(name=None):
+        _require_main("nuke.Undo.begin")
+        if _fake.undo_open is None:
+            _fake.undo_open = [name or "", []]
+
+    @staticmethod
+    def name(name):
+        if _fake.undo_open is not None:
+            _fake.undo_open[0] = name
+
+    @staticmethod
+    def end():
+        _require_main("nuke.Undo.end")
+        group, _fake.undo_open = _fake.undo_open, None
+        if group is not None and group[1]:
+            _fake.undo_steps.append((group[0], group[1]))
+
+    @staticmethod
+    def cancel():
+        _fake.undo_open = None
 
 
 def _add_callback(kind, call, args=(), kwargs={}, nodeClass="*"):
