@@ -15,7 +15,7 @@ from rvmatte.cli import main
 from rvmatte.errors import InputError
 from rvmatte.farm import deadline, opencue
 from rvmatte.farm.openjd import job_template
-from rvmatte.farm.shots import load_shots
+from rvmatte.farm.shots import attach_finetune, load_shots
 from rvmatte.farm.status import check
 from rvmatte_hostkit.versions import STATE_FILE, list_versions
 from shots import make_png_shot
@@ -66,6 +66,18 @@ def test_openjd_chunks_wait_for_a_choose_step_and_a_finish_step_waits_for_them(t
     assert args["finish"][args["finish"].index("--frames") + 1] == "1-4"
     assert args["finish"][-2:] == ["--keep-versions", "2"]
     assert "--keep-versions" not in args["choose"] + args["chunk"]
+
+
+def test_with_keyframes_the_choose_step_waits_for_the_finetune_step(tmp_path, plate):
+    keys = make_png_shot(tmp_path / "keys", count=2, name="key")
+    shots = load_shots([plate], output_root=str(tmp_path / "out"), chunk_size=2, keyframes=keys)
+    attach_finetune(shots, str(TEST_WEIGHTS))
+    shots[0].versions = True
+    finetune, choose, matte, finish = job_template(shots, device="cpu")["steps"]
+    assert choose["dependencies"] == [{"dependsOn": finetune["name"]}]
+    assert matte["dependencies"] == [{"dependsOn": choose["name"]}]
+    args = choose["script"]["actions"]["onRun"]["args"]
+    assert _step_of(args) == "choose" and args[args.index("--weights") + 1] == shots[0].tuned_weights
 
 
 def test_deadline_chunk_jobs_wait_for_the_version_job_and_the_finish_job_for_every_chunk_job(tmp_path, holed_plate):
@@ -123,7 +135,7 @@ def test_an_openjd_job_leaves_one_complete_version_holding_every_frame(tmp_path,
     assert "plate: 4/4 done, version v001 complete" in capsys.readouterr().out
 
 
-def test_a_chunk_alone_records_its_frames_and_leaves_the_version_running(tmp_path, plate, capsys):
+def test_a_chunk_alone_records_its_frames_and_leaves_the_version_running(tmp_path, plate):
     out = tmp_path / "out"
     _task(plate, out, "choose", "1-1")
     _task(plate, out, "chunk", "1-2")
