@@ -208,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-versions", type=_positive, metavar="N",
                      help="with --versions: after a successful run, remove the complete versions beyond the N "
                           "finished last (never an unfinished one; default: keep all)")
+    run.add_argument("--version-step", choices=("choose", "chunk", "finish"),
+                     help="with --versions, a farm job's task (written by `rvmatte farm … --versions`): choose "
+                          "makes or picks the version before any chunk; chunk writes into it and records its "
+                          "frames, never marking it complete; finish (--frames: every frame of the job, "
+                          "e.g. 1001-1050,1060-1100) checks them all and marks it complete")
     _add_quality_options(run)
     run.add_argument("--output-colorspace", help="scene-linear space of EXR outputs (default: input's if linear)")
     depth = run.add_mutually_exclusive_group()
@@ -278,6 +283,16 @@ def _options_from(args) -> "RunOptions":
         raise UsageError("--versions needs -o OUT: the folder its version folders (v001, v002, …) go in")
     if args.keep_versions and not args.versions:
         raise UsageError("--keep-versions needs --versions")
+    if args.version_step and not args.versions:
+        raise UsageError("--version-step needs --versions")
+    version_frames = None
+    if args.version_step == "finish":
+        if not args.frames:
+            raise UsageError("--version-step finish needs --frames: every frame of the job")
+        from rvmatte.farm.plan import parse_frame_list
+
+        version_frames = parse_frame_list(args.frames, "--frames")
+        args.frames = str(version_frames[0])      # the run itself reads one frame: the plate's size
     if foreground in ("edge", "plate", "model"):
         if source and source != foreground:
             raise UsageError(f"--foreground {foreground} contradicts --foreground-source {source}")
@@ -330,7 +345,7 @@ def _options_from(args) -> "RunOptions":
         warmup=args.warmup, reset_at=_reset_frames(args.reset_at), detect_cuts=args.detect_cuts,
         holdout=args.holdout, garbage=args.garbage, segmentation=args.segmentation, ensemble=args.ensemble,
         confidence=confidence, versions=args.output_dir if args.versions else None,
-        keep_versions=args.keep_versions)
+        keep_versions=args.keep_versions, version_step=args.version_step, version_frames=version_frames)
 
 
 def cmd_run(args) -> int:

@@ -83,6 +83,8 @@ class RunOptions:
     passes: Dict[str, str] = field(default_factory=dict)   # patterns of other registered passes, by name (rvmatte.passes)
     versions: Optional[str] = None           # outputs go into a version folder of this one (rvmatte.versions)
     keep_versions: Optional[int] = None      # with versions: complete versions kept (None: all)
+    version_step: Optional[str] = None       # a farm job's task: choose, chunk or finish (rvmatte.versions)
+    version_frames: Optional[List[int]] = None   # finish: every frame of the job, checked on disk
 
 
 @dataclass
@@ -265,9 +267,12 @@ class Job:
         """--versions: the outputs move into the version folder of this key (rvmatte.versions), whose
         complete frames are kept as --resume keeps them (all of them: a movie output is redone)."""
         from rvmatte.overwrites import check_no_input_overwritten, job_inputs, job_outputs
-        from rvmatte.versions import choose
+        from rvmatte.versions import choose, find
 
-        self.version = choose(self.options.versions, key, fields)
+        if self.options.version_step in ("chunk", "finish"):
+            self.version = find(self.options.versions, key)
+        else:
+            self.version = choose(self.options.versions, key, fields)
         self.outputs.relocate(self.options.versions, self.version.folder)
         check_no_input_overwritten(job_outputs(self), job_inputs(self))
         self.outputs.prepare_directories()
@@ -292,13 +297,57 @@ class Job:
 
     def _complete_version(self) -> dict:
         """A versioned run succeeded: its folder is complete (and current), older ones beyond
-        --keep-versions are removed."""
+        --keep-versions are removed. A farm chunk (``--version-step chunk``) only records its frames:
+        the job's finish task marks the version complete once every chunk has ended."""
         from rvmatte.versions import prune
 
+        if self.options.version_step == "chunk":
+            self.version.mark(None, self.plan.requested)
+            return {**self.version.describe(), "removed": []}
         self.version.mark("complete", self.plan.requested)
         keep = self.options.keep_versions
         removed = prune(self.options.versions, keep, self.version) if keep else []
         return {**self.version.describe(), "removed": removed}
+
+    def _version_task(self, key: str, fields: dict, started: float) -> dict:
+        """A farm job's first and last task of a versioned shot, which write no frame. ``choose``: the
+        version of this key is made (or picked, and an unfinished one marked running) before any chunk
+        starts. ``finish``, after every chunk: each of ``version_frames`` must read back whole with this
+        key; then the version is complete and --keep-versions applies, else it is marked failed naming
+        the frames to requeue."""
+        from rvmatte.versions import choose, find, prune
+
+        o = self.options
+        if o.version_step == "choose":
+            self.version = choose(o.versions, key, fields)
+            if self.version.reused not in (None, "complete"):
+                self.version.mark("running")
+            summary = {"task": "version", "step": "choose", "output_version": self.version.describe()}
+        else:
+            self.version = find(o.versions, key)
+            self.outputs.relocate(o.versions, self.version.folder)
+            named = frozenset(p.name for p in self.outputs.passes if p.per_frame)
+            frames = list(o.version_frames or self.plan.requested)
+            done = [f for f in frames if self.outputs.complete_passes(f, key) >= named]
+            if len(done) < len(frames):
+                from rvmatte_hostkit.sparse import format_ranges
+
+                missing = sorted(set(frames) - set(done))
+                message = (f"{self.version.folder}: {len(missing)} of {len(frames)} frames missing, damaged or made "
+                           f"with other settings after every chunk ended ({format_ranges(missing)}); requeue "
+                           f"their chunks, then this task")
+                self.version.mark("failed", done, message, replace=True)
+                self.version = None           # its state says why; run() must not mark it again
+                raise OutputError(message)
+            self.version.mark("complete", done, replace=True)
+            removed = prune(o.versions, o.keep_versions, self.version) if o.keep_versions else []
+            summary = {"task": "version", "step": "finish", "frames": len(done),
+                       "output_version": {**self.version.describe(), "removed": removed}}
+        summary.update(seconds=round(time.perf_counter() - started, 3), version=__version__,
+                       weights=getattr(self._model_for_key, "weights_path", None),
+                       weights_sha256=fields.get("weights_sha256"), device=self._device_for_key)
+        self.reporter.done(summary)
+        return summary
 
     def _shot_reach(self, frame: int, cuts: Sequence[int]) -> int:
         """The last frame of ``frame``'s shot: before the next cut and the next missing frame."""
@@ -461,6 +510,9 @@ class Job:
                                    reach=lambda f: self._shot_reach(f, cut_frames), chunk=chunk,
                                    check=check_network_output)
         attributes = self._attributes(model, ratio)
+        if o.version_step in ("choose", "finish"):
+            self._model_for_key, self._device_for_key = model, device_name(device)
+            return self._version_task(attributes[KEY_ATTRIBUTE], json.loads(attributes[FIELDS_ATTRIBUTE]), started)
         if o.versions:
             self._enter_version(attributes[KEY_ATTRIBUTE], json.loads(attributes[FIELDS_ATTRIBUTE]))
         elif o.resume:

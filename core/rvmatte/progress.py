@@ -47,6 +47,16 @@ def check_line(check: list) -> str:
     return "rvmatte: frames to check (worst first): " + ", ".join(f"{c['frame']} ({c['score']:.3g})" for c in check)
 
 
+def describe_version_task(summary: dict) -> str:
+    """The one line of a farm job's version task (``rvmatte run --version-step choose|finish``)."""
+    version = summary["output_version"]
+    if summary["step"] == "choose":
+        how = f"reused ({version['state']})" if version["reused"] else "made"
+        return f"version {version['name']} {how} for this job: {version['folder']}"
+    removed = f", removed {len(version['removed'])} older" if version.get("removed") else ""
+    return f"version {version['name']} complete: all {summary['frames']} frames checked{removed}: {version['folder']}"
+
+
 def describe_cut(info: dict) -> str:
     how = "detected" if info.get("source") == "detected" else "given"
     score = f", score {info['score']:.1f}" if "score" in info else ""
@@ -101,6 +111,9 @@ class TtyReporter(Reporter):
     def done(self, summary: dict) -> None:
         self.close()
         if summary.get("task") == "finetune":
+            return
+        if summary.get("task") == "version":
+            print(f"rvmatte: {describe_version_task(summary)}", file=sys.stderr, flush=True)
             return
         print(f"rvmatte: {summary['written']} frames written, {summary['skipped']} kept, "
               f"{summary['seconds']:.1f} s ({summary['fps']:.2f} frames/s)", file=sys.stderr, flush=True)
@@ -186,6 +199,11 @@ class OpenJDReporter(Reporter):
         if summary.get("task") == "finetune":
             self._line(f"openjd_status: done: {summary['steps']} steps in {summary['seconds']:.1f} s "
                        f"-> {summary['output']}")
+            return
+        if summary.get("task") == "version":
+            print(f"rvmatte {summary['version']} | weights {summary.get('weights') or '?'} sha256 "
+                  f"{summary.get('weights_sha256') or '?'} | device {summary['device']}", file=sys.stderr, flush=True)
+            self._line(f"openjd_status: {describe_version_task(summary)}")
             return
         self._line(f"openjd_status: done: {summary['written']} written, {summary['skipped']} kept "
                    f"in {summary['seconds']:.1f} s")

@@ -79,6 +79,7 @@ NOT_RESULT_AFFECTING: Dict[str, str] = {
     "resume": "whether complete frames are kept",
     "versions": "which folder the outputs go in (the version is chosen by the key, never part of it)",
     "keep_versions": "which older version folders are removed",
+    "version_step": "which farm task of a versioned job runs; the version is chosen by the key",
     "people_step": "which farm task of the people pass runs; the three together are the whole-shot run",
     "progress": "how progress is reported",
     "debug": "whether tracebacks are shown",

@@ -6,19 +6,27 @@ its frames are kept as ``--resume`` keeps them; a key new to ``OUT`` gets ``v(N+
 appears whole with its state file (made under a temp name, then renamed), so farm tasks of one
 job starting together agree on one version. Reading the folders is ``rvmatte_hostkit.versions``'s,
 so hosts and the core read them the same way.
+
+A farm job (``rvmatte farm … --versions``) splits this over its tasks (``rvmatte run --version-step``):
+one ``choose`` task fixes the folder before any chunk starts, each ``chunk`` task writes into the
+version holding its key (``find``; it never makes one) and records its frames without changing the
+state, and one ``finish`` task, after every chunk, checks every frame and marks the version complete.
+Changes to the state file are made under a lock file, so chunks ending together keep each other's frames.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
 import secrets
 import shutil
+import time
 from typing import List, Optional, Sequence
 
 from rvmatte.errors import OutputError
 from rvmatte_hostkit.sparse import format_ranges, parse_ranges
-from rvmatte_hostkit.versions import (STATE_FILE, Version, VersionError, current, list_versions, version_name,
+from rvmatte_hostkit.versions import (STATE_FILE, STATES, Version, VersionError, current, list_versions, version_name,
                                       version_number)
 
 
@@ -48,21 +56,74 @@ class RunVersion:
         return {"name": self.name, "folder": self.folder, "state": self.state["state"],
                 "reused": self.reused is not None}
 
-    def mark(self, state: str, frames: Sequence[int] = (), message: Optional[str] = None) -> None:
-        """A new state; ``frames`` join those known complete (also those another run writing this
-        version, a farm chunk, recorded since this one began)."""
+    def mark(self, state: Optional[str], frames: Sequence[int] = (), message: Optional[str] = None,
+             replace: bool = False) -> None:
+        """A new state (None: the one on disk, as another task of the job left it); ``frames`` join
+        those known complete (also those another run writing this version, a farm chunk, recorded
+        since this one began), or, with ``replace``, become them (a farm job's finish task, which
+        checked every frame)."""
         from rvmatte.io.writing import write_text_atomically
 
-        done = set(parse_ranges(self.state.get("frames", ""))) | set(frames)
+        with _locked(self.folder):
+            on_disk = {}
+            try:
+                with open(os.path.join(self.folder, STATE_FILE), encoding="utf-8") as stream:
+                    on_disk = json.load(stream)
+                if not isinstance(on_disk, dict):
+                    on_disk = {}
+            except (OSError, ValueError):
+                pass
+            done = set(frames)
+            if not replace:
+                done |= set(parse_ranges(self.state.get("frames", "")))
+                try:
+                    done |= set(parse_ranges(on_disk.get("frames", "")))
+                except (ValueError, AttributeError, TypeError):
+                    pass
+            if state is None:
+                state = on_disk.get("state") if on_disk.get("state") in STATES else self.state["state"]
+                message = message or on_disk.get("message")
+            done = sorted(done)
+            self.state.update(state=state, frames=format_ranges(done, limit=len(done) + 1), updated=_now(),
+                              message=message or None)
+            write_text_atomically(os.path.join(self.folder, STATE_FILE), json.dumps(self.state, indent=1) + "\n")
+
+
+#: Beside the state file while a run changes it; one left by a killed run is taken over after STALE_LOCK_S.
+LOCK_FILE = ".rvmatte-version.lock"
+STALE_LOCK_S = 30.0
+
+
+@contextlib.contextmanager
+def _locked(folder: str, wait_s: float = 120.0):
+    """Only one run at a time reads and rewrites ``folder``'s state file (create-exclusive lock file,
+    which shared file systems honour too)."""
+    path = os.path.join(folder, LOCK_FILE)
+    give_up = time.monotonic() + wait_s
+    while True:
         try:
-            with open(os.path.join(self.folder, STATE_FILE), encoding="utf-8") as stream:
-                done |= set(parse_ranges(json.load(stream).get("frames", "")))
-        except (OSError, ValueError, AttributeError):
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            break
+        except FileExistsError:
+            try:
+                if time.time() - os.stat(path).st_mtime > STALE_LOCK_S:
+                    os.remove(path)
+                    continue
+            except OSError:
+                continue                      # released (or taken over) meanwhile: try again
+            if time.monotonic() > give_up:
+                raise OutputError(f"--versions: {path} has been locked for {wait_s:.0f} s (remove it if no "
+                                  f"rvmatte run is writing {folder})") from None
+            time.sleep(0.02)
+        except OSError as error:
+            raise OutputError(f"--versions: cannot lock {path} ({error.strerror or error})") from None
+    try:
+        yield
+    finally:
+        try:
+            os.remove(path)
+        except OSError:
             pass
-        done = sorted(done)
-        self.state.update(state=state, frames=format_ranges(done, limit=len(done) + 1), updated=_now(),
-                          message=message or None)
-        write_text_atomically(os.path.join(self.folder, STATE_FILE), json.dumps(self.state, indent=1) + "\n")
 
 
 def check_inside(root: str, outputs) -> None:
@@ -87,17 +148,30 @@ def choose(root: str, key: str, fields: dict) -> RunVersion:
         versions = _versions(root)
         same = [v for v in versions if v.key == key]
         if same:
-            chosen = same[-1]
-            path = os.path.join(chosen.folder, STATE_FILE)
-            try:
-                with open(path, encoding="utf-8") as stream:
-                    return RunVersion(chosen.folder, json.load(stream), reused=chosen.state)
-            except (OSError, ValueError) as error:
-                raise OutputError(f"--versions: {path}: cannot read the version's state file ({error})") from None
+            return _open(same[-1])
         created = _create(root, _next_number(root), key, fields)
         if created is not None:
             return created
     raise OutputError(f"--versions: could not create a version folder in {root}")
+
+
+def find(root: str, key: str) -> RunVersion:
+    """The newest version holding ``key``, never a new one: what a farm job's chunk and finish tasks
+    write into, after its choose task made or picked it. OutputError when there is none."""
+    same = [v for v in _versions(root) if v.key == key]
+    if not same:
+        raise OutputError(f"--version-step: no version in {root} holds this run's result key {key}: the job's "
+                          f"version task (--version-step choose) must run first, with the same settings")
+    return _open(same[-1])
+
+
+def _open(chosen: Version) -> RunVersion:
+    path = os.path.join(chosen.folder, STATE_FILE)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return RunVersion(chosen.folder, json.load(stream), reused=chosen.state)
+    except (OSError, ValueError) as error:
+        raise OutputError(f"--versions: {path}: cannot read the version's state file ({error})") from None
 
 
 def _next_number(root: str) -> int:
@@ -146,4 +220,4 @@ def prune(root: str, keep: int, written: RunVersion) -> List[str]:
     return removed
 
 
-__all__ = ["RunVersion", "choose", "current", "prune"]
+__all__ = ["RunVersion", "choose", "current", "find", "prune"]

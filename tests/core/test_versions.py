@@ -228,3 +228,37 @@ def test_a_folder_named_like_a_version_without_a_state_file_keeps_its_number(sho
     events = _run(capsys, shot, "-o", out, "--versions")
     assert _event(events, "done")["output_version"]["name"] == "v002"
     assert [p.name for p in (out / "v001").iterdir()] == ["notes.txt"]
+
+
+def test_a_state_change_waits_while_another_run_holds_the_versions_lock(tmp_path):
+    import threading
+
+    from rvmatte import versions
+
+    root = str(tmp_path / "out")
+    first = versions.choose(root, "same-key", {})
+    second = versions.choose(root, "same-key", {})           # another farm chunk of the same job
+    ended = threading.Event()
+    with versions._locked(first.folder):                      # first is between reading and writing the file
+        changing = threading.Thread(target=lambda: (second.mark(None, [3, 4]), ended.set()))
+        changing.start()
+        assert not ended.wait(0.5), "the state file changed under another run's lock"
+        state = dict(first.state, frames="1-2")             # what first writes before releasing it
+        (tmp_path / "out" / "v001" / STATE_FILE).write_text(json.dumps(state))
+    changing.join(10)
+    assert ended.is_set() and _state(tmp_path / "out" / "v001")["frames"] == "1-4"
+    assert not (tmp_path / "out" / "v001" / versions.LOCK_FILE).exists()
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
+    import os
+
+    from rvmatte import versions
+
+    version = versions.choose(str(tmp_path / "out"), "same-key", {})
+    lock = tmp_path / "out" / "v001" / versions.LOCK_FILE
+    lock.write_text("")
+    old = lock.stat().st_mtime - versions.STALE_LOCK_S - 5
+    os.utime(lock, (old, old))
+    version.mark("failed", [1], "killed")
+    assert _state(tmp_path / "out" / "v001")["state"] == "failed" and not lock.exists()

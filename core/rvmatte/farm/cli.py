@@ -111,6 +111,13 @@ def _add_shot_options(parser: argparse.ArgumentParser) -> None:
                         "first (one task the matte tasks wait for; docs/training.md)")
     parser.add_argument("--finetune-args", metavar="ARGS", default="",
                         help="extra `rvmatte finetune` options, one quoted string, e.g. \"--steps 40\"")
+    parser.add_argument("--versions", action="store_true",
+                        help="each shot writes into DIR/<shot>/v001, v002, … (one per result key, as `rvmatte run "
+                        "--versions`): a first task picks the version, the chunks write into it, a last task "
+                        "checks every frame and marks it complete (docs/farm.md)")
+    parser.add_argument("--keep-versions", type=int, metavar="N",
+                        help="with --versions: the last task keeps the N complete versions finished last and "
+                        "removes older complete ones (never an unfinished one)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
@@ -134,7 +141,11 @@ def _load(args, output_root: str | None = None):
         finetune_args = shlex.split(args.finetune_args)
     except ValueError as error:
         raise InputError(f"--finetune-args: {error}") from None
-    return load_shots(
+    if args.keep_versions is not None and not args.versions:
+        raise InputError("--keep-versions needs --versions")
+    if args.keep_versions is not None and args.keep_versions < 1:
+        raise InputError(f"--keep-versions must be at least 1 (got {args.keep_versions})")
+    shots = load_shots(
         args.shots,
         output_root=args.output_root or output_root,
         chunk_size=args.chunk_size,
@@ -144,6 +155,12 @@ def _load(args, output_root: str | None = None):
         keyframes=args.keyframes,
         finetune_args=finetune_args,
     )
+    for shot in shots:
+        if args.versions and shot.has_people:
+            raise InputError(f"{shot.name}: --versions does not work with the people pass yet "
+                             f"(--target/--target-point/--people in its run_args)")
+        shot.versions, shot.keep_versions = bool(args.versions), args.keep_versions
+    return shots
 
 
 def _weights(args, shots=()) -> str:
@@ -196,11 +213,17 @@ def cmd_plan(args) -> int:
         chunks = shot.chunks(division)
         print(f"{shot.name}: {shot.input}  frames {_frames(shot.frames)}  "
               f"{len(chunks)} chunks of up to {shot.chunk_size}, preroll {shot.preroll}  -> {shot.output_dir}")
+        if shot.versions:
+            print(f"  first: one task makes or picks the version folder {shot.output_dir}/v### of these settings")
         for chunk in chunks:
             warm = f"preroll {chunk.preroll} from {chunk.warmup_first}" if chunk.preroll else "cold start"
             if chunk.postroll:
                 warm += f", postroll {chunk.postroll} to {chunk.last + chunk.postroll}"
             print(f"  {chunk.frames:>13}  {warm}")
+        if shot.versions:
+            print(f"  last: one task checks frames {_frames(shot.frames)} there and marks the version complete"
+                  + (f", then keeps the {shot.keep_versions} complete versions finished last" if shot.keep_versions
+                     else ""))
         if args.farm == "openjd":
             way = "TASK_CHUNKING" if uses_task_chunking(shot) else "explicit chunk list (hole or late start)"
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .plan import format_frame_list
 from .shots import Shot
 
 
@@ -25,7 +26,28 @@ def run_arguments(
     if shot.start_frame is not None:
         args += ["--start-frame", str(shot.start_frame)]
     args += list(shot.run_args)
+    if shot.versions:
+        args += ["--versions", "--version-step", "chunk"]
     return args + (["--people-step", people_step] if people_step else [])
+
+
+#: The tasks of a versioned shot (``rvmatte farm … --versions``) besides its chunks.
+VERSION_STEPS = ("choose", "finish")
+
+
+def version_arguments(shot: Shot, step: str, *, plate: str, output: str, device: str, weights: str) -> list[str]:
+    """Arguments of a versioned shot's one ``choose`` task (before every chunk: makes or picks the version
+    folder of the shot's result key, so the chunks find one folder) or ``finish`` task (after every
+    chunk: checks all the shot's frames in it, marks it complete, applies ``keep_versions``). Both load
+    the chunks' weights on the chunks' device, so they compute the chunks' result key; neither writes a
+    frame."""
+    frames = f"{shot.frames[0]}-{shot.frames[0]}" if step == "choose" else format_frame_list(shot.frames)
+    args = run_arguments(shot, plate=plate, output=output, frames=frames, preroll="0", device=device,
+                         weights=weights)
+    args[args.index("--version-step") + 1] = step
+    if step == "finish" and shot.keep_versions:
+        args += ["--keep-versions", str(shot.keep_versions)]
+    return args
 
 
 def people_label_frames(shot: Shot) -> str:

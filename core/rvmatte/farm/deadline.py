@@ -24,7 +24,7 @@ import os
 import sys
 
 from ..errors import InputError, OutputError
-from .command import finetune_arguments, people_label_frames, run_arguments
+from .command import finetune_arguments, people_label_frames, run_arguments, version_arguments
 from .run_args import refuse_control_characters
 from .plan import group_runs
 from .shots import Shot
@@ -46,7 +46,8 @@ def jobs(
     """``(job file stem, job info, plugin info, task arguments, stems it waits for)`` for every Deadline
     job of ``shots``; the task arguments go to ``<args_dir>/<stem>.args``. A shot with ``--target`` or
     ``--people`` is three kinds of job: its matte jobs, one labelling job (one task over the whole
-    shot) waiting for them, and its write jobs waiting for that."""
+    shot) waiting for them, and its write jobs waiting for that. A versioned shot adds ``<shot>_version``
+    (one task) that its chunk jobs wait for and ``<shot>_finish`` (one task) that waits for them all."""
     result = []
 
     def job(shot, stem, frames, chunk_size, comment, args, after, arguments=None):
@@ -78,6 +79,17 @@ def jobs(
         result.append((stem, job_info, plugin_info, args[1:], list(after)))
         return stem
 
+    def version_job(shot, step, after):
+        """A versioned shot's one choose job (its chunk jobs wait for it) or finish job (waits for them)."""
+        stem = f"{shot.name}_{'version' if step == 'choose' else 'finish'}"
+        args = version_arguments(shot, step, plate=shot.input, output=shot.output_dir, device=device,
+                                 weights=os.path.abspath(weights))
+        args_file = os.path.join(os.path.abspath(args_dir), f"{stem}.args")
+        what = ("make or pick the version folder, before any chunk" if step == "choose"
+                else f"check frames {args[args.index('--frames') + 1]} and mark the version complete")
+        return job(shot, stem, str(shot.frames[0]), 1, f"{shot.input}: {what}, one task", args, after,
+                   arguments=f"run {_quoted('@' + args_file)}")
+
     for shot in shots:
         runs = group_runs(shot.chunks("fixed"), shot.preroll, shot.input_first)
         steps = ("matte", "label", "write") if shot.has_people else (None,)
@@ -90,6 +102,8 @@ def jobs(
             waited = [job(shot, stem, str(shot.frames[0]), 1,
                           f"{shot.input}: fine-tune from {shot.keyframes} into {shot.tuned_weights}, one task",
                           args, [], arguments=f"finetune {_quoted('@' + args_file)}")]
+        if shot.versions:
+            waited = [version_job(shot, "choose", waited)]
         for step in steps:
             made = []
             if step == "label":
@@ -119,6 +133,8 @@ def jobs(
                                     shot.chunk_size if len(run.chunks) > 1 else run.chunks[0].length,
                                     f"{shot.input} frames {run.frames}, preroll {run.preroll}", args, waited))
             waited = made
+        if shot.versions:
+            version_job(shot, "finish", waited)
     return result
 
 

@@ -8,7 +8,10 @@ Every shot is one layer per run (see ``plan.group_runs``); OpenCue cuts a layer'
 range into ``chunk`` frames and the command reads ``#FRAME_START#-#FRAME_END#``.
 A shot with ``--target``/``--people`` adds a ``<shot>_label`` layer (one frame, one
 task: the labelling of the whole shot) that waits for its matte layers
-(``depend_on``: layer on layer), then ``<shot>_write`` layers that wait for it.
+(``depend_on``: layer on layer), then ``<shot>_write`` layers that wait for it. A versioned shot
+(``--versions``) starts with a ``<shot>_version`` layer (one task: makes or picks the version folder)
+that its chunk layers wait for, and ends with a ``<shot>_finish`` layer (one task: checks every
+frame, marks the version complete) that waits for them all.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pprint
 import shlex
 
 from ..errors import OutputError
-from .command import finetune_arguments, people_label_frames, run_arguments
+from .command import finetune_arguments, people_label_frames, run_arguments, version_arguments
 from .plan import group_runs
 from .shots import Shot
 from .status import plan_document
@@ -106,6 +109,10 @@ def job_description(
         if shot.keyframes:
             args = finetune_arguments(shot, plate=shot.input, device=device, weights=os.path.abspath(weights))
             waited = [add(shot, f"{shot.name}_finetune", args, str(shot.frames[0]), 1, [], gpu=True)]
+        if shot.versions:
+            args = version_arguments(shot, "choose", plate=shot.input, output=shot.output_dir, device=device,
+                                     weights=os.path.abspath(weights))
+            waited = [add(shot, f"{shot.name}_version", args, str(shot.frames[0]), 1, waited, gpu=True)]
         for step in ("matte", "label", "write") if shot.has_people else (None,):
             if step == "label":
                 args = run_arguments(shot, plate=shot.input, output=shot.output_dir,
@@ -131,6 +138,10 @@ def job_description(
                                 shot.chunk_size if len(run.chunks) > 1 else run.chunks[0].length, waited,
                                 gpu=step != "write"))
             waited = made
+        if shot.versions:
+            args = version_arguments(shot, "finish", plate=shot.input, output=shot.output_dir, device=device,
+                                     weights=os.path.abspath(weights))
+            add(shot, f"{shot.name}_finish", args, str(shot.frames[0]), 1, waited, gpu=True)
     return {
         "name": job_name,
         "show": show,

@@ -24,7 +24,7 @@ import json
 import os
 
 from ..errors import InputError, OutputError
-from .command import finetune_arguments, people_label_frames, run_arguments
+from .command import finetune_arguments, people_label_frames, run_arguments, version_arguments
 from .plan import format_frame_list, needs_explicit_preroll
 from .shots import Shot
 from .status import plan_document
@@ -177,13 +177,53 @@ def people_step_names(shot: Shot) -> tuple[str, str, str]:
 
 def _steps(shot: Shot, input_param: str, output_param: str, device: str, min_gpu_memory_mib: int) -> list[dict]:
     """The shot's steps, a shot with keyframes starting with its one fine-tune task (``_finetune_step``)
-    that the matte step waits for."""
+    that the next step waits for; a versioned shot's chunks wait for its choose step and its finish step
+    waits for every chunk (``_version_step``)."""
     steps = _matte_steps(shot, input_param, output_param, device, min_gpu_memory_mib)
+    if shot.versions:
+        choose, finish = (_version_step(shot, step, input_param, output_param, device, min_gpu_memory_mib)
+                          for step in ("choose", "finish"))
+        steps[0]["dependencies"] = [{"dependsOn": choose["name"]}]
+        finish["dependencies"] = [{"dependsOn": steps[-1]["name"]}]
+        steps = [choose, *steps, finish]
     if not shot.keyframes:
         return steps
     finetune = _finetune_step(shot, input_param, device, min_gpu_memory_mib)
     steps[0]["dependencies"] = [{"dependsOn": finetune["name"]}]
     return [finetune, *steps]
+
+
+def version_step_names(shot: Shot) -> tuple[str, str]:
+    """The step names of a versioned shot's choose and finish tasks."""
+    return f"{shot.name[:49]} choose version", f"{shot.name[:49]} finish version"
+
+
+def _version_step(shot: Shot, step: str, input_param: str, output_param: str, device: str,
+                  min_gpu_memory_mib: int) -> dict:
+    """One task that makes or picks the shot's version folder (``choose``) or checks every frame in it
+    and marks it complete (``finish``); on the chunks' device, as it computes their result key."""
+    what = ("make or pick the version folder of these settings, before any chunk" if step == "choose"
+            else f"check frames {format_frame_list(shot.frames)} in the version folder and mark it complete"
+            + (f", keeping {shot.keep_versions} complete versions" if shot.keep_versions else ""))
+    result = {
+        "name": version_step_names(shot)[0 if step == "choose" else 1],
+        "description": f"{shot.input}: {what}",
+        "script": {
+            "actions": {
+                "onRun": {
+                    "command": "{{Param.RvmatteCommand}}",
+                    "args": version_arguments(shot, step, plate=_plate(shot, input_param),
+                                              output="{{Param.%s}}" % output_param, device=device,
+                                              weights="{{Param.Weights}}"),
+                    "cancelation": {"mode": "NOTIFY_THEN_TERMINATE"},
+                }
+            }
+        },
+    }
+    if device.startswith("cuda"):
+        result["hostRequirements"] = {"amounts": [{"name": "amount.worker.gpu", "min": 1},
+                                                  {"name": "amount.worker.gpu.memory", "min": min_gpu_memory_mib}]}
+    return result
 
 
 def _finetune_step(shot: Shot, input_param: str, device: str, min_gpu_memory_mib: int) -> dict:

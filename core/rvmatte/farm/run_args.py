@@ -16,7 +16,7 @@ from ..errors import InputError
 
 #: ``rvmatte run`` destinations a farm task sets itself (see command.run_arguments).
 JOB_SETS = ("output_dir", "frames", "preroll", "resume", "progress", "weights", "device", "start_frame",
-            "people_step")
+            "people_step", "versions", "keep_versions", "version_step")
 
 _UNSET = object()
 
@@ -67,6 +67,9 @@ def check_run_args(run_args: list[str], where: str) -> argparse.Namespace:
     given = [dest for dest in JOB_SETS if getattr(namespace, dest) is not _UNSET]
     if given:
         action = next(a for a in parser._actions if a.dest == given[0])
+        if given[0] in ("versions", "keep_versions", "version_step"):
+            raise InputError(f"{where}: run_args must not set {'/'.join(action.option_strings)}: give `rvmatte farm "
+                             f"… --versions [--keep-versions N]` and the job sets it on each of its tasks")
         raise InputError(f"{where}: run_args must not set {'/'.join(action.option_strings)}: the farm job sets it")
     return parser.parse_args(["PLATE", *run_args])
 

@@ -62,6 +62,10 @@ class Shot:
     finetune_args: list[str] = field(default_factory=list)
     #: The tuned checkpoint the matte tasks load (``attach_finetune``), when the shot has keyframes.
     tuned_weights: str | None = None
+    #: ``rvmatte farm … --versions``: the shot writes into ``output_dir/v###`` (a choose task first, a
+    #: finish task after every chunk; docs/farm.md); ``keep_versions`` is applied by the finish task.
+    versions: bool = False
+    keep_versions: int | None = None
     #: Set when ``output_dir`` is ``output_root/<name>``, so a renamed shot moves with its name.
     output_root: str | None = field(default=None, repr=False, compare=False)
 
@@ -130,6 +134,8 @@ class Shot:
             "keyframes": self.keyframes,
             "finetune_args": list(self.finetune_args),
             "tuned_weights": self.tuned_weights,
+            "versions": self.versions,
+            "keep_versions": self.keep_versions,
         }
 
     @classmethod

@@ -44,10 +44,16 @@ class ShotStatus:
     other_settings: list[int] = field(default_factory=list)
     #: (frame, QC score) of the done frames worst first (``rvmatte/qc_score`` in their headers), at most CHECK_FRAMES
     to_check: list[tuple[int, float]] = field(default_factory=list)
+    #: A versioned shot (``rvmatte farm … --versions``): its version changed last (``v003``; None: none yet)
+    #: and that version's state; its frames are checked in that folder, against that version's key.
+    versioned: bool = False
+    version: str | None = None
+    version_state: str | None = None
 
     @property
     def complete(self) -> bool:
-        return not self.missing and not self.damaged and not self.other_settings
+        frames = not self.missing and not self.damaged and not self.other_settings
+        return frames and (not self.versioned or self.version_state == "complete")
 
     def as_dict(self) -> dict:
         return {
@@ -65,6 +71,7 @@ class ShotStatus:
             "stale_temp_files": self.stale_temp_files,
             "complete": self.complete,
             "check": [{"frame": frame, "score": score} for frame, score in self.to_check],
+            **({"version": self.version, "version_state": self.version_state} if self.versioned else {}),
         }
 
 
@@ -115,6 +122,7 @@ def check(target: str) -> list[ShotStatus]:
     plan_path = target if os.path.isfile(target) else os.path.join(target, PLAN_FILE)
     if os.path.isfile(plan_path):
         return [
+            versioned_status(entry) if entry.get("versions") else
             shot_status(entry["name"], entry["output_dir"], entry["frames"], entry["writes"], entry.get("result_key"))
             for entry in read_plan(plan_path)
         ]
@@ -131,6 +139,29 @@ def check(target: str) -> list[ShotStatus]:
         label = name if folder == os.path.abspath(target) else f"{os.path.relpath(folder, target)}/{name}"
         statuses.append(shot_status(label, folder, list(range(frames[0], frames[-1] + 1)), writes))
     return statuses
+
+
+def versioned_status(entry: dict) -> ShotStatus:
+    """A versioned shot's status: the frames in the version folder of its output folder changed last
+    (the one its job's tasks wrote, unless another job of the shot ran since), checked against that
+    version's result key, with the version's name and state; every frame missing while there is none."""
+    from rvmatte_hostkit.versions import list_versions
+
+    root = entry["output_dir"]
+    errors: list[str] = []
+    versions = list_versions(root, errors)
+    if errors:
+        raise InputError(f"{entry['name']}: {errors[0]}")
+    if not versions:
+        status = ShotStatus(entry["name"], root, sorted(entry["frames"]), missing=sorted(entry["frames"]))
+    else:
+        latest = max(versions, key=lambda v: (v.updated, v.number))
+        writes = {kind: os.path.join(latest.folder, os.path.relpath(pattern, root))
+                  for kind, pattern in entry["writes"].items()}
+        status = shot_status(entry["name"], latest.folder, entry["frames"], writes, latest.key)
+        status.version, status.version_state = latest.name, latest.state
+    status.versioned = True
+    return status
 
 
 def read_plan(path: str) -> list[dict]:
@@ -152,6 +183,8 @@ def report_lines(statuses: list[ShotStatus]) -> list[str]:
     lines = []
     for s in statuses:
         text = f"{s.name}: {len(s.done)}/{len(s.frames)} done"
+        if s.versioned:
+            text += f", version {s.version} {s.version_state}" if s.version else ", no version yet"
         if s.missing:
             text += f", missing {format_frame_list(s.missing)}"
         if s.damaged:
