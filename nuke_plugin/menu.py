@@ -32,24 +32,29 @@ main.addCommand("Upgrade RVMatte nodes", _UPGRADE)
 main.addCommand("Show worker log", _LOG)
 
 
-_last_checked = {}
-
-
 def _refresh_stale_flag():
-    """updateUI runs often: each node's upstream is hashed at most once a second."""
+    """updateUI runs often: a node's upstream is hashed again only after an edit somewhere in the
+    script, or every RECHECK_S seconds for plates re-rendered on disk (staleness.Watch)."""
     import time
     import rvmatte_nuke.node
     import rvmatte_nuke.wiring
     group = nuke.thisNode()
     if not rvmatte_nuke.node.is_rvmatte(group) or not group["rvm_state"].value():
         return
-    now = time.time()
-    name = group.fullName()
-    if now - _last_checked.get(name, 0.0) >= 1.0:
-        _last_checked[name] = now
+    if _watch.due(group.fullName(), time.time()):
         rvmatte_nuke.wiring.refresh_stale(group)
 
 
+def _script_edited():
+    _watch.changed()
+
+
+import rvmatte_nuke.staleness  # noqa: E402
+
+_watch = rvmatte_nuke.staleness.Watch()
+nuke.addKnobChanged(_script_edited, nodeClass="*")
+nuke.addOnCreate(_script_edited, nodeClass="*")
+nuke.addOnDestroy(_script_edited, nodeClass="*")
 nuke.addUpdateUI(_refresh_stale_flag, nodeClass="Group")
 
 

@@ -59,6 +59,33 @@ def env_python(folder, windows=None):
     return os.path.join(folder, "Scripts", "python.exe") if windows else os.path.join(folder, "bin", "python")
 
 
+def installed_version(python, package="rvmatte"):
+    """The version of ``package`` installed in the environment of the interpreter ``python``, read
+    from its ``.dist-info`` folder name (a directory listing, no process: hosts call this on their
+    GUI thread); None when the interpreter is not inside an environment holding it.
+    ``<env>/bin/python`` → ``<env>/lib/python3.X/site-packages``; ``<env>\\Scripts\\python.exe``
+    → ``<env>\\Lib\\site-packages``."""
+    if not python:
+        return None
+    root = os.path.dirname(os.path.dirname(os.path.abspath(python)))
+    places = [os.path.join(root, "Lib", "site-packages")]
+    try:
+        places += [os.path.join(root, "lib", name, "site-packages") for name in sorted(os.listdir(os.path.join(root, "lib")))
+                   if name.startswith("python")]
+    except OSError:
+        pass
+    prefix = package.replace("-", "_").lower() + "-"
+    for place in places:
+        try:
+            names = os.listdir(place)
+        except OSError:
+            continue
+        for name in sorted(names):
+            if name.lower().startswith(prefix) and name.endswith(".dist-info"):
+                return name[len(prefix):-len(".dist-info")]
+    return None
+
+
 def default_target(host="", system=None, environ=None):
     """Where an engine goes when no ``--target`` is given: Nuke's under ``~/.nuke``; otherwise the user's
     data folder (Blender passes its extension's user directory itself)."""

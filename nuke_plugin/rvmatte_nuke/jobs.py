@@ -198,7 +198,7 @@ def collect(node, prefs=None, tuned=True):
                alpha_read=alpha_read, fgr_read=fgr_read, precomp_pattern=precomp_pattern, python=python,
                options=options, ocio_config=ocio_config(),
                working_space=working_space, state=staleness.state_hash(node),
-               context=staleness.context_text(options["base_weights"], ocio_config()),
+               context=staleness.context_text(options["base_weights"], ocio_config(), python),
                shortcut_reason=None if plate is not None else reason, masks=masks,
                people_pattern=people.people_pattern(plate.pattern if plate is not None else precomp_pattern,
                                                     alpha_read),

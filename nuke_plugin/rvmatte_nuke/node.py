@@ -99,7 +99,7 @@ def is_rvmatte(node):
 
 def create_node():
     """Tab > RVMatte: a new node connected to the selected one, made in one undo step, its custom
-    range starting as the input's; with the GUI up its panel opens, as a stock node's does."""
+    range set to the input's; with the GUI up its panel opens, as a stock node's does."""
     selected = nuke.selectedNodes()
     nuke.Undo.begin()
     nuke.Undo.name("Create RVMatte")
@@ -156,10 +156,8 @@ def show_dependent_knobs(group):
 
 
 def follow_input_range(group):
-    """While the range is the input's, the custom first/last show the input's range, so that
-    choosing "custom" starts from it. Set only when different (no change to the script)."""
-    if group["range_mode"].value() != "input":
-        return
+    """The custom first/last set to the input's range (the script's without an input): on
+    creation, and when the artist chooses "custom", which then starts from the input's range."""
     upstream = group.input(0)
     first, last = ((upstream.firstFrame(), upstream.lastFrame()) if upstream is not None
                    else (nuke.root().firstFrame(), nuke.root().lastFrame()))
@@ -175,7 +173,7 @@ def knob_changed():
     if not is_rvmatte(group):
         return
     name = knob.name()
-    if name in ("showPanel", "inputChange", "range_mode"):
+    if name == "range_mode" and knob.value() == "custom":
         follow_input_range(group)
     if name == "showPanel" or name in set(c for c, _ in SHOWN_WHEN.values()):
         show_dependent_knobs(group)

@@ -178,3 +178,26 @@ def test_a_cancelled_install_removes_its_folder_and_keeps_the_engine_in_use(tmp_
     assert "cancelled" in [m for m in worker.messages if isinstance(m, progress.Failed)][0].message
     assert (target / "engine.json").read_bytes() == before
     assert os.listdir(str(target / "envs")) == ["previous"]
+
+
+def test_the_installed_rvmatte_version_is_read_from_the_environments_dist_info(tmp_path):
+    from rvmatte_hostkit.engine import installed_version
+
+    site = tmp_path / "env" / "lib" / "python3.11" / "site-packages"
+    (site / "rvmatte_hostkit-9.9.dist-info").mkdir(parents=True)
+    (site / "rvmatte-0.4.1.dist-info").mkdir()
+    assert installed_version(str(tmp_path / "env" / "bin" / "python")) == "0.4.1"
+
+
+def test_a_windows_environment_keeps_its_packages_in_lib(tmp_path):
+    from rvmatte_hostkit.engine import installed_version
+
+    (tmp_path / "env" / "Lib" / "site-packages" / "rvmatte-1.2.0.dist-info").mkdir(parents=True)
+    assert installed_version(str(tmp_path / "env" / "Scripts" / "python.exe")) == "1.2.0"
+
+
+def test_an_interpreter_outside_an_environment_with_rvmatte_has_no_version(tmp_path):
+    from rvmatte_hostkit.engine import installed_version
+
+    assert installed_version(str(tmp_path / "bin" / "python")) is None
+    assert installed_version("") is None

@@ -118,9 +118,10 @@ def test_without_an_input_the_custom_range_starts_as_the_scripts():
     assert (group["range_first"].value(), group["range_last"].value()) == (1001, 1100)
 
 
-def test_connecting_another_plate_moves_the_range_while_it_is_the_inputs(menu):
+def test_choosing_custom_starts_from_the_range_of_the_plate_connected_now(menu):
     group = make_rvmatte(make_read("/p/plate.####.exr", 1001, 1010))
     group.setInput(0, make_read("/p/other.####.exr", 1, 24))
+    nuke._fake.user_sets(group["range_mode"], "custom")
     assert (group["range_first"].value(), group["range_last"].value()) == (1, 24)
 
 
@@ -129,7 +130,17 @@ def test_a_custom_range_is_kept_when_the_input_changes(menu):
     nuke._fake.user_sets(group["range_mode"], "custom")
     nuke._fake.user_sets(group["range_first"], 1003)
     group.setInput(0, make_read("/p/other.####.exr", 1, 24))
+    group.showControlPanel()
     assert (group["range_first"].value(), group["range_last"].value()) == (1003, 1010)
+
+
+def test_opening_the_panel_of_a_loaded_node_changes_no_knob_value(menu):
+    group = make_rvmatte(make_read("/p/plate.####.exr", 1001, 1010))
+    group["range_first"].setValue(1)           # a node saved by an older plugin: 1-100
+    group["range_last"].setValue(100)
+    before = len(nuke._fake.undo_steps)
+    group.showControlPanel()
+    assert [name for name, _ in nuke._fake.undo_steps[before:]] == []
 
 
 def test_the_panel_opens_on_creation():

@@ -976,11 +976,11 @@ def _create(cls, knob_values, parent=None):
     _fake.record_undo("create %s" % node._knobs["name"]._value)
     for call, args, kwargs, node_class in _fake.callbacks.get("onCreate", []):
         if node_class in ("*", cls):
-            _fake.this_node = node
+            saved, _fake.this_node = _fake.this_node, node
             try:
                 call(*args, **kwargs)
             finally:
-                _fake.this_node = None
+                _fake.this_node = saved
     return node
 
 
@@ -1069,6 +1069,13 @@ def selectedNode():
 def delete(node):
     _require_main("nuke.delete")
     node._check_alive()
+    for call, args, kwargs, node_class in list(_fake.callbacks.get("onDestroy", [])):
+        if node_class in ("*", node._class):
+            saved, _fake.this_node = _fake.this_node, node
+            try:
+                call(*args, **kwargs)
+            finally:
+                _fake.this_node = saved
     node._alive = False
     _fake.record_undo("delete %s" % node._knobs["name"]._value)
     for other in _all_nodes_under(_fake.root):
@@ -1259,6 +1266,10 @@ def _add_callback(kind, call, args=(), kwargs={}, nodeClass="*"):
 
 def addOnCreate(call, args=(), kwargs={}, nodeClass="*"):
     _add_callback("onCreate", call, args, kwargs, nodeClass)
+
+
+def addOnDestroy(call, args=(), kwargs={}, nodeClass="*"):
+    _add_callback("onDestroy", call, args, kwargs, nodeClass)
 
 
 def addOnUserCreate(call, args=(), kwargs={}, nodeClass="*"):
