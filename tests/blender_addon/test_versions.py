@@ -203,3 +203,17 @@ def test_a_scene_generated_before_versions_still_shows_its_passes_and_generate_s
     assert version_names(root) == ["v001"] and stamps(root) == old_files     # beside them, untouched
     assert shown(again.nodes["alpha"]) == root / "v001"
     assert "Showing v001" in labels(addon)
+
+
+def test_resume_with_changed_settings_makes_a_new_version_and_says_it_did_not_continue(addon, core_worker,
+                                                                                        tmp_path):
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 40))
+    root = output_root(clip)
+    job = start_and_wait(addon, 1)
+    bpy.ops.rvmatte.cancel()
+    finish(job, timeout=30)
+    settings = bpy.context.scene.rvmatte
+    settings.downsample_ratio, settings.frame_end = 0.5, 2      # another key: v001 cannot be continued
+    resumed = generate(addon, resume=True)
+    assert resumed.message == "2 frames written, 0 kept, in v002 (not v001: its settings differ from the panel's)"
+    assert state(root / "v001")["state"] == "cancelled" and shown(resumed.nodes["alpha"]) == root / "v002"
