@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import bpy
 
-from . import command, compositor, engine, jobs, people, sources
+from . import command, compositor, engine, jobs, people, sources, versions
 from .preferences import preferences
 
 # scene_key(scene) → its latest matte or fine-tune job (queued, running or finished), for the panel
@@ -157,6 +157,9 @@ def plan_matte(scene, resume=False):
     request = dataclasses.replace(request, **people.request_fields(scene, source, first, last))
     if resume and not resumable(request):
         raise sources.SourceError(RESUME_WITH_PEOPLE)
+    if versions.versioned(request):   # into <folder>/v###; the people pass is not versioned by the worker yet
+        request = dataclasses.replace(request, output_dir=folder, versions=True,
+                                      keep_versions=preferences().keep_versions)
     argv = command.worker_prefix(engine.effective()["python"]) + command.run_arguments(request)
     return MattePlan(source, first, last, folder, request, argv, mattes)
 
@@ -185,9 +188,11 @@ def start_matte(scene, resume=False):
     def finished(job):
         _matte_finished(job, key, scene_name, plan)
 
+    target = versions.read(plan.folder).resumable if resume and plan.request.versions else None
     job = jobs.start(plan.argv, env=env, cwd=plan.folder, label=plan.source.name, on_finish=finished,
                      log_path=worker_log_path(plan.folder, plan.source.name), exclusive=True)
     job.resumable = False
+    job.resume_target = target.name if target is not None else None   # the version Resume meant to continue
     scene_jobs[key] = job
     ensure_timer()
     return job
@@ -228,20 +233,40 @@ def _frame_file(pattern, frame):
     return re.sub(r"#+", lambda m: f"{frame:0{len(m.group(0))}d}", pattern)
 
 
-def _missing_frames(plan):
+def written_folder(job, plan):
+    """The version folder a versioned job wrote into: the one its done event names, else its start
+    event's; a worker that named none leaves the kit's current version (after a success). None for an
+    unversioned job, or one that stopped before a version was chosen."""
+    if not plan.request.versions:
+        return None
+    for message in (job.finished, job.started):
+        folder = versions.version_folder(plan.folder, getattr(message, "output_version", None))
+        if folder is not None:
+            return folder
+    now = versions.read(plan.folder).current if job.state is jobs.JobState.DONE else None
+    return now.folder if now is not None else None
+
+
+def pass_patterns(plan, folder=None):
+    """(alpha, foreground) patterns of the passes in the version `folder` (None: where the request puts them)."""
+    patterns = (plan.request.alpha_pattern, plan.request.foreground_pattern)
+    if folder is None:
+        return patterns
+    return tuple(versions.relocated(p, plan.folder, folder) for p in patterns)
+
+
+def _missing_frames(plan, patterns):
     """(count, first missing file) of the alpha and foreground frames the plan asked for."""
-    missing = [_frame_file(pattern, frame)
-               for pattern in (plan.request.alpha_pattern, plan.request.foreground_pattern) if pattern
+    missing = [_frame_file(pattern, frame) for pattern in patterns if pattern
                for frame in range(plan.first, plan.last + 1)
                if not os.path.isfile(_frame_file(pattern, frame))]
     return len(missing), (missing[0] if missing else None)
 
 
-def _frames_on_disk(plan):
+def _frames_on_disk(plan, patterns):
     """The plan's frames whose alpha and foreground files both exist."""
     return [frame for frame in range(plan.first, plan.last + 1)
-            if all(os.path.isfile(_frame_file(p, frame)) for p in (plan.request.alpha_pattern,
-                                                                   plan.request.foreground_pattern))]
+            if all(os.path.isfile(_frame_file(p, frame)) for p in patterns)]
 
 
 def fail_job(job, message):
@@ -269,12 +294,12 @@ def _matte_finished(job, key, scene_name, plan):
     report_warnings(job)
 
 
-def _wire(job, scene, plan, first):
-    alpha, fgr = (_frame_file(pattern, first) for pattern in (plan.request.alpha_pattern,
-                                                              plan.request.foreground_pattern))
+def _wire(job, scene, plan, first, patterns):
+    alpha, fgr = (_frame_file(pattern, first) for pattern in patterns)
     job.nodes = compositor.wire_matte(scene, plan.source, alpha, fgr, first, plan.last,
                                       foreground_colorspace=plan.request.output_colorspace or None)
-    job.nodes["cryptomatte"] = people.wire_people(scene, plan.source, plan.request, first, plan.last)
+    request = dataclasses.replace(plan.request, alpha_pattern=patterns[0], foreground_pattern=patterns[1])
+    job.nodes["cryptomatte"] = people.wire_people(scene, plan.source, request, first, plan.last)
 
 
 RESUME_WITH_PEOPLE = ("Resume is not available with a target, a point or People (the worker matches the "
@@ -287,45 +312,78 @@ def resumable(request):
 
 
 def _wire_what_exists(job, key, plan):
-    """After a cancel or a failure: the frames already complete on disk are wired, and Generate offers
-    Resume (`--resume` keeps those of them made with the same settings and does the rest)."""
-    done = _frames_on_disk(plan)
+    """After a cancel or a failure the unfinished version is left for Resume (its folder, its frames
+    kept), and the nodes keep showing what they showed: another version, or the passes from before
+    versions. Only where they showed nothing for this source (or this very version) are its frames on
+    disk wired. An unversioned job (the people pass) wires its frames on disk and offers no Resume."""
+    folder = written_folder(job, plan)
+    if plan.request.versions and folder is None:
+        return                                   # stopped before a version was chosen: nothing written
+    done = _frames_on_disk(plan, pass_patterns(plan, folder))
     scene = scene_of(key)
     if not done or scene is None:
         return
     job.resumable = resumable(plan.request)
     rest = ": Resume does the rest" if job.resumable else ""
-    try:
-        _wire(job, scene, plan, done[0])
-    except (KeyError, RuntimeError, ValueError) as exc:
-        print(f"RVMatte: the {len(done)} frames on disk could not be wired: {exc}")
-        job.message += f"; {len(done)} of {plan.last - plan.first + 1} frames on disk{rest}"
+    total = plan.last - plan.first + 1
+    shown = versions.shown_folder(scene, plan.source.key)
+    if folder is not None and shown is not None and not versions.same_folder(shown, folder):
+        job.message += (f"; {os.path.basename(folder)} has {len(done)} of {total} frames{rest}; "
+                        f"still showing {versions.folder_name(plan.folder, shown)}")
         return
-    job.message += f"; {len(done)} of {plan.last - plan.first + 1} frames on disk are wired{rest}"
+    where = f"of {os.path.basename(folder)}" if folder is not None else "on disk"
+    try:
+        _wire(job, scene, plan, done[0], pass_patterns(plan, folder))
+    except (KeyError, RuntimeError, ValueError) as exc:
+        print(f"RVMatte: the {len(done)} frames {where} could not be wired: {exc}")
+        job.message += f"; {len(done)} of {total} frames {where}{rest}"
+        return
+    job.message += f"; {len(done)} of {total} frames {where} are wired{rest}"
 
 
 def _matte_outcome(job, key, scene_name, plan):
     if job.state is jobs.JobState.DONE:
-        count, first_missing = _missing_frames(plan)
+        folder = written_folder(job, plan)
+        if plan.request.versions and folder is None:
+            fail_job(job, f"the worker named no version folder of {plan.folder} it wrote into")
+            return
+        count, first_missing = _missing_frames(plan, pass_patterns(plan, folder))
         if count:
             fail_job(job, f"the worker ended without writing {count} of the requested files "
                           f"(first missing: {first_missing})")
             _wire_what_exists(job, key, plan)
             return
+        if folder is not None:
+            job.message += _version_outcome(job, folder)
         scene = scene_of(key)
         if scene is None:
-            report("WARNING", f"RVMatte: scene '{scene_name}' is gone; the passes are in {plan.folder}")
+            report("WARNING", f"RVMatte: scene '{scene_name}' is gone; the passes are in {folder or plan.folder}")
             return
         try:
-            _wire(job, scene, plan, plan.first)
+            _wire(job, scene, plan, plan.first, pass_patterns(plan, folder))
         except (KeyError, RuntimeError, ValueError) as exc:  # the source was renamed or removed meanwhile
-            fail_job(job, f"passes written to {plan.folder}, but the nodes could not be added: {exc}")
+            fail_job(job, f"passes written to {folder or plan.folder}, but the nodes could not be added: {exc}")
             return
         report("INFO", f"RVMatte: {job.message} for '{plan.source.name}'")
     elif job.state is jobs.JobState.CANCELLED:
         report("WARNING", f"RVMatte: {job.message}")
     else:
         report("ERROR", f"RVMatte: {job.error}")
+
+
+def _version_outcome(job, folder):
+    """", in v002" (a new one), ", in v001 (reused)", what Resume did not continue, and the versions
+    Keep Versions removed."""
+    name = os.path.basename(folder)
+    described = getattr(job.finished, "output_version", None) or {}
+    target = getattr(job, "resume_target", None)
+    text = f", in {name}" + (" (reused)" if described.get("reused") and not target else "")
+    if target and target != name:
+        text += f" (not {target}: its settings differ from the panel's)"
+    removed = [os.path.basename(os.path.normpath(p)) for p in described.get("removed") or ()]
+    if removed:
+        text += f"; Keep Versions removed {', '.join(removed)}"
+    return text
 
 
 PANEL_AREAS = ("NODE_EDITOR", "CLIP_EDITOR")

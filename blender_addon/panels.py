@@ -2,8 +2,9 @@
 
 import bpy
 
-from . import compositor, finetune, labels, people
-from .operators import job_of
+from . import compositor, finetune, labels, people, versions
+from .operators import job_of, output_folder
+from .sources import SourceError
 
 
 WARNINGS_SHOWN = 3
@@ -81,13 +82,42 @@ def draw_settings(layout, context):
     finetune.draw(layout, context)
 
     job = job_of(context.scene)
+    running = job is not None and job.running
+    root, folder = version_state(settings)
+    resumable = folder.resumable if root and not running and versions.settings_versioned(settings) else None
     row = layout.row()
     row.scale_y = 1.4
-    row.enabled = job is None or not job.running
+    row.enabled = not running
     row.operator("rvmatte.generate", icon="NODE_COMPOSITING")
-    if job is not None and not job.running and getattr(job, "resumable", False):
+    if resumable is not None:
         row.operator("rvmatte.generate", text="Resume", icon="PLAY").resume = True
+    draw_versions(layout, context, root, folder, resumable)
     draw_job(layout, job, context)
+
+
+def version_state(settings):
+    """(output folder, versions.Folder) of the panel's source; (None, empty) while it has no folder."""
+    name = versions.source_name(settings)
+    if not name:
+        return None, versions.Folder()
+    try:
+        root = output_folder(settings, name)
+    except SourceError:          # an unsaved file without an Output folder: nothing written yet
+        return None, versions.Folder()
+    return root, versions.read(root)
+
+
+def draw_versions(layout, context, root, folder, resumable):
+    """Which version the nodes show, which one Resume continues, a folder the next run would stop on."""
+    if root is None:
+        return
+    shown = versions.shown_folder(context.scene, versions.source_key(context.scene.rvmatte))
+    if shown is not None:
+        labels.draw(layout, f"Showing {versions.folder_name(root, shown)}", context, icon="IMAGE_DATA")
+    if resumable is not None:
+        labels.draw(layout, versions.resumable_text(resumable), context, icon="INFO")
+    if folder.error:
+        labels.draw(layout, folder.error, context, icon="ERROR")
 
 
 class RVMATTE_PT_compositor(bpy.types.Panel):

@@ -35,6 +35,11 @@ class RVMattePreferences(bpy.types.AddonPreferences):
         subtype="FILE_PATH",
     )
     device: bpy.props.EnumProperty(name="Default Device", items=DEVICES, default="auto")
+    keep_versions: bpy.props.IntProperty(
+        name="Keep Versions", default=0, min=0, soft_max=20,
+        description="After a successful Generate, keep only the N complete versions of the shot's output "
+                    "folder finished last (v001, v002, …); unfinished ones are never removed. 0: keep all",
+    )
     check_result: bpy.props.StringProperty(name="Check Result", options={"SKIP_SAVE"})
     engine_torch: bpy.props.EnumProperty(name="PyTorch", items=TORCH_CHOICES, default="auto")
     engine_wheels: bpy.props.StringProperty(
@@ -71,6 +76,7 @@ class RVMattePreferences(bpy.types.AddonPreferences):
             if effective is not None and effective.values[name].source in ("env", "site"):
                 setting = effective.values[name]
                 layout.label(text=f"in effect: {setting.value} ({engine.settings_source(setting)})", icon="INFO")
+        layout.prop(self, "keep_versions")
         layout.prop(self, "debug")
         row = layout.row()
         row.operator("rvmatte.check_worker", icon="CHECKMARK")

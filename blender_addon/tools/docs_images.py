@@ -144,9 +144,12 @@ def dump(out_path):
     garbage.name = "sh010_garbage"
     scene.rvmatte.garbage = garbage
     source = addon.sources.from_clip(clip)
-    passes = os.path.join(work, "rvmatte", "sh010_plate")
+    passes = os.path.join(work, "rvmatte", "sh010_plate", "v001")      # a first version, complete
     alpha = _synthetic_sequence(passes, "sh010_plate.alpha", range(1001, 1004))
     fgr = _synthetic_sequence(passes, "sh010_plate.fgr", range(1001, 1004))
+    with open(os.path.join(passes, "rvmatte-version.json"), "w") as handle:
+        json.dump({"key": "0" * 16, "state": "complete", "frames": "1001-1003", "fields": {},
+                   "created": "2026-12-04T10:00:00.000000Z", "updated": "2026-12-04T10:00:00.000000Z"}, handle)
     nodes = addon.compositor.wire_matte(scene, source, alpha, fgr, 1001, 1003)
     tree = addon.compositor.compositor_tree(scene)
     background = tree.nodes.new("CompositorNodeRGB")
@@ -184,7 +187,7 @@ def dump(out_path):
                             "print(json.dumps({'event': 'frame', 'frame': 1017, 'done': 17, 'total': 48, "
                             "'fps': 21.4}), flush=True)\n"
                             "time.sleep(30)\n"], label="sh010_plate")
-    addon.operators.scene_jobs[scene.name] = job
+    addon.operators.scene_jobs[addon.operators.scene_key(scene)] = job
     while job.done < 17:
         job.poll()
     rows = []

@@ -39,6 +39,9 @@ class RunRequest:
     people: int = 0                    # --people N; 0: off
     debug: bool = False                # --debug: the worker prints tracebacks into its log
     resume: bool = False               # --resume: keep the frames on disk made with the same settings (result key)
+    output_dir: str = ""               # -o OUT; the passes above must lie inside it when ``versions`` is set
+    versions: bool = False             # --versions: write into OUT/v001, OUT/v002, … (docs/io.md); needs output_dir
+    keep_versions: int = 0             # --keep-versions N: after success, complete versions beyond N are removed; 0: all kept
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,12 @@ def run_arguments(request):
         args += ["--people", str(int(request.people))]
     if request.resume:
         args += ["--resume"]
+    if request.output_dir:
+        args += ["-o", request.output_dir]
+    if request.versions:
+        args += ["--versions"]
+        if request.keep_versions:
+            args += ["--keep-versions", str(int(request.keep_versions))]
     if request.debug:
         args += ["--debug"]
     return args + ["--progress", "json"]

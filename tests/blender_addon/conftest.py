@@ -79,6 +79,7 @@ def addon(installed):
     prefs.worker = prefs.weights = prefs.check_result = ""
     prefs.device = "auto"
     prefs.debug = False
+    prefs.keep_versions = 0
     installed.operators.scene_jobs.clear()
     yield installed
     installed.jobs.stop_all()

@@ -58,7 +58,7 @@ def matted(_install, tmp_path_factory):
     assert bpy.ops.rvmatte.generate() == {"FINISHED"}
     addon = sys.modules[PACKAGE]
     job = finish(addon.operators.job_of(bpy.context.scene))
-    folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name)
+    folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name) / "v001"     # the first version (--versions)
     return addon, job, folder, clip
 
 
@@ -66,7 +66,8 @@ def test_generate_writes_passes_named_like_the_clip_with_the_shots_frame_numbers
     addon, job, folder, clip = matted
     assert job.state is addon.jobs.JobState.DONE, job.error
     assert sorted(n for n in os.listdir(folder) if not n.startswith(".")) == sorted(
-        [f"{SHOT}.alpha.{n:04d}.exr" for n in range(12, 17)] + [f"{SHOT}.fgr.{n:04d}.exr" for n in range(12, 17)])
+        [f"{SHOT}.alpha.{n:04d}.exr" for n in range(12, 17)] + [f"{SHOT}.fgr.{n:04d}.exr" for n in range(12, 17)]
+        + ["rvmatte-version.json"])
 
 
 def test_alpha_pass_holds_a_real_matte(matted):
@@ -144,7 +145,7 @@ def test_garbage_matte_still_zeroes_the_alpha_outside_its_box(matted, addon, cor
     name = bpy.path.clean_name(clip.name)
     outside = box[..., 3] == 0
     for number in (12, 13):
-        alpha = exr_pixels(tmp_path / "rvmatte" / name / f"{SHOT}.alpha.{number:04d}.exr")[..., 3]
+        alpha = exr_pixels(tmp_path / "rvmatte" / name / "v001" / f"{SHOT}.alpha.{number:04d}.exr")[..., 3]
         unmasked = exr_pixels(unmasked_folder / f"{SHOT}.alpha.{number:04d}.exr")[..., 3]
         assert unmasked[outside].max() > 0.9        # the person reaches outside the box
         assert alpha[outside].max() == 0.0
@@ -199,8 +200,8 @@ def test_cancel_leaves_only_complete_frames(addon, core_worker, tmp_path):
     finish(job, timeout=30)
     assert job.state is addon.jobs.JobState.CANCELLED
     assert job.process.poll() is not None
-    folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name)
-    files = sorted(n for n in os.listdir(folder) if not n.startswith("."))   # .rvmatte/logs: the worker log
+    folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name) / "v001"
+    files = sorted(n for n in os.listdir(folder) if n != "rvmatte-version.json")
     assert all(f.endswith(".exr") and (".alpha." in f or ".fgr." in f) for f in files), files
     assert 1 <= len(files) < 80
     for name in files:
@@ -215,13 +216,13 @@ def test_after_a_cancel_the_frames_on_disk_are_wired_and_resume_does_the_rest(ad
     bpy.ops.rvmatte.cancel()
     finish(job, timeout=30)
     assert job.state is addon.jobs.JobState.CANCELLED
-    folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name)
+    folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name) / "v001"
     kept = [n for n in range(1, 25) if (folder / f"{SHOT}.alpha.{n:04d}.exr").is_file()
             and (folder / f"{SHOT}.fgr.{n:04d}.exr").is_file()]
     assert 2 <= len(kept) < 24
     alpha = job.nodes["alpha"]                         # what exists is wired
     assert (alpha.frame_start, alpha.frame_duration) == (kept[0], kept[-1] - kept[0] + 1)
-    assert job.message.endswith(f"{len(kept)} of 24 frames on disk are wired: Resume does the rest")
+    assert job.message.endswith(f"{len(kept)} of 24 frames of v001 are wired: Resume does the rest")
     resume = next(r for r in draw(addon) if r["label"] == "Resume")
     assert resume["properties"] == {"resume": True} and resume["active"]
     stamps = {n: os.stat(folder / f"{SHOT}.alpha.{n:04d}.exr").st_mtime_ns for n in kept}
@@ -229,7 +230,7 @@ def test_after_a_cancel_the_frames_on_disk_are_wired_and_resume_does_the_rest(ad
     assert bpy.ops.rvmatte.generate(resume=True) == {"FINISHED"}
     again = finish(next(iter(addon.operators.scene_jobs.values())))
     assert again.state is addon.jobs.JobState.DONE, again.error
-    assert "--resume" in again.argv
+    assert "--resume" in again.argv and "--versions" in again.argv
     assert (again.finished.skipped, again.finished.written) == (len(kept), 24 - len(kept))
     assert {n: os.stat(folder / f"{SHOT}.alpha.{n:04d}.exr").st_mtime_ns for n in kept} == stamps
     assert again.nodes["alpha"] == alpha and (alpha.frame_start, alpha.frame_duration) == (1, 24)
@@ -343,7 +344,7 @@ def test_core_frame_n_is_blenders_frame_n_of_the_clip(addon, tmp_path, clip_star
 def test_a_worker_that_exits_0_without_writing_the_frames_is_a_failure(addon, core_worker, tmp_path):
     liar = tmp_path / "liar-python"
     liar.write_text('#!/bin/sh\necho \'{"event": "done", "frames": 5, "written": 5, "skipped": 0, '
-                    '"seconds": 0.1, "fps": 50.0}\'\nexit 0\n')
+                    '"seconds": 0.1, "fps": 50.0, "output_version": {"name": "v001"}}\'\nexit 0\n')
     liar.chmod(0o755)
     core_worker.worker = str(liar)
     mechanic_clip(tmp_path)
@@ -351,7 +352,7 @@ def test_a_worker_that_exits_0_without_writing_the_frames_is_a_failure(addon, co
     job = finish(addon.operators.job_of(bpy.context.scene))
     assert job.state is addon.jobs.JobState.FAILED
     assert job.error.startswith("the worker ended without writing 10 of the requested files (first missing: ")
-    assert job.error.endswith(f"{SHOT}.alpha.0012.exr)")   # scene frame 12 of a clip starting at 11
+    assert job.error.endswith(f"v001/{SHOT}.alpha.0012.exr)")   # scene frame 12 of a clip starting at 11
     tree = addon.compositor.compositor_tree(bpy.context.scene)
     assert tree is None or not any(n.get("rvmatte_role") for n in tree.nodes)
 

@@ -108,7 +108,7 @@ def _install_and_matte(addon, prefs, wheels, tmp_path, folder):
     assert matte.state is addon.jobs.JobState.DONE, matte.error
     assert matte.argv[0] == prefs.worker
     name = bpy.path.clean_name(clip.name)
-    assert sorted(p.name for p in (tmp_path / "rvmatte" / name).glob("*.alpha.*.exr")) == [
+    assert sorted(p.name for p in (tmp_path / "rvmatte" / name / "v001").glob("*.alpha.*.exr")) == [
         "nuke_person_short.alpha.0001.exr", "nuke_person_short.alpha.0002.exr"]
 
 

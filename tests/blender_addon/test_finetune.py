@@ -311,7 +311,7 @@ def tuned(_install, tmp_path_factory):
     assert bpy.ops.rvmatte.generate() == {"FINISHED"}
     base = finish(addon.operators.job_of(scene))
     assert base.state is addon.jobs.JobState.DONE, base.error
-    shutil.copytree(folder, tmp_path / "base", ignore=shutil.ignore_patterns(".rvmatte"))
+    shutil.copytree(folder / "v001", tmp_path / "base", ignore=shutil.ignore_patterns(".rvmatte"))
 
     blob_keyframes(tmp_path / "roto", [3])
     scene.rvmatte.finetune.keyframes_path = str(tmp_path / "roto" / "fix.####.exr")
@@ -323,7 +323,9 @@ def tuned(_install, tmp_path_factory):
 
     assert bpy.ops.rvmatte.generate() == {"FINISHED"}
     matte = finish(addon.operators.job_of(scene))
-    return dict(addon=addon, base=base, tune=tune, matte=matte, folder=folder, name=name, tmp=tmp_path,
+    # other weights, another result key: the tuned matte is the output folder's second version
+    return dict(addon=addon, base=base, tune=tune, matte=matte, folder=folder, passes=folder / "v002",
+                name=name, tmp=tmp_path,
                 shot="nuke_person_short",
                 use_tuned_while_running=use_tuned_while_running,
                 tuned=Path(addon.rvmatte_hostkit.command.tuned_weights_path(str(folder), name)))
@@ -346,7 +348,7 @@ def test_generate_after_the_finetune_runs_with_the_tuned_weights(tuned):
     matte = tuned["matte"]
     assert matte.state is tuned["addon"].jobs.JobState.DONE, matte.error
     assert option(matte.argv, "--weights") == str(tuned["tuned"])
-    exr = tuned["folder"] / f"{tuned['shot']}.alpha.0003.exr"
+    exr = tuned["passes"] / f"{tuned['shot']}.alpha.0003.exr"
     assert exr_attribute(exr, "rvmatte/base_weights_sha256") == sha256(WEIGHTS)
     assert exr_attribute(exr, "rvmatte/weights_sha256") == sha256(tuned["tuned"])
 
@@ -355,7 +357,7 @@ def test_generate_after_the_finetune_runs_with_the_tuned_weights(tuned):
 def test_a_zero_step_finetune_gives_the_base_alpha_bit_for_bit(tuned):
     for frame in (2, 3, 4):
         file = f"{tuned['shot']}.alpha.{frame:04d}.exr"
-        tuned_alpha, base_alpha = alpha_of(tuned["folder"] / file), alpha_of(tuned["tmp"] / "base" / file)
+        tuned_alpha, base_alpha = alpha_of(tuned["passes"] / file), alpha_of(tuned["tmp"] / "base" / file)
         assert (tuned_alpha > 0.5).mean() > 0.05
         np.testing.assert_array_equal(tuned_alpha, base_alpha)
 

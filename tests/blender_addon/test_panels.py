@@ -120,3 +120,41 @@ def test_wrapping_keeps_the_texts_own_lines_and_breaks_a_long_path(installed):
     assert labels.wrapped("ok python: 3.11\n    fix: choose the weights file", 40) == [
         "ok python: 3.11", "    fix: choose the weights file"]
     assert labels.wrapped("/a/" + "b" * 50, 20) == ["/a/bbbbbbbbbbbbbbbbb", "b" * 20, "b" * 13]
+
+
+def _versions_shot(tmp_path):
+    """A saved file matting a small sequence, and its output folder (nothing in it yet)."""
+    from conftest import save_blend, write_sequence
+
+    save_blend(tmp_path)
+    first = write_sequence(tmp_path / "plates", "plate", range(1, 3))
+    bpy.context.scene.rvmatte.clip = clip = bpy.data.movieclips.load(str(first))
+    return tmp_path / "rvmatte" / bpy.path.clean_name(clip.name)
+
+
+def _version_state(folder, state, updated):
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "rvmatte-version.json").write_text(json.dumps(
+        {"key": "k" + folder.name, "state": state, "frames": "1", "created": updated, "updated": updated}))
+
+
+def test_the_panel_rereads_the_versions_when_a_state_file_changes(addon, tmp_path):
+    root = _versions_shot(tmp_path)
+    _version_state(root / "v001", "cancelled", "2026-12-04T10:00:00.000000Z")
+    rows = labels(draw(addon))
+    assert "Resume continues v001 (cancelled)" in rows and "Resume" in rows
+    _version_state(root / "v001", "complete", "2026-12-04T10:05:00.000000Z")     # another run finished it
+    rows = labels(draw(addon))
+    assert "Resume" not in rows and not any(r.startswith("Resume continues") for r in rows)
+
+
+def test_the_panel_names_an_entry_of_the_output_folder_that_is_not_a_version(addon, tmp_path):
+    root = _versions_shot(tmp_path)
+    root.mkdir(parents=True)
+    (root / "v002").write_text("not a folder")
+    rows = draw(addon)
+    first = next(i for i, r in enumerate(rows) if r.get("icon") == "ERROR")
+    text = "".join(r["label"] for r in rows[first:]).replace(" ", "")       # wrapped to the sidebar's width
+    assert text.startswith(f"{root / 'v002'}isafile,notaversionfolder".replace(" ", ""))

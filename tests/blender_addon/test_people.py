@@ -108,6 +108,15 @@ def test_people_count_goes_to_the_worker(addon, worker, tmp_path):
     assert option(plan(addon).argv, "--people") == "3"
 
 
+def test_a_people_run_is_not_versioned_the_worker_refuses_versions_with_it(addon, worker, tmp_path):
+    """`rvmatte run --versions` takes no target, point or People yet: such a run writes into the output
+    folder itself, as before versions (and is not resumable)."""
+    sequence_source(tmp_path)
+    bpy.context.scene.rvmatte.people.people = 2
+    argv = plan(addon).argv
+    assert "--people" in argv and not {"--versions", "-o", "--keep-versions"} & set(argv)
+
+
 def test_people_count_with_a_target_is_refused(addon, worker, tmp_path):
     sequence_source(tmp_path)
     people = bpy.context.scene.rvmatte.people

@@ -4,8 +4,11 @@ its job; one matte worker at a time, the others queued.
 The worker here is a small script in the `rvmatte run` worker's place: it speaks the documented
 `--progress json` protocol and writes real EXR files (copies of one written by bpy) under the
 `--alpha`/`--foreground` patterns for the `--frames` it is given: the first at once, the others
-once the file named by $RVMATTE_FAKE_GO exists, so a test decides when the job ends. The add-on's own code (planning,
-queueing, wiring, panel) is what runs.
+once the file named by $RVMATTE_FAKE_GO exists, so a test decides when the job ends. Given `-o OUT
+--versions` it writes them into OUT/v001 with the version's state file and names that version in its
+start and done events, as `rvmatte run --versions` does (docs/io.md; the real version choice is
+exercised with the real worker in test_versions.py). The add-on's own code (planning, queueing,
+wiring, panel) is what runs.
 """
 
 import sys
@@ -26,17 +29,36 @@ def opt(flag):
     return args[args.index(flag) + 1]
 first, last = map(int, opt("--frames").split("-"))
 total = last - first + 1
-print(json.dumps(dict(event="start", frames=total, first=first, last=last)), flush=True)
+root = opt("-o") if "--versions" in args else None
+version = None
+def mark(state):
+    now = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+    with open(os.path.join(root, "v001", "rvmatte-version.json"), "w") as stream:
+        json.dump(dict(key="fake", state=state, frames="", created=now, updated=now, fields={{}}), stream)
+if root:
+    os.makedirs(os.path.join(root, "v001"), exist_ok=True)
+    mark("running")
+    version = dict(name="v001", folder=os.path.join(root, "v001"), state="running", reused=False)
+def path(flag, frame):
+    pattern = opt(flag)
+    if root:
+        pattern = os.path.join(root, "v001", os.path.relpath(pattern, root))
+    return pattern.replace("####", "%04d" % frame)
+print(json.dumps(dict(event="start", frames=total, first=first, last=last, output_version=version)), flush=True)
 for done, frame in enumerate(range(first, last + 1), 1):
     while done > 1 and not os.path.exists(os.environ["RVMATTE_FAKE_GO"]):
         time.sleep(0.02)
     for flag in ("--alpha", "--foreground"):
-        shutil.copyfile({template!r}, opt(flag).replace("####", "%04d" % frame))
+        shutil.copyfile({template!r}, path(flag, frame))
     print(json.dumps(dict(event="frame", frame=frame, done=done, total=total, fps=10.0)), flush=True)
     if os.environ.get("RVMATTE_FAKE_CRASH"):
         print("Segmentation fault", file=sys.stderr)
         sys.exit(139)
-print(json.dumps(dict(event="done", frames=total, written=total, skipped=0, seconds=0.1, fps=10.0)), flush=True)
+if root:
+    mark("complete")
+    version = dict(version, state="complete", removed=[])
+print(json.dumps(dict(event="done", frames=total, written=total, skipped=0, seconds=0.1, fps=10.0,
+                      output_version=version)), flush=True)
 """
 
 
@@ -175,7 +197,8 @@ def test_passes_written_but_not_wired_end_as_a_failure_never_with_a_success_mark
     go.touch()
     drive(addon, job)
     assert job.state is addon.jobs.JobState.FAILED
-    assert job.message.startswith(f"passes written to {tmp_path / 'plate' / 'out'}, but the nodes could not be added")
+    assert job.message.startswith(f"passes written to {tmp_path / 'plate' / 'out' / 'v001'}, "
+                                  f"but the nodes could not be added")
     outcome = next(r for r in draw(addon) if r["label"].startswith("passes written"))
     assert outcome["icon"] == "ERROR"
 
@@ -208,7 +231,7 @@ def test_after_a_crash_the_frames_on_disk_are_wired_and_resume_is_offered(addon,
     drive(addon, job)
     assert job.state is addon.jobs.JobState.FAILED
     assert job.message == ("the worker stopped with exit code 139: Segmentation fault; "
-                           "1 of 3 frames on disk are wired: Resume does the rest")
+                           "1 of 3 frames of v001 are wired: Resume does the rest")
     assert job.nodes["alpha"].frame_duration == 1
     resume = next(r for r in draw(addon) if r["label"] == "Resume")
     assert resume["properties"] == {"resume": True}

@@ -66,6 +66,17 @@ def test_passes_of_a_sequence_are_named_like_the_sequence(addon, worker, tmp_pat
     assert option(argv, "--foreground") == str(folder / "sh010_plate.fgr.####.exr")
 
 
+def test_generate_writes_versions_of_the_output_folder_and_keep_versions_passes_the_option(addon, worker, tmp_path):
+    save_blend(tmp_path)
+    first = write_sequence(tmp_path / "plates", "sh010_plate", range(1001, 1004))
+    bpy.context.scene.rvmatte.clip = clip = bpy.data.movieclips.load(str(first))
+    argv = plan(addon).argv
+    assert option(argv, "-o") == str(tmp_path / "rvmatte" / bpy.path.clean_name(clip.name))
+    assert "--versions" in argv and "--keep-versions" not in argv          # 0, the default: keep all
+    addon.preferences.preferences().keep_versions = 3
+    assert option(plan(addon).argv, "--keep-versions") == "3"
+
+
 @needs_movie
 def test_movie_clip_placed_at_1001_gives_passes_numbered_from_1001(addon, worker, tmp_path):
     save_blend(tmp_path)

@@ -181,3 +181,17 @@ def test_the_tuned_checkpoint_lives_beside_the_passes():
 
     assert tuned_weights_path(os.path.join("o", "shot"), "RVMatte1") == os.path.join("o", "shot", "tuned",
                                                                                     "RVMatte1.pth")
+
+
+def test_versions_write_into_version_folders_of_the_output_folder_and_keep_n_prunes():
+    args = command.run_arguments(RunRequest("/s/p.####.exr", "/o/p.alpha.####.exr", "/o/p.fgr.####.exr", 1, 2,
+                                            output_dir="/o", versions=True, keep_versions=3))
+    assert args[-2:] == ["--progress", "json"]
+    cli = pytest.importorskip("rvmatte.cli")
+    parsed = cli.build_parser().parse_args(args)
+    assert (parsed.output_dir, parsed.versions, parsed.keep_versions) == ("/o", True, 3)
+    plain = command.run_arguments(RunRequest("/s/p.####.exr", "/o/a.####.exr", "/o/f.####.exr", 1, 2,
+                                             output_dir="/o", versions=True))
+    assert "--keep-versions" not in plain and "--versions" in plain
+    unversioned = command.run_arguments(RunRequest("/s/p.####.exr", "/o/a.####.exr", "/o/f.####.exr", 1, 2))
+    assert not {"-o", "--versions", "--keep-versions"} & set(unversioned)

@@ -1,0 +1,219 @@
+"""Versions (docs/blender.md): Generate writes the shot's output folder's v001, v002 … with the real
+worker (`rvmatte run -o OUT --versions`); the nodes move to a version only when its job succeeds,
+and Resume continues the unfinished one.
+
+The settings changed between two Generates are the downsample ratio (part of the result key, cheap);
+three frames of the 360x640 clip keep each run to seconds on a CPU.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from conftest import finish, needs_core, save_blend
+from panel_rows import draw
+from test_end_to_end import SHOT, exr_pixels, mechanic_clip
+
+pytestmark = needs_core
+
+
+def output_root(clip):
+    return Path(bpy.path.abspath("//rvmatte")) / bpy.path.clean_name(clip.name)
+
+
+def generate(addon, **options):
+    assert bpy.ops.rvmatte.generate(**options) == {"FINISHED"}
+    job = finish(addon.operators.job_of(bpy.context.scene))
+    assert job.state is addon.jobs.JobState.DONE, job.error
+    return job
+
+
+def shown(node):
+    """The folder an Image node's sequence is read from."""
+    return Path(os.path.normpath(bpy.path.abspath(node.image.filepath))).parent
+
+
+def state(folder):
+    return json.loads((folder / "rvmatte-version.json").read_text())
+
+
+def version_names(root):
+    return sorted(n for n in os.listdir(root) if n.startswith("v"))
+
+
+def stamps(folder):
+    return {p.name: p.stat().st_mtime_ns for p in sorted(folder.glob("*.exr"))}
+
+
+def labels(addon):
+    return [r["label"] for r in draw(addon)]
+
+
+def start_and_wait(addon, frames):
+    """Generate, returning once the worker wrote `frames` frames."""
+    assert bpy.ops.rvmatte.generate() == {"FINISHED"}
+    job = addon.operators.job_of(bpy.context.scene)
+    deadline = time.monotonic() + 120
+    while job.running and job.done < frames and time.monotonic() < deadline:
+        addon.operators.tick()
+        time.sleep(0.05)
+    assert job.running and job.done >= frames, job.message
+    return job
+
+
+def test_a_changed_setting_writes_v002_and_the_nodes_switch_to_it(addon, core_worker, tmp_path):
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 3))
+    root = output_root(clip)
+    first = generate(addon)
+    assert shown(first.nodes["alpha"]) == root / "v001"
+    before = stamps(root / "v001")
+    bpy.context.scene.rvmatte.downsample_ratio = 0.5
+    second = generate(addon)
+    assert "--versions" in second.argv and second.message == "3 frames written, 0 kept, in v002"
+    assert version_names(root) == ["v001", "v002"]
+    for role in ("alpha", "foreground"):
+        assert second.nodes[role] == first.nodes[role]               # the same node and Image, moved on
+        assert shown(second.nodes[role]) == root / "v002"
+    assert stamps(root / "v001") == before and state(root / "v001")["state"] == "complete"
+    assert "Showing v002" in labels(addon)
+
+
+def test_the_same_settings_go_back_into_v001_and_keep_its_frames(addon, core_worker, tmp_path):
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 3))
+    root = output_root(clip)
+    generate(addon)
+    before = stamps(root / "v001")
+    again = generate(addon)
+    assert (again.finished.written, again.finished.skipped) == (0, 3)
+    assert again.message == "0 frames written, 3 kept, in v001 (reused)"
+    assert version_names(root) == ["v001"] and stamps(root / "v001") == before
+    assert shown(again.nodes["alpha"]) == root / "v001"
+
+
+def test_a_cancelled_generate_leaves_v001_shown_and_whole(addon, core_worker, tmp_path):
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 3))
+    root = output_root(clip)
+    first = generate(addon)
+    before = stamps(root / "v001")
+    settings = bpy.context.scene.rvmatte
+    settings.downsample_ratio, settings.frame_end = 0.5, 40
+    job = start_and_wait(addon, 1)
+    bpy.ops.rvmatte.cancel()
+    finish(job, timeout=30)
+    assert job.state is addon.jobs.JobState.CANCELLED
+    cancelled = state(root / "v002")
+    assert cancelled["state"] == "cancelled"
+    alpha = first.nodes["alpha"]
+    assert shown(alpha) == root / "v001" and alpha.frame_duration == 3
+    assert stamps(root / "v001") == before and state(root / "v001")["state"] == "complete"
+    count = len(addon.rvmatte_hostkit.sparse.parse_ranges(cancelled["frames"]))
+    assert job.message.endswith(f"; v002 has {count} of 40 frames: Resume does the rest; still showing v001")
+    rows = labels(addon)
+    assert "Showing v001" in rows and "Resume" in rows
+    assert "Resume continues v002 (cancelled)" in rows
+
+
+def test_after_a_worker_crash_and_a_reload_resume_continues_the_interrupted_version(addon, core_worker, tmp_path):
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 3))
+    root = output_root(clip)
+    generate(addon)
+    settings = bpy.context.scene.rvmatte
+    settings.downsample_ratio, settings.frame_end = 0.5, 12
+    job = start_and_wait(addon, 2)
+    os.kill(job.process.pid, signal.SIGKILL)                       # the worker dies: its version says running
+    finish(job, timeout=30)
+    assert job.state is addon.jobs.JobState.FAILED
+    kept = [n for n in range(1, 13) if all((root / "v002" / f"{SHOT}.{p}.{n:04d}.exr").is_file()
+                                           for p in ("alpha", "fgr"))]
+    assert 2 <= len(kept) < 12 and state(root / "v002")["state"] == "running"
+    bpy.ops.wm.save_mainfile()
+    bpy.ops.wm.open_mainfile(filepath=bpy.data.filepath)          # the job is gone; the folder still knows
+    assert addon.operators.job_of(bpy.context.scene) is None
+    rows = labels(addon)
+    assert "Showing v001" in rows and "Resume continues v002 (interrupted)" in rows and "Resume" in rows
+
+    resumed = generate(addon, resume=True)
+    assert (resumed.finished.skipped, resumed.finished.written) == (len(kept), 12 - len(kept))
+    assert resumed.message == f"{12 - len(kept)} frames written, {len(kept)} kept, in v002"
+    assert version_names(root) == ["v001", "v002"] and state(root / "v002")["state"] == "complete"
+    alpha = resumed.nodes["alpha"]
+    assert shown(alpha) == root / "v002" and (alpha.frame_start, alpha.frame_duration) == (1, 12)
+    assert "Resume" not in labels(addon)
+
+
+def test_keep_versions_removes_the_older_complete_versions_after_a_success(addon, core_worker, tmp_path):
+    core_worker.keep_versions = 1
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 2))
+    root = output_root(clip)
+    generate(addon)
+    bpy.context.scene.rvmatte.downsample_ratio = 0.5
+    second = generate(addon)
+    assert second.argv[second.argv.index("--keep-versions") + 1] == "1"
+    assert version_names(root) == ["v002"]
+    assert second.message == "2 frames written, 0 kept, in v002; Keep Versions removed v001"
+    assert shown(second.nodes["alpha"]) == root / "v002"
+
+
+def _render_alpha(scene, frame, path):
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 360, 640, 100
+    scene.render.image_settings.file_format = "OPEN_EXR"
+    scene.render.image_settings.color_mode = "RGBA"
+    scene.render.image_settings.color_depth = "32"
+    scene.render.filepath = str(path)
+    scene.frame_set(frame)
+    bpy.ops.render.render(write_still=True)
+    return exr_pixels(path)[..., 3]
+
+
+def test_a_scene_generated_before_versions_still_shows_its_passes_and_generate_starts_v001(addon, core_worker,
+                                                                                           tmp_path):
+    import dataclasses
+
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 2))
+    root = output_root(clip)
+    scene = bpy.context.scene
+    # What the add-on did before versions: the worker writes into the output folder itself, the nodes
+    # are wired to those files, the file is saved.
+    plan = addon.operators.plan_matte(scene)
+    old = dataclasses.replace(plan.request, output_dir="", versions=False, keep_versions=0)
+    argv = addon.command.worker_prefix(str(core_worker.worker)) + addon.command.run_arguments(old)
+    os.makedirs(root, exist_ok=True)
+    done = subprocess.run(argv, capture_output=True, text=True,
+                          env=addon.command.worker_environment(os.environ), timeout=240)
+    assert done.returncode == 0, done.stderr
+    alpha_file, fgr_file = (root / f"{SHOT}.{p}.0001.exr" for p in ("alpha", "fgr"))
+    addon.compositor.wire_matte(scene, plan.source, str(alpha_file), str(fgr_file), 1, 2)
+    bpy.ops.wm.save_mainfile()
+    bpy.ops.wm.open_mainfile(filepath=bpy.data.filepath)
+    scene = bpy.context.scene
+
+    assert "Showing the unversioned passes" in labels(addon)
+    rendered = _render_alpha(scene, 1, tmp_path / "before.exr")
+    np.testing.assert_allclose(rendered, exr_pixels(alpha_file)[..., 3], atol=1e-3)
+    assert rendered.max() > 0.9                                    # a matte, not an empty frame
+
+    old_files = stamps(root)
+    again = generate(addon)
+    assert version_names(root) == ["v001"] and stamps(root) == old_files     # beside them, untouched
+    assert shown(again.nodes["alpha"]) == root / "v001"
+    assert "Showing v001" in labels(addon)
+
+
+def test_resume_with_changed_settings_makes_a_new_version_and_says_it_did_not_continue(addon, core_worker,
+                                                                                        tmp_path):
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 40))
+    root = output_root(clip)
+    job = start_and_wait(addon, 1)
+    bpy.ops.rvmatte.cancel()
+    finish(job, timeout=30)
+    settings = bpy.context.scene.rvmatte
+    settings.downsample_ratio, settings.frame_end = 0.5, 2      # another key: v001 cannot be continued
+    resumed = generate(addon, resume=True)
+    assert resumed.message == "2 frames written, 0 kept, in v002 (not v001: its settings differ from the panel's)"
+    assert state(root / "v001")["state"] == "cancelled" and shown(resumed.nodes["alpha"]) == root / "v002"
