@@ -15,9 +15,9 @@ keyframes renders `keyframes` on the keyframe frames for `rvmatte finetune`
 """
 import nuke
 
-from . import keyframes, people
+from . import keyframes, people, versions
 
-NODE_VERSION = 4
+NODE_VERSION = 5
 VERSION_KNOB = "rvm_version"
 FGR_LAYER = "fgr"
 FGR_CHANNELS = ["fgr.red", "fgr.green", "fgr.blue", "fgr.alpha"]
@@ -56,6 +56,7 @@ def _knob_specs():
         ("views", lambda: nuke.String_Knob("views", "views"), ""),
     ] + people.knob_specs() + keyframes.knob_specs() + [
         ("generate", lambda: nuke.PyScript_Knob("generate", "Generate", GENERATE_COMMAND), None),
+    ] + versions.knob_specs() + [
         ("load_results", lambda: nuke.PyScript_Knob("load_results", "Load results", LOAD_COMMAND), None),
         ("status", lambda: nuke.Text_Knob("status", "status", "no matte yet"), None),
         ("rvm_state", lambda: nuke.String_Knob("rvm_state", "state"), ""),
@@ -80,7 +81,8 @@ TOOLTIPS = {
 }
 TOOLTIPS.update(people.TOOLTIPS)
 TOOLTIPS.update(keyframes.TOOLTIPS)
-HIDDEN = ("rvm_state", "rvm_result") + keyframes.HIDDEN
+TOOLTIPS.update(versions.TOOLTIPS)
+HIDDEN = ("rvm_state", "rvm_result") + keyframes.HIDDEN + versions.HIDDEN
 READ_ONLY = ("status", VERSION_KNOB) + keyframes.READ_ONLY
 
 

@@ -38,9 +38,10 @@ def test_generate_returns_at_once_and_wires_the_reads_when_done(saved_script, fa
     assert group["status"].value().startswith("generating")
     wait_for(run)
     alpha = group.node("alpha_read")
-    assert alpha["file"].value() == run.job.alpha_read
+    version = os.path.join(run.job.output_dir, "v001")
+    assert alpha["file"].value() == os.path.join(version, "RVMatte1.alpha.####.exr")
     assert (alpha["first"].value(), alpha["last"].value()) == (1001, 1004)
-    assert group.node("fgr_read")["file"].value() == run.job.fgr_read
+    assert group.node("fgr_read")["file"].value() == os.path.join(version, "RVMatte1.fgr.####.exr")
     assert group.node("switch")["which"].value() == 1
     assert group.node("alpha_read")["reload"]._presses == 1
     assert group["status"].value().startswith("matte 1001-1004")
@@ -116,7 +117,7 @@ def test_a_failing_worker_shows_its_line_in_a_message(saved_script, fake_worker,
     (shown,) = nuke._fake.messages
     assert shown.startswith("RVMatte RVMatte1: frame 3 is missing: /p/plate.0003.exr\n\nworker log: ")
     assert os.path.isfile(shown.split("worker log: ")[1])
-    assert group["status"].value() == "failed: frame 3 is missing: /p/plate.0003.exr"
+    assert group["status"].value() == "failed: frame 3 is missing: /p/plate.0003.exr; Resume continues v001"
     assert group.node("alpha_read")["file"].value() == ""
     assert group.node("switch")["which"].value() == 0
 
@@ -135,7 +136,8 @@ def test_cancel_stops_the_worker_and_keeps_the_old_matte(saved_script, fake_work
     assert group["status"].value().startswith("cancelled after")
     assert group.node("switch")["which"].value() == 0
     assert nuke._fake.messages == []
-    assert len(sequences.complete_frames(run.job.views[0].alpha, 1, 40)) < 40
+    written = sequences.complete_frames(os.path.join(run.job.output_dir, "v001", "RVMatte1.alpha.####.exr"), 1, 40)
+    assert 0 < len(written) < 40
 
 
 def test_a_second_generate_while_running_is_refused(saved_script, fake_worker, monkeypatch):
