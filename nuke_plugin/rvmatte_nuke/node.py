@@ -5,7 +5,9 @@ Inside:  Input1 (plate) ──────────────────�
          alpha_read ─A─> copy_alpha (rgba.alpha) ─> copy_fgr (fgr layer) ─> premult ─> switch ─> Output1
          fgr_read ─────────────────────A──────────┘                                    (0: plate only)
 The Reads hold the worker's EXRs (already in the script's working space, so
-`raw`); `switch` passes the plate through until a matte exists.
+`raw`); `switch` passes the plate through until a matte exists, and then outside the
+frames the matte holds: its `which` is the expression SWITCH_EXPRESSION (the Reads give
+black there, `before`/`after` = black, which the Switch never shows).
 The optional inputs 1, 2, 3 and 4 (Input nodes `holdout`, `garbage`, `target` and
 `keyframes`, whose names label the node's input arrows) feed nothing inside: Generate
 renders them (or takes their Read's files) as the worker's --holdout / --garbage /
@@ -17,7 +19,7 @@ import nuke
 
 from . import keyframes, people, versions
 
-NODE_VERSION = 5
+NODE_VERSION = 6
 VERSION_KNOB = "rvm_version"
 FGR_LAYER = "fgr"
 FGR_CHANNELS = ["fgr.red", "fgr.green", "fgr.blue", "fgr.alpha"]
@@ -34,6 +36,8 @@ MASK_INPUTS = ((1, "holdout"), (2, "garbage"), (people.TARGET_INPUT, "target"))
 INTERNAL = ("Input1", "holdout", "garbage", "target", "keyframes", "alpha_read", "fgr_read", "copy_alpha", "copy_fgr", "premult", "switch", "Output1")
 GENERATE_COMMAND = "import rvmatte_nuke.generate\nrvmatte_nuke.generate.generate(nuke.thisNode())"
 LOAD_COMMAND = "import rvmatte_nuke.wiring\nrvmatte_nuke.wiring.load_results_button(nuke.thisNode())"
+# 1 (the matte) on the frames the alpha Read holds, 0 (the plate) elsewhere; Nuke's inrange is inclusive
+SWITCH_EXPRESSION = "inrange(frame, alpha_read.first, alpha_read.last)"
 
 
 def _knob_specs():
@@ -174,6 +178,11 @@ def internal(group, name):
     return found
 
 
+def show_matte(group):
+    """The Switch shows the matte on the frames of the alpha Read and the plate outside them."""
+    internal(group, "switch")["which"].setExpression(SWITCH_EXPRESSION)
+
+
 def upgrade(group):
     """Brings an older RVMatte node up to this version, keeping the user's
     settings and the matte it points at. True when something changed."""
@@ -193,7 +202,7 @@ def upgrade(group):
             read = internal(group, name)
             for key, value in values.items():
                 read[key].setValue(value)
-        internal(group, "switch")["which"].setValue(1)
+        show_matte(group)
     group[VERSION_KNOB].setValue(NODE_VERSION)
     return True
 

@@ -21,7 +21,7 @@ def wire(group, alpha_pattern, fgr_pattern, first, last):
             read[key].setValue(value)
         read["origset"].setValue(True)
         read["reload"].execute()
-    rvnode.internal(group, "switch")["which"].setValue(1)
+    rvnode.show_matte(group)
 
 
 LABEL_KNOB = "rvm_label"

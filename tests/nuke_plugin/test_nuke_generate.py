@@ -42,10 +42,23 @@ def test_generate_returns_at_once_and_wires_the_reads_when_done(saved_script, fa
     assert alpha["file"].value() == os.path.join(version, "RVMatte1.alpha.####.exr")
     assert (alpha["first"].value(), alpha["last"].value()) == (1001, 1004)
     assert group.node("fgr_read")["file"].value() == os.path.join(version, "RVMatte1.fgr.####.exr")
-    assert group.node("switch")["which"].value() == 1
+    assert group.node("switch")["which"].getValueAt(1001) == 1
     assert group.node("alpha_read")["reload"]._presses == 1
     assert group["status"].value().startswith("matte 1001-1004")
     assert group["rvm_state"].value() == staleness.state_hash(group)
+
+
+def test_outside_the_generated_frames_the_node_passes_the_plate_through(saved_script, fake_worker):
+    group = make_rvmatte(make_read("/p/plate.####.exr", 990, 1010))
+    group["range_mode"].setValue("custom")
+    group["range_first"].setValue(1001)
+    group["range_last"].setValue(1004)
+    wait_for(generate.generate(group))
+    switch = group.node("switch")
+    assert switch.input(0) is group.node("Input1") and switch.input(1) is group.node("premult")
+    assert [switch["which"].getValueAt(f) for f in (990, 1000, 1001, 1004, 1005)] == [0, 0, 1, 1, 0]
+    nuke.frame(1005)
+    assert switch["which"].value() == 0
 
 
 def test_a_generate_records_its_context_and_another_working_space_lights_the_stale_flag(saved_script, fake_worker):
