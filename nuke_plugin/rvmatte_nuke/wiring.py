@@ -194,6 +194,11 @@ def load_results(group):
     wire(group, alpha, fgr, first, last)
     people.wire_loaded(group, first, last)
     group["rvm_state"].setValue(sidecar.get("state") or staleness.state_hash(group))
+    # the result record describes what is shown now: a Generate's sidecar its version and context, a
+    # farm job's none (then the state hash alone judges the stale flag)
+    record = dict((k, sidecar.get(k)) for k in ("context", "version", "seconds", "finished", "precomp"))
+    record.update(first=first, last=last, alpha=alpha, foreground=fgr, views=jobs.chosen_views(group))
+    group["rvm_result"].setValue(json.dumps(record, sort_keys=True))
     set_status(group, "matte %d-%d loaded from %s" % (first, last, folder))
     return group["status"].value()
 

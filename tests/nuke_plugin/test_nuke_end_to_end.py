@@ -88,7 +88,7 @@ def test_generate_runs_the_real_worker_and_wires_its_exrs(saved_script, shared_d
     version = os.path.join(run.job.output_dir, "v001")
     assert (alpha_pattern, fgr_pattern) == tuple(os.path.join(version, os.path.basename(p))
                                                  for p in (run.job.alpha_read, run.job.fgr_read))
-    assert group.node("switch")["which"].value() == 1
+    assert [group.node("switch")["which"].getValueAt(f) for f in (FIRST - 1, FIRST, LAST, LAST + 1)] == [0, 1, 1, 0]
     assert sequences.complete_frames(alpha_pattern, FIRST, LAST) == list(range(FIRST, LAST + 1))
 
     gt = shared_dir / "data" / CLIP / "pha"

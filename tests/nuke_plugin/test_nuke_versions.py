@@ -253,3 +253,25 @@ def test_two_nodes_writing_into_one_output_directory_are_refused(saved_script, f
     assert nuke._fake.messages == ["RVMatte RVMatte2: RVMatte1 writes into the same output directory %s: give "
                                    "each RVMatte node its own (the versions in a folder are one node's)"
                                    % (saved_script / "mattes")]
+
+
+def test_load_results_of_a_farm_render_records_that_no_version_is_shown(saved_script, fake_worker, plate, monkeypatch,
+                                                                        weights_path):
+    import sys
+
+    from rvmatte_nuke import farm, settings
+
+    group = make_rvmatte(plate)
+    wait_for(generate.generate(group))
+    assert json.loads(group["rvm_result"].value())["version"] == "v001"
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    settings.save(settings.Preferences(python=sys.executable, weights=str(weights_path)))
+    farm.write_job([group])
+    sidecar = json.load(open(os.path.join(jobs.output_dir(group), wiring.SIDECAR % "RVMatte1")))
+    for pattern in (sidecar["alpha"], sidecar["foreground"]):
+        for frame in range(1, 7):
+            open(sequences.frame_file(pattern, frame), "wb").write(b"exr")
+    wiring.load_results(group)
+    record = json.loads(group["rvm_result"].value())
+    assert shown(group)[0] == record["alpha"] == sidecar["alpha"]
+    assert record["version"] is None and record["context"] is None
