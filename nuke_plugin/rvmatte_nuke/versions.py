@@ -88,8 +88,9 @@ def remember(group, job, outcomes):
         found = written_version(outcome) or found
     if not getattr(job, "versions", False) or found is None:
         return None
-    group[PENDING_KNOB].setValue(json.dumps({"version": found["name"], "state": job.state,
-                                             "first": job.first, "last": job.last}, sort_keys=True))
+    if group.knob(PENDING_KNOB) is not None:           # absent on a node not upgraded yet
+        group[PENDING_KNOB].setValue(json.dumps({"version": found["name"], "state": job.state,
+                                                 "first": job.first, "last": job.last}, sort_keys=True))
     return found["name"]
 
 

@@ -275,3 +275,18 @@ def test_load_results_of_a_farm_render_records_that_no_version_is_shown(saved_sc
     record = json.loads(group["rvm_result"].value())
     assert shown(group)[0] == record["alpha"] == sidecar["alpha"]
     assert record["version"] is None and record["context"] is None
+
+
+def test_a_node_without_the_versions_knobs_still_generates_and_fails_cleanly(saved_script, fake_worker, plate,
+                                                                            monkeypatch):
+    """A node of version 4 that was not upgraded yet (no keep versions, Resume, rvm_pending)."""
+    nuke.GUI = False
+    group = make_rvmatte(plate)
+    for name in ("keep_versions", "resume", versions.PENDING_KNOB):
+        group.removeKnob(group[name])
+    monkeypatch.setenv("FAKE_RVMATTE_MODE", "fail")
+    generate.generate(group)
+    assert group["status"].value().endswith("; Resume continues v001") and nuke._fake.main_errors == []
+    monkeypatch.setenv("FAKE_RVMATTE_MODE", "ok")
+    generate.generate(group)
+    assert shown(group) == in_version(group, "v001")
