@@ -205,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--versions", action="store_true",
                      help="with -o OUT: write into OUT/v001, OUT/v002, …: a new version only when the result key "
                           "changes; the same settings go back into their version and keep its complete frames")
+    run.add_argument("--input-id", metavar="TEXT",
+                     help="what a host knows of the input's contents (e.g. a hash of its node graph): part of the "
+                          "result key, so --resume and --versions never keep frames of another plate of the same size")
     run.add_argument("--keep-versions", type=_positive, metavar="N",
                      help="with --versions: after a successful run, remove the complete versions beyond the N "
                           "finished last (never an unfinished one; default: keep all)")
@@ -344,7 +347,7 @@ def _options_from(args) -> "RunOptions":
         background_colour=args.background_colour, fps=args.fps, bitrate=args.bitrate, contact_sheet=sheet,
         warmup=args.warmup, reset_at=_reset_frames(args.reset_at), detect_cuts=args.detect_cuts,
         holdout=args.holdout, garbage=args.garbage, segmentation=args.segmentation, ensemble=args.ensemble,
-        confidence=confidence, versions=args.output_dir if args.versions else None,
+        confidence=confidence, input_id=args.input_id, versions=args.output_dir if args.versions else None,
         keep_versions=args.keep_versions, version_step=args.version_step, version_frames=version_frames)
 
 

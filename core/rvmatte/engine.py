@@ -81,6 +81,7 @@ class RunOptions:
     ensemble: Optional[str] = None           # extra streams, e.g. "mirror,reverse,ratio:0.375" (rvmatte.ensemble)
     confidence: Optional[str] = None         # pattern for the confidence pass (rvmatte.confidence)
     passes: Dict[str, str] = field(default_factory=dict)   # patterns of other registered passes, by name (rvmatte.passes)
+    input_id: Optional[str] = None           # the host's identity of the input's contents (in the result key)
     versions: Optional[str] = None           # outputs go into a version folder of this one (rvmatte.versions)
     keep_versions: Optional[int] = None      # with versions: complete versions kept (None: all)
     version_step: Optional[str] = None       # a farm job's task: choose, chunk or finish (rvmatte.versions)

@@ -23,6 +23,8 @@ from typing import Dict, Iterable, Optional, Tuple
 #: ``rvmatte run`` options (argparse dest) that change the pixels or the stored values of a frame.
 RESULT_AFFECTING: Dict[str, str] = {
     "input": "the plate: identified by frame size, pixel aspect and colour space, not its path",
+    "input_id": "the host's identity of the plate's contents (e.g. a hash of its node graph), which the key "
+                "otherwise knows only by size (keyed only when given, so earlier keys stay valid)",
     "layer": "which EXR layer is matted",
     "start_frame": "movies: which picture a frame number stands for",
     "input_colorspace": "how the plate is converted for the network (the resolved space is keyed)",
@@ -225,6 +227,8 @@ def result_fields(options, *, width: int, height: int, pixel_aspect: float, inpu
     }
     if getattr(o, "deterministic", False):
         fields["deterministic"] = True
+    if getattr(o, "input_id", None):
+        fields["input_id"] = str(o.input_id)
     from rvmatte.passes import key_fields
 
     fields.update(key_fields(o))              # what the output passes add (the foreground source and band)

@@ -9,6 +9,7 @@ Modules (none imports Qt or torch; `panel` and `qt` are the GUI-only ones):
   runner      the worker process (the host kit's) in a background thread, progress and cancel
   wiring      results back onto the node: internal Reads, status
   staleness   hash of upstream + settings, the stale flag
+  versions    version folders of the output directory (rvmatte run --versions), Resume
   generate    the Generate button
   farm        a farm job for selected nodes
   settings    preferences: worker interpreter, weights, default device

@@ -16,7 +16,14 @@ def worker_command(job, view_job):
         holdout=view_job.masks.get("holdout") or "", garbage=view_job.masks.get("garbage") or "",
         targets=tuple(people.targets(job, view_job)), target_points=tuple(options.get("target_points", ())),
         people=options.get("people", 0), debug=debug_requested())
-    return [job.python, "-m", "rvmatte"] + run_arguments(request)
+    args = run_arguments(request)
+    if getattr(job, "versions", False):
+        # into <output dir>/v### (docs/io.md); before `--progress json`, which stays last
+        extra = ["-o", job.output_dir, "--versions", "--input-id", job.input_id]
+        if job.keep_versions:
+            extra += ["--keep-versions", str(int(job.keep_versions))]
+        args = args[:-2] + extra + args[-2:]
+    return [job.python, "-m", "rvmatte"] + args
 
 
 def finetune_command(job):

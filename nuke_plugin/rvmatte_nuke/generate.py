@@ -53,19 +53,23 @@ def render_plate(group, job, view_jobs, masks=False):
         precomp_stamp.remember(job, views)
 
 
-def generate(group, env=None):
+def generate(group, env=None, resume=None):
     """Returns the GenerateRun (its thread is still going in the GUI), or None
-    when nothing was started; problems go to a Nuke message."""
+    when nothing was started; problems go to a Nuke message. ``resume``: the unfinished version
+    the Resume button continues (versions.resume), for the status line."""
     if _refuse_second_run(group):
         return None
     try:
         job = jobs.collect(group)
+        if job.versions:
+            jobs.check_own_folder(group, job.output_dir)
         render_plate(group, job, job.needs_precomp(), masks=True)
     except (jobs.JobError, precomp.PrecompError) as exc:
         wiring.set_status(group, "not generated: %s" % exc)
         nuke.message("RVMatte %s: %s" % (group.name(), exc))
         return None
-    wiring.set_status(group, "generating %d-%d..." % (job.first, job.last))
+    job.resume = resume
+    wiring.set_status(group, "%s %d-%d..." % ("resuming %s," % resume if resume else "generating", job.first, job.last))
     job.script = nuke.root().name()
     reporter, dispatch = (nuke.ProgressTask, _dispatch_to_main) if nuke.GUI else (runner.PrintReporter, _dispatch_here)
     return _start(group, runner.GenerateRun(job, reporter, dispatch, _finish, env))

@@ -4,7 +4,7 @@ import os
 
 import nuke
 
-from . import keyframes, node as rvnode, people, read_input, sequences, settings, staleness
+from . import keyframes, node as rvnode, people, read_input, sequences, settings, staleness, versions
 
 
 class JobError(Exception):
@@ -59,6 +59,10 @@ class Job(object):
         self.keyframe_frames = fields.get("keyframe_frames", [])   # while Generate is to use tuned weights
         self.plate_state = fields.get("plate_state")   # what the plate precomp is made from (precomp_stamp)
         self.context = fields.get("context")           # staleness.context_text when the job was collected
+        self.versions = fields.get("versions", False)  # into <output_dir>/v### (rvmatte run --versions)
+        self.input_id = fields.get("input_id")         # staleness.input_id: the plate's contents, for the key
+        self.keep_versions = fields.get("keep_versions", 0)   # --keep-versions; 0: all
+        self.resume = fields.get("resume")             # the version the Resume button continues
 
     @property
     def frame_count(self):
@@ -191,6 +195,12 @@ def collect(node, prefs=None, tuned=True):
                                  precomp, here(alpha_read), here(fgr_read),
                                  dict((m.name, here(m.pattern)) for m in masks)))
     options = dict(worker_options(node, prefs), **picked)
+    # the worker refuses --versions with the people pass: such a job writes into the folder itself
+    versioned = not (picked["target_points"] or picked["people"] or any(m.name == "target" for m in masks))
+    try:
+        keep = versions.keep_count(node)
+    except ValueError as exc:
+        raise JobError(str(exc))
     options["base_weights"] = options["weights"]
     if tuned_weights:
         options["weights"] = tuned_weights
@@ -203,7 +213,23 @@ def collect(node, prefs=None, tuned=True):
                people_pattern=people.people_pattern(plate.pattern if plate is not None else precomp_pattern,
                                                     alpha_read),
                keyframes_pattern=os.path.join(folder, "precomp", "%s%s.keyframes.####.exr" % (name, tag)),
-               keyframe_frames=keyframe_frames, plate_state=staleness.plate_hash(node, first, last))
+               keyframe_frames=keyframe_frames, plate_state=staleness.plate_hash(node, first, last),
+               versions=versioned, input_id=staleness.input_id(node), keep_versions=keep)
+
+
+def check_own_folder(node, folder):
+    """A folder's versions are one node's (the worker numbers them and --keep-versions prunes them
+    all): another RVMatte node writing into the same output directory is refused."""
+    for other in nuke.allNodes("Group", nuke.root(), recurseGroups=True):
+        if other is node or not rvnode.is_rvmatte(other) or other.fullName() == node.fullName():
+            continue
+        try:
+            theirs = output_dir(other)
+        except JobError:
+            continue
+        if theirs == folder:
+            raise JobError("%s writes into the same output directory %s: give each RVMatte node its own "
+                           "(the versions in a folder are one node's)" % (other.name(), folder))
 
 
 def mask_inputs(node, first, last, precomp_pattern):

@@ -5,7 +5,9 @@ Inside:  Input1 (plate) ──────────────────�
          alpha_read ─A─> copy_alpha (rgba.alpha) ─> copy_fgr (fgr layer) ─> premult ─> switch ─> Output1
          fgr_read ─────────────────────A──────────┘                                    (0: plate only)
 The Reads hold the worker's EXRs (already in the script's working space, so
-`raw`); `switch` passes the plate through until a matte exists.
+`raw`); `switch` passes the plate through until a matte exists, and then outside the
+frames the matte holds: its `which` is the expression SWITCH_EXPRESSION (the Reads give
+black there, `before`/`after` = black, which the Switch never shows).
 The optional inputs 1, 2, 3 and 4 (Input nodes `holdout`, `garbage`, `target` and
 `keyframes`, whose names label the node's input arrows) feed nothing inside: Generate
 renders them (or takes their Read's files) as the worker's --holdout / --garbage /
@@ -15,9 +17,9 @@ keyframes renders `keyframes` on the keyframe frames for `rvmatte finetune`
 """
 import nuke
 
-from . import keyframes, people
+from . import keyframes, people, versions
 
-NODE_VERSION = 4
+NODE_VERSION = 6
 VERSION_KNOB = "rvm_version"
 FGR_LAYER = "fgr"
 FGR_CHANNELS = ["fgr.red", "fgr.green", "fgr.blue", "fgr.alpha"]
@@ -34,6 +36,8 @@ MASK_INPUTS = ((1, "holdout"), (2, "garbage"), (people.TARGET_INPUT, "target"))
 INTERNAL = ("Input1", "holdout", "garbage", "target", "keyframes", "alpha_read", "fgr_read", "copy_alpha", "copy_fgr", "premult", "switch", "Output1")
 GENERATE_COMMAND = "import rvmatte_nuke.generate\nrvmatte_nuke.generate.generate(nuke.thisNode())"
 LOAD_COMMAND = "import rvmatte_nuke.wiring\nrvmatte_nuke.wiring.load_results_button(nuke.thisNode())"
+# 1 (the matte) on the frames the alpha Read holds, 0 (the plate) elsewhere; Nuke's inrange is inclusive
+SWITCH_EXPRESSION = "inrange(frame, alpha_read.first, alpha_read.last)"
 
 
 def _knob_specs():
@@ -54,8 +58,9 @@ def _knob_specs():
         ("foreground", lambda: nuke.Enumeration_Knob("foreground", "foreground", FOREGROUND_CHOICES), None),
         ("premultiply", lambda: nuke.Boolean_Knob("premultiply", "premultiply output"), True),
         ("views", lambda: nuke.String_Knob("views", "views"), ""),
-    ] + people.knob_specs() + keyframes.knob_specs() + [
+    ] + people.knob_specs() + keyframes.knob_specs() + versions.knob_specs() + [
         ("generate", lambda: nuke.PyScript_Knob("generate", "Generate", GENERATE_COMMAND), None),
+    ] + versions.button_specs() + [
         ("load_results", lambda: nuke.PyScript_Knob("load_results", "Load results", LOAD_COMMAND), None),
         ("status", lambda: nuke.Text_Knob("status", "status", "no matte yet"), None),
         ("rvm_state", lambda: nuke.String_Knob("rvm_state", "state"), ""),
@@ -80,10 +85,11 @@ TOOLTIPS = {
 }
 TOOLTIPS.update(people.TOOLTIPS)
 TOOLTIPS.update(keyframes.TOOLTIPS)
-HIDDEN = ("rvm_state", "rvm_result") + keyframes.HIDDEN
+TOOLTIPS.update(versions.TOOLTIPS)
+HIDDEN = ("rvm_state", "rvm_result") + keyframes.HIDDEN + versions.HIDDEN
 READ_ONLY = ("status", VERSION_KNOB) + keyframes.READ_ONLY
 # Knobs that sit beside the knob before them in the panel; every other knob starts a line.
-SAME_LINE = ("range_first", "range_last", "ratio", "precision", "load_results") + people.SAME_LINE
+SAME_LINE = ("range_first", "range_last", "ratio", "precision", "resume", "load_results") + people.SAME_LINE
 # Knob -> (knob, value): shown only while that knob has that value.
 SHOWN_WHEN = {"range_first": ("range_mode", "custom"), "range_last": ("range_mode", "custom"),
               "ratio": ("ratio_mode", "value")}
@@ -223,6 +229,11 @@ def internal(group, name):
     return found
 
 
+def show_matte(group):
+    """The Switch shows the matte on the frames of the alpha Read and the plate outside them."""
+    internal(group, "switch")["which"].setExpression(SWITCH_EXPRESSION)
+
+
 def upgrade(group):
     """Brings an older RVMatte node up to this version, keeping the user's
     settings and the matte it points at. True when something changed."""
@@ -242,7 +253,7 @@ def upgrade(group):
             read = internal(group, name)
             for key, value in values.items():
                 read[key].setValue(value)
-        internal(group, "switch")["which"].setValue(1)
+        show_matte(group)
     group[VERSION_KNOB].setValue(NODE_VERSION)
     return True
 

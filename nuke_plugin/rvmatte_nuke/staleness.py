@@ -19,6 +19,7 @@ COSMETIC_KNOBS = frozenset((
     "note_font_color", "hide_input", "postage_stamp", "postage_stamp_frame", "icon", "indicators",
     "cached", "bookmark", "dope_sheet", "help", "onCreate", "onDestroy", "knobChanged", "updateUI",
     "autolabel", "panel", "lifetimeStart", "lifetimeEnd", "useLifetime", "reload", "selected", "rvm_label",
+    "rvm_pending", "keep_versions", "resume",
 ))
 SETTINGS_KNOBS = ("range_mode", "range_first", "range_last", "variant", "weights", "ratio_mode", "ratio",
                   "device", "precision", "input_colorspace", "output_dir", "foreground", "views")
@@ -157,6 +158,19 @@ def plate_hash(node, first, last):
     if upstream is not None:
         _node_signature(upstream, digest, set())
     return digest.hexdigest()
+
+
+def input_id(node):
+    """What the plate is, for the worker's result key (``rvmatte run --input-id``): a digest of the
+    input's whole upstream graph (knobs, and the first and last files of each Read by size and
+    modification time), which the key otherwise knows only by its frame size. Another id is another
+    version, so a re-rendered or regraded plate never keeps frames of the old one; the frame range
+    plays no part (a longer range continues the same version)."""
+    digest = hashlib.sha1()
+    upstream = node.input(0)
+    if upstream is not None:
+        _node_signature(upstream, digest, set())
+    return digest.hexdigest()[:16]
 
 
 def context_text(weights, ocio_config, python=""):

@@ -7,7 +7,7 @@ import time
 
 import nuke
 
-from . import jobs, node as rvnode, people, sequences, staleness
+from . import jobs, node as rvnode, people, sequences, staleness, versions
 
 STALE_COLOR = 0xC04040FF
 SIDECAR = "%s.rvmatte.json"
@@ -21,7 +21,7 @@ def wire(group, alpha_pattern, fgr_pattern, first, last):
             read[key].setValue(value)
         read["origset"].setValue(True)
         read["reload"].execute()
-    rvnode.internal(group, "switch")["which"].setValue(1)
+    rvnode.show_matte(group)
 
 
 LABEL_KNOB = "rvm_label"
@@ -71,30 +71,63 @@ def finish(job, outcomes):
     if not rvnode.is_rvmatte(group):
         return
     last = outcomes[-1] if outcomes else None
-    if last is None or last.status == "failed":
-        error = last.error if last is not None else "the worker did not run"
-        set_status(group, "failed: %s" % error)
+    folder, error = None, None
+    if last is not None and last.status == "done" and getattr(job, "versions", False):
+        folder, error = _version_shown(job, outcomes)
+    if last is None or last.status == "failed" or error:
+        error = error or (last.error if last is not None else "the worker did not run")
+        set_status(group, "failed: %s%s" % (error, _resume_note(versions.remember(group, job, outcomes))))
         log = getattr(last, "log_path", None)
         nuke.message("RVMatte %s: %s%s" % (group.name(), error, ("\n\nworker log: %s" % log) if log else ""))
         return
     if last.status == "cancelled":
         done = sum(o.frames_done for o in outcomes)
-        set_status(group, "cancelled after %d frame(s); the matte was not changed" % done)
+        set_status(group, "cancelled after %d frame(s); the matte was not changed%s" % (
+            done, _resume_note(versions.remember(group, job, outcomes))))
         return
-    wire(group, job.alpha_read, job.fgr_read, job.first, job.last)
+    alpha, fgr = job.alpha_read, job.fgr_read
+    if folder is not None:
+        alpha, fgr = versions.inside(job, folder["folder"], alpha), versions.inside(job, folder["folder"], fgr)
+        versions.forget(group)
+    wire(group, alpha, fgr, job.first, job.last)
     people.wire_cryptomatte(group, job)
     seconds = sum(o.done.seconds for o in outcomes if o.done is not None)
     result = {"first": job.first, "last": job.last, "views": [v.view for v in job.views],
-              "alpha": job.alpha_read, "foreground": job.fgr_read, "seconds": seconds,
+              "alpha": alpha, "foreground": fgr, "seconds": seconds,
               "precomp": bool(job.needs_precomp()), "finished": time.strftime("%Y-%m-%d %H:%M"),
-              "context": getattr(job, "context", None)}
+              "context": getattr(job, "context", None), "version": folder["name"] if folder else None}
     group["rvm_state"].setValue(job.state)
     group["rvm_result"].setValue(json.dumps(result, sort_keys=True))
     _write_sidecar(job, result)
-    set_status(group, "matte %d-%d, %d view(s), %.1f s, %s" % (
-        job.first, job.last, len(job.views), seconds, result["finished"]))
+    set_status(group, "matte %d-%d, %d view(s), %.1f s, %s%s" % (
+        job.first, job.last, len(job.views), seconds, result["finished"], _version_note(job, folder)))
     set_tile_color(group, 0)
     show_warnings(group, "the matte", [w for o in outcomes for w in getattr(o, "warnings", [])])
+
+
+def _version_shown(job, outcomes):
+    """(output_version, None) of a versioned job that succeeded, or (None, error) when the worker named
+    no version folder or its views went into different ones (one Read, %V, cannot show both)."""
+    found = [versions.written_version(o) for o in outcomes]
+    if any(f is None for f in found):
+        return None, "the worker did not say which version folder it wrote (an rvmatte without --versions?)"
+    names = sorted(set(f["name"] for f in found))
+    if len(names) > 1:
+        return None, "the views went into different versions (%s): their result keys differ" % ", ".join(names)
+    return found[-1], None
+
+
+def _resume_note(name):
+    return "; Resume continues %s" % name if name else ""
+
+
+def _version_note(job, folder):
+    if folder is None:
+        return ""
+    asked = getattr(job, "resume", None)
+    if asked and asked != folder["name"]:
+        return ", %s (not %s: its settings differ)" % (folder["name"], asked)
+    return ", %s" % folder["name"]
 
 
 def show_warnings(group, what, warnings):
@@ -161,6 +194,11 @@ def load_results(group):
     wire(group, alpha, fgr, first, last)
     people.wire_loaded(group, first, last)
     group["rvm_state"].setValue(sidecar.get("state") or staleness.state_hash(group))
+    # the result record describes what is shown now: a Generate's sidecar its version and context, a
+    # farm job's none (then the state hash alone judges the stale flag)
+    record = dict((k, sidecar.get(k)) for k in ("context", "version", "seconds", "finished", "precomp"))
+    record.update(first=first, last=last, alpha=alpha, foreground=fgr, views=jobs.chosen_views(group))
+    group["rvm_result"].setValue(json.dumps(record, sort_keys=True))
     set_status(group, "matte %d-%d loaded from %s" % (first, last, folder))
     return group["status"].value()
 

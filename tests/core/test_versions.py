@@ -79,6 +79,18 @@ def test_another_downsample_ratio_writes_v002_and_leaves_v001_untouched(shot, tm
     assert current(list_versions(str(out))).name == "v002"
 
 
+def test_another_input_id_writes_a_new_version_and_the_same_one_reuses_it(shot, tmp_path, capsys):
+    """The plate is keyed by its size only: a host that knows its contents changed (a Nuke node's
+    upstream graph) says so with --input-id, and no frame of the old plate is kept."""
+    out = tmp_path / "out"
+    _run(capsys, shot, "-o", out, "--versions", "--input-id", "graph-a")
+    events = _run(capsys, shot, "-o", out, "--versions", "--input-id", "graph-b")
+    assert (_event(events, "done")["output_version"]["name"], _event(events, "done")["written"]) == ("v002", 3)
+    events = _run(capsys, shot, "-o", out, "--versions", "--input-id", "graph-a")
+    assert (_event(events, "done")["output_version"]["name"], _event(events, "done")["written"]) == ("v001", 0)
+    assert stored_result(str(out / "v002" / "plate.alpha.0001.exr"))[1]["input_id"] == "graph-b"
+
+
 def test_the_progress_events_name_the_version_folder(shot, tmp_path, capsys):
     out = tmp_path / "out"
     events = _run(capsys, shot, "-o", out, "--versions")

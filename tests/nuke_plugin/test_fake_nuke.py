@@ -140,3 +140,38 @@ def test_a_group_has_one_input_per_input_node_numbered_in_creation_order():
     source = nuke.nodes.NoOp()
     assert group.setInput(1, source) and group.input(1) is source and group.inputs() == 2
     assert group.setInput(2, source) is False
+
+
+def test_a_knob_with_an_expression_gives_its_result_at_the_current_frame():
+    group = nuke.nodes.Group()
+    with group:
+        read = nuke.nodes.Read(name="alpha_read", first=1001, last=1004)
+        switch = nuke.nodes.Switch()
+    switch["which"].setExpression("inrange(frame, alpha_read.first, alpha_read.last)")
+    assert switch["which"].hasExpression() and read["first"].hasExpression() is False
+    nuke.frame(1000)
+    assert switch["which"].value() == 0
+    nuke.frame(1004)
+    assert switch["which"].value() == 1
+    assert [switch["which"].getValueAt(f) for f in (1000, 1001, 1004, 1005)] == [0, 1, 1, 0]
+
+
+def test_an_expression_reads_the_parent_group_and_coerces_to_the_knob_type():
+    group = nuke.nodes.Group()
+    group.addKnob(nuke.Boolean_Knob("premultiply", "premultiply"))
+    with group:
+        premult = nuke.nodes.Premult()
+    premult["disable"].setExpression("!parent.premultiply")
+    assert premult["disable"].value() is True
+    group["premultiply"].setValue(True)
+    assert premult["disable"].value() is False
+
+
+def test_a_bad_expression_raises_naming_it():
+    blur = nuke.nodes.Blur()
+    blur["size"].setExpression("nosuch.size * 2")
+    with pytest.raises(RuntimeError, match="no such knob nosuch.size"):
+        blur["size"].value()
+    blur["size"].setExpression("frame > 3 ? 10 : 1 +")
+    with pytest.raises(RuntimeError, match="expected more"):
+        blur["size"].getValueAt(5)

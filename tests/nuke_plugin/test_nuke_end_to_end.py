@@ -51,10 +51,19 @@ def plate_renderer(shared_dir):
     return render
 
 
+def core_python(folder):
+    """This interpreter running this checkout's core (the worker gets no PYTHONPATH from Nuke)."""
+    core = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "core")
+    python = folder / "core-python"
+    python.write_text('#!/bin/sh\nPYTHONPATH="%s" exec "%s" "$@"\n' % (core, sys.executable))
+    python.chmod(0o755)
+    return str(python)
+
+
 @pytest.fixture
-def real_worker(monkeypatch, weights_path):
+def real_worker(monkeypatch, weights_path, tmp_path):
     monkeypatch.delenv("PYTHONPATH", raising=False)
-    settings.save(settings.Preferences(python=sys.executable, weights=str(weights_path), device="cpu"))
+    settings.save(settings.Preferences(python=core_python(tmp_path), weights=str(weights_path), device="cpu"))
 
 
 def test_generate_runs_the_real_worker_and_wires_its_exrs(saved_script, shared_dir, plate_renderer,
@@ -76,8 +85,10 @@ def test_generate_runs_the_real_worker_and_wires_its_exrs(saved_script, shared_d
 
     alpha_pattern = group.node("alpha_read")["file"].value()
     fgr_pattern = group.node("fgr_read")["file"].value()
-    assert alpha_pattern == run.job.alpha_read and fgr_pattern == run.job.fgr_read
-    assert group.node("switch")["which"].value() == 1
+    version = os.path.join(run.job.output_dir, "v001")
+    assert (alpha_pattern, fgr_pattern) == tuple(os.path.join(version, os.path.basename(p))
+                                                 for p in (run.job.alpha_read, run.job.fgr_read))
+    assert [group.node("switch")["which"].getValueAt(f) for f in (FIRST - 1, FIRST, LAST, LAST + 1)] == [0, 1, 1, 0]
     assert sequences.complete_frames(alpha_pattern, FIRST, LAST) == list(range(FIRST, LAST + 1))
 
     gt = shared_dir / "data" / CLIP / "pha"
@@ -176,12 +187,8 @@ def test_generate_with_people_writes_the_people_exr_the_cryptomatte_node_reads(s
     """`people 2` through the real worker (this checkout's core): the people EXR lands where the plugin's
     Read of it points, and its Cryptomatte metadata names the layer the Cryptomatte node is set to."""
     pytest.importorskip("cv2", reason="the people pass needs opencv-python-headless")
-    core = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "core")
-    python = tmp_path / "core-python"
-    python.write_text('#!/bin/sh\nPYTHONPATH="%s" exec "%s" "$@"\n' % (core, sys.executable))
-    python.chmod(0o755)
     monkeypatch.delenv("PYTHONPATH", raising=False)
-    settings.save(settings.Preferences(python=str(python), weights=str(weights_path), device="cpu"))
+    settings.save(settings.Preferences(python=core_python(tmp_path), weights=str(weights_path), device="cpu"))
     nuke._fake.render_hook = plate_renderer
     nuke.root()["workingSpaceLUT"].setValue(WORKING_SPACE)
     grade = nuke.nodes.Grade()
@@ -202,3 +209,34 @@ def test_generate_with_people_writes_the_people_exr_the_cryptomatte_node_reads(s
     nuke.frame(FIRST + 1)
     names = [v for k, v in read.metadata().items() if k.startswith("exr/cryptomatte/") and k.endswith("/name")]
     assert names == [crypto["cryptoLayer"].value()] == ["CryptoPerson"]
+
+
+def test_the_real_worker_writes_versions_and_a_regrade_gets_its_own(saved_script, shared_dir, plate_renderer,
+                                                                    real_worker):
+    """`rvmatte run --versions --input-id` of this checkout: the same node and plate twice is one version
+    (nothing rewritten), a regraded plate of the same size a second one, which the Reads then show."""
+    from rvmatte_nuke.rvmatte_hostkit.versions import current, list_versions
+
+    nuke._fake.render_hook = plate_renderer
+    nuke.root()["workingSpaceLUT"].setValue(WORKING_SPACE)
+    nuke.GUI = False
+    grade = nuke.nodes.Grade()
+    grade.setInput(0, make_read(str(shared_dir / "data" / CLIP / "com" / "####.png"), 0, 29))
+    group = make_rvmatte(grade)
+    group["range_mode"].setValue("custom")
+    group["range_first"].setValue(FIRST)
+    group["range_last"].setValue(FIRST + 1)
+    for _ in range(2):
+        generate.generate(group)
+        assert nuke._fake.messages == []
+    folder = run_folder = os.path.dirname(group.node("alpha_read")["file"].value())
+    assert [v.name for v in list_versions(os.path.dirname(run_folder))] == ["v001"]
+    first_alpha = sequences.frame_file(group.node("alpha_read")["file"].value(), FIRST)
+    made = os.stat(first_alpha).st_mtime_ns
+    grade["white"].setValue(0.5)
+    generate.generate(group)
+    assert nuke._fake.messages == []
+    root = os.path.dirname(folder)
+    assert [v.name for v in list_versions(root)] == ["v001", "v002"] and current(list_versions(root)).name == "v002"
+    assert os.path.dirname(group.node("alpha_read")["file"].value()) == os.path.join(root, "v002")
+    assert os.stat(first_alpha).st_mtime_ns == made

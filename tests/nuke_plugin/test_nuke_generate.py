@@ -38,13 +38,27 @@ def test_generate_returns_at_once_and_wires_the_reads_when_done(saved_script, fa
     assert group["status"].value().startswith("generating")
     wait_for(run)
     alpha = group.node("alpha_read")
-    assert alpha["file"].value() == run.job.alpha_read
+    version = os.path.join(run.job.output_dir, "v001")
+    assert alpha["file"].value() == os.path.join(version, "RVMatte1.alpha.####.exr")
     assert (alpha["first"].value(), alpha["last"].value()) == (1001, 1004)
-    assert group.node("fgr_read")["file"].value() == run.job.fgr_read
-    assert group.node("switch")["which"].value() == 1
+    assert group.node("fgr_read")["file"].value() == os.path.join(version, "RVMatte1.fgr.####.exr")
+    assert group.node("switch")["which"].getValueAt(1001) == 1
     assert group.node("alpha_read")["reload"]._presses == 1
     assert group["status"].value().startswith("matte 1001-1004")
     assert group["rvm_state"].value() == staleness.state_hash(group)
+
+
+def test_outside_the_generated_frames_the_node_passes_the_plate_through(saved_script, fake_worker):
+    group = make_rvmatte(make_read("/p/plate.####.exr", 990, 1010))
+    group["range_mode"].setValue("custom")
+    group["range_first"].setValue(1001)
+    group["range_last"].setValue(1004)
+    wait_for(generate.generate(group))
+    switch = group.node("switch")
+    assert switch.input(0) is group.node("Input1") and switch.input(1) is group.node("premult")
+    assert [switch["which"].getValueAt(f) for f in (990, 1000, 1001, 1004, 1005)] == [0, 0, 1, 1, 0]
+    nuke.frame(1005)
+    assert switch["which"].value() == 0
 
 
 def test_a_generate_records_its_context_and_another_working_space_lights_the_stale_flag(saved_script, fake_worker):
@@ -116,7 +130,7 @@ def test_a_failing_worker_shows_its_line_in_a_message(saved_script, fake_worker,
     (shown,) = nuke._fake.messages
     assert shown.startswith("RVMatte RVMatte1: frame 3 is missing: /p/plate.0003.exr\n\nworker log: ")
     assert os.path.isfile(shown.split("worker log: ")[1])
-    assert group["status"].value() == "failed: frame 3 is missing: /p/plate.0003.exr"
+    assert group["status"].value() == "failed: frame 3 is missing: /p/plate.0003.exr; Resume continues v001"
     assert group.node("alpha_read")["file"].value() == ""
     assert group.node("switch")["which"].value() == 0
 
@@ -135,7 +149,8 @@ def test_cancel_stops_the_worker_and_keeps_the_old_matte(saved_script, fake_work
     assert group["status"].value().startswith("cancelled after")
     assert group.node("switch")["which"].value() == 0
     assert nuke._fake.messages == []
-    assert len(sequences.complete_frames(run.job.views[0].alpha, 1, 40)) < 40
+    written = sequences.complete_frames(os.path.join(run.job.output_dir, "v001", "RVMatte1.alpha.####.exr"), 1, 40)
+    assert 0 < len(written) < 40
 
 
 def test_a_second_generate_while_running_is_refused(saved_script, fake_worker, monkeypatch):

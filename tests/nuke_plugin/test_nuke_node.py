@@ -99,6 +99,20 @@ def test_upgrade_keeps_the_matte_the_node_points_at():
     assert group.node("switch")["which"].value() == 1
 
 
+def test_upgrading_a_wired_node_passes_the_plate_outside_its_frames():
+    """Nodes made before version 6 show their Reads' black outside the matte's frames (which = 1)."""
+    group = make_rvmatte()
+    for name in ("alpha_read", "fgr_read"):
+        read = group.node(name)
+        read["file"].setValue("/m/x.%s.####.exr" % name)
+        read["first"].setValue(1001)
+        read["last"].setValue(1010)
+    group.node("switch")["which"].setValue(1)
+    group[rvnode.VERSION_KNOB].setValue(5)
+    rvnode.upgrade(group)
+    assert [group.node("switch")["which"].getValueAt(f) for f in (1000, 1001, 1010, 1011)] == [0, 1, 1, 0]
+
+
 def test_upgrade_leaves_current_nodes_alone():
     group = make_rvmatte()
     assert rvnode.upgrade(group) is False

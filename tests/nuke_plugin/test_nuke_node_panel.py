@@ -55,8 +55,8 @@ def test_checkboxes_and_generate_start_their_own_line(name):
     assert row_of(group, name)[0] == name
 
 
-def test_generate_and_load_results_share_one_line():
-    assert row_of(make_rvmatte(), "generate") == ["generate", "load_results"]
+def test_generate_resume_and_load_results_share_one_line():
+    assert row_of(make_rvmatte(), "generate") == ["generate", "resume", "load_results"]
 
 
 def test_the_custom_range_and_ratio_are_hidden_until_chosen():

@@ -183,11 +183,21 @@ class Knob(object):
         return self._node
 
     def value(self):
+        """The stored value, or with an expression its result at the current frame (as Nuke)."""
         _require_main("Knob.value")
+        if self._expression is not None:
+            return self._coerce(_evaluate(self._expression, self._node, _fake.root._knobs["frame"]._value))
         return self._value
 
     def getValue(self):
         return self.value()
+
+    def getValueAt(self, time, index=-1, view=None):
+        """Array_Knob.getValueAt: the value at frame ``time`` (the expression evaluated there)."""
+        _require_main("Knob.getValueAt")
+        if self._expression is not None:
+            return float(_evaluate(self._expression, self._node, time))
+        return float(self._value)
 
     def setValue(self, value):
         _require_main("Knob.setValue")
@@ -1457,6 +1467,119 @@ def _tcl_value(path, node):
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+# Nuke's expression language (learn.foundry.com "Expressions"; nuke.expr): floating point only, knobs
+# named `knob`, `node.knob`, `parent.knob` or `root.knob`, `frame`/`t`/`x` the frame it is evaluated
+# at, C's operators (! * / + - < <= > >= == != && || ?:) and, of its functions, only inrange(a, first,
+# last, ...), true() and false(). Anything else raises, as a bad expression errors in Nuke.
+_TOKEN = re.compile(r"\s*(?:(\d+\.?\d*|\.\d+)|([A-Za-z_][\w.]*)|(&&|\|\||==|!=|<=|>=|[-+*/!<>()?:,]))")
+
+
+def _evaluate(text, node, at):
+    tokens, pos = [], 0
+    while pos < len(text.rstrip()):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise RuntimeError("expression %r: syntax error at %r" % (text, text[pos:]))
+        number, name, operator = match.groups()
+        tokens.append(float(number) if number is not None else ("name", name) if name is not None else operator)
+        pos = match.end()
+    parser = _Expression(tokens, node, at, text)
+    value = parser.ternary()
+    if parser.tokens:
+        raise RuntimeError("expression %r: unexpected %r" % (text, parser.tokens[0]))
+    return value
+
+
+class _Expression(object):
+    BINARY = (("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "/"))
+
+    def __init__(self, tokens, node, at, text):
+        self.tokens, self.node, self.at, self.text = tokens, node, at, text
+
+    def take(self, wanted=None):
+        if not self.tokens or (wanted is not None and self.tokens[0] != wanted):
+            raise RuntimeError("expression %r: expected %s" % (self.text, wanted or "more"))
+        return self.tokens.pop(0)
+
+    def ternary(self):
+        test = self.binary(0)
+        if self.tokens and self.tokens[0] == "?":
+            self.take("?")
+            yes = self.ternary()
+            self.take(":")
+            no = self.ternary()
+            return yes if test else no
+        return test
+
+    def binary(self, level):
+        if level == len(self.BINARY):
+            return self.unary()
+        left = self.binary(level + 1)
+        while self.tokens and self.tokens[0] in self.BINARY[level]:
+            op, right = self.take(), self.binary(level + 1)
+            left = {"||": lambda: float(bool(left or right)), "&&": lambda: float(bool(left and right)),
+                    "==": lambda: float(left == right), "!=": lambda: float(left != right),
+                    "<": lambda: float(left < right), "<=": lambda: float(left <= right),
+                    ">": lambda: float(left > right), ">=": lambda: float(left >= right),
+                    "+": lambda: left + right, "-": lambda: left - right, "*": lambda: left * right,
+                    "/": lambda: left / right}[op]()
+        return left
+
+    def unary(self):
+        if self.tokens and self.tokens[0] in ("!", "-"):
+            op, value = self.take(), self.unary()
+            return float(not value) if op == "!" else -value
+        token = self.take()
+        if isinstance(token, float):
+            return token
+        if token == "(":
+            value = self.ternary()
+            self.take(")")
+            return value
+        if isinstance(token, tuple):
+            if self.tokens and self.tokens[0] == "(":
+                return self.call(token[1])
+            return self.name(token[1])
+        raise RuntimeError("expression %r: unexpected %r" % (self.text, token))
+
+    def call(self, function):
+        self.take("(")
+        args = []
+        while self.tokens and self.tokens[0] != ")":
+            args.append(self.ternary())
+            if self.tokens and self.tokens[0] == ",":
+                self.take(",")
+        self.take(")")
+        if function == "inrange" and len(args) >= 3 and len(args) % 2 == 1:
+            return float(any(lo <= args[0] <= hi for lo, hi in zip(args[1::2], args[2::2])))
+        if function in ("true", "false") and not args:
+            return float(function == "true")
+        raise RuntimeError("expression %r: unknown function %s" % (self.text, function))
+
+    def name(self, dotted):
+        if dotted in ("frame", "t", "x"):
+            return float(self.at)
+        owner_name, _, knob_name = dotted.rpartition(".")
+        if not owner_name:
+            owner = self.node
+        elif owner_name == "root":
+            owner = _fake.root
+        elif owner_name == "parent":
+            owner = self.node._parent if self.node is not None else None
+        else:
+            owner = _lookup(self.node._parent if self.node is not None else _fake.root, owner_name)
+        knob = owner._knobs.get(knob_name) if owner is not None else None
+        if knob is None:
+            raise RuntimeError("expression %r: no such knob %s" % (self.text, dotted))
+        if knob._expression is not None:
+            return float(_evaluate(knob._expression, owner, self.at))
+        if isinstance(knob, Enumeration_Knob):
+            return float(knob._values.index(knob._value))
+        if isinstance(knob._value, (bool, int, float)):
+            return float(knob._value)
+        raise RuntimeError("expression %r: %s is not a number" % (self.text, dotted))
 
 
 def _tcl_file(op, arg):
