@@ -151,6 +151,8 @@ def _add_missing_knobs(group, with_defaults):
     if not with_defaults:
         group[VERSION_KNOB].setValue(0)
     show_dependent_knobs(group)
+    if with_defaults and group.knob("resume") is not None:
+        group["resume"].setVisible(False)       # a new node has nothing to resume
 
 
 def show_dependent_knobs(group):
@@ -183,6 +185,8 @@ def knob_changed():
         follow_input_range(group)
     if name == "showPanel" or name in set(c for c, _ in SHOWN_WHEN.values()):
         show_dependent_knobs(group)
+    if name in ("showPanel", "output_dir"):
+        versions.show_resume(group)
 
 
 def _build_internals(group):

@@ -95,12 +95,32 @@ def remember(group, job, outcomes):
     if group.knob(PENDING_KNOB) is not None:           # absent on a node not upgraded yet
         group[PENDING_KNOB].setValue(json.dumps({"version": found["name"], "state": job.state,
                                                  "first": job.first, "last": job.last}, sort_keys=True))
+    show_resume(group)
     return found["name"]
 
 
 def forget(group):
     if group.knob(PENDING_KNOB) is not None:
         group[PENDING_KNOB].setValue("")
+    show_resume(group)
+
+
+def show_resume(group):
+    """Resume is shown only while there is something to resume: the node's last run stopped early,
+    or its output directory holds an unfinished version changed after the current one (after Nuke
+    itself stopped mid-run, when nothing was remembered). A folder listing: run on panel open."""
+    from . import jobs
+
+    knob = group.knob("resume")
+    if knob is None:
+        return
+    offered = bool(pending(group))
+    if not offered:
+        try:
+            offered = unfinished(group, jobs.output_dir(group)) is not None
+        except Exception:  # noqa: BLE001 - an output directory that cannot be told offers nothing
+            offered = False
+    knob.setVisible(offered)
 
 
 def resume(group):

@@ -180,7 +180,7 @@ def test_resume_with_nothing_unfinished_says_so(saved_script, fake_worker, plate
 
 
 def test_the_resume_button_is_on_the_node(saved_script, fake_worker, monkeypatch):
-    nuke.GUI = False
+    monkeypatch.setattr(nuke, "GUI", False)
     monkeypatch.setenv("FAKE_RVMATTE_MODE", "fail")
     group = make_rvmatte(make_read("/p/plate.####.exr", 1, 6))
     generate.generate(group)
@@ -290,3 +290,30 @@ def test_a_node_without_the_versions_knobs_still_generates_and_fails_cleanly(sav
     monkeypatch.setenv("FAKE_RVMATTE_MODE", "ok")
     generate.generate(group)
     assert shown(group) == in_version(group, "v001")
+
+
+def test_resume_is_hidden_until_a_generate_stops_early_and_again_once_it_is_done(saved_script, fake_worker,
+                                                                              monkeypatch):
+    group = make_rvmatte(make_read("/p/plate.####.exr", 1, 6))
+    assert not group["resume"].visible()
+    monkeypatch.setenv("FAKE_RVMATTE_MODE", "fail")
+    wait_for(generate.generate(group))
+    assert group["resume"].visible()
+    monkeypatch.setenv("FAKE_RVMATTE_MODE", "ok")
+    wait_for(versions.resume(group))
+    assert not group["resume"].visible()
+
+
+def test_an_opened_panel_offers_resume_for_a_version_left_unfinished_by_a_crash(saved_script, fake_worker,
+                                                                             monkeypatch):
+    import runpy
+    from staged_plugin import PLUGIN
+
+    runpy.run_path(os.path.join(PLUGIN, "menu.py"))
+    group = make_rvmatte(make_read("/p/plate.####.exr", 1, 6))
+    monkeypatch.setenv("FAKE_RVMATTE_MODE", "fail")
+    wait_for(generate.generate(group))
+    group["rvm_pending"].setValue("")              # Nuke died before the job's end was recorded
+    group["resume"].setVisible(False)
+    group.showControlPanel()
+    assert group["resume"].visible()
