@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 
 import nuke
 
@@ -79,7 +80,23 @@ def default_bundle_dir():
 
 
 def write_job(groups, bundle_dir=None, chunk_size=100, preroll=16):
-    """Writes the job bundle; returns (bundle folder, the worker's answer)."""
+    """Writes the job bundle; returns (bundle folder, the worker's answer). Blocks while the core's
+    bundle writer runs: the menu command (write_job_for_selected) runs that part in a thread."""
+    prepared = prepare_job(groups, bundle_dir, chunk_size, preroll)
+    answer = _run_bundle_writer(prepared.python, prepared.spec_path)
+    return finish_job(prepared, answer), answer
+
+
+class PreparedJob(object):
+    """What the main thread gathers before the bundle writer runs: the nodes' jobs and the spec file."""
+
+    def __init__(self, collected, bundle_dir, spec_path, python):
+        self.collected, self.bundle_dir, self.spec_path, self.python = collected, bundle_dir, spec_path, python
+
+
+def prepare_job(groups, bundle_dir=None, chunk_size=100, preroll=16):
+    """The main-thread part: saves the script, collects each node's job, renders the keyframes and
+    writes the spec the core's bundle writer reads."""
     if not groups:
         raise FarmError("select one or more RVMatte nodes")
     if not nuke.root()["name"].value():
@@ -127,10 +144,14 @@ def write_job(groups, bundle_dir=None, chunk_size=100, preroll=16):
     spec_path = os.path.join(bundle_dir, "rvmatte_nuke_spec.json")
     with open(spec_path, "w") as handle:
         json.dump(spec, handle, indent=2)
-    answer = _run_bundle_writer(first_job.python, spec_path)
-    for group, job in collected:
-        _write_sidecar(group, job, answer["writes"], bundle_dir)
-    return bundle_dir, answer
+    return PreparedJob(collected, bundle_dir, spec_path, first_job.python)
+
+
+def finish_job(prepared, answer):
+    """The main-thread part after the writer: each node's sidecar (for Load results) and status."""
+    for group, job in prepared.collected:
+        _write_sidecar(group, job, answer["writes"], prepared.bundle_dir)
+    return prepared.bundle_dir
 
 
 def _nuke_executable():
@@ -188,12 +209,44 @@ def _safe(name):
 
 
 def write_job_for_selected():
+    """RVMatte > Write farm job: the nodes are collected (and the script saved) here; the core's
+    bundle writer, a separate Python process that takes seconds, runs in a thread with a progress
+    task so Nuke stays usable; the sidecars and the message come back on the main thread.
+    Returns the thread (None when nothing was started)."""
     groups = [n for n in nuke.selectedNodes() if rvnode.is_rvmatte(n)]
     try:
-        bundle_dir, _ = write_job(groups)
+        prepared = prepare_job(groups)
     except (FarmError, OSError) as exc:
         nuke.message("RVMatte farm job: %s" % exc)
         return None
+    thread = threading.Thread(target=_write_in_background, args=(prepared,), name="rvmatte-farm-job")
+    thread.daemon = True
+    thread.start()
+    return thread
+
+
+def _write_in_background(prepared):
+    task = nuke.ProgressTask("RVMatte farm job")
+    task.setMessage("writing the job bundle")
+    try:
+        answer = _run_bundle_writer(prepared.python, prepared.spec_path)
+    except (FarmError, OSError, ValueError) as exc:
+        nuke.executeInMainThread(nuke.message, ("RVMatte farm job: %s" % exc,))
+        return
+    except Exception as exc:  # noqa: BLE001 - a thread's exception would vanish into Nuke's console
+        nuke.executeInMainThread(nuke.message, ("RVMatte farm job: internal error: %s: %s"
+                                                % (type(exc).__name__, exc),))
+        return
+    finally:
+        del task
+    nuke.executeInMainThread(_report_written, (prepared, answer))
+
+
+def _report_written(prepared, answer):
+    try:
+        bundle_dir = finish_job(prepared, answer)
+    except (FarmError, OSError) as exc:
+        nuke.message("RVMatte farm job: %s" % exc)
+        return
     nuke.message("RVMatte farm job written to\n%s\n\nSubmit it (e.g. `deadline bundle submit %s`, or "
                  "`openjd run`); when the farm is done, press Load results on each node." % (bundle_dir, bundle_dir))
-    return bundle_dir

@@ -150,3 +150,44 @@ def test_the_precomp_step_names_a_missing_node(monkeypatch, capsys):
 def test_selected_nodes_menu_command_reports_problems_in_a_message():
     assert farm.write_job_for_selected() is None
     assert nuke._fake.messages == ["RVMatte farm job: select one or more RVMatte nodes"]
+
+
+def test_the_menu_command_writes_the_bundle_off_the_gui_thread(graded, farm_prefs, monkeypatch):
+    import threading
+
+    group = make_rvmatte(graded)
+    group.setSelected(True)
+    release, ran_in = threading.Event(), []
+    real_writer = farm._run_bundle_writer
+
+    def slow_writer(python, spec_path):
+        ran_in.append(threading.current_thread())
+        assert release.wait(30)
+        return real_writer(python, spec_path)
+
+    monkeypatch.setattr(farm, "_run_bundle_writer", slow_writer)
+    thread = farm.write_job_for_selected()
+    assert thread is not None and thread.is_alive()          # the GUI got control back
+    assert nuke._fake.progress_tasks[-1].name == "RVMatte farm job"
+    release.set()
+    assert nuke._fake.process_events(until=lambda: nuke._fake.messages, timeout=60)
+    thread.join(10)
+    assert ran_in[0] is not threading.main_thread()
+    bundle = farm.default_bundle_dir()
+    assert nuke._fake.messages[0].startswith("RVMatte farm job written to\n%s" % bundle)
+    assert steps_by_name(bundle)
+    assert group["status"].value() == "farm job written: %s" % bundle
+
+
+def test_a_bundle_writer_failure_in_the_thread_ends_in_a_message(graded, farm_prefs, monkeypatch):
+    group = make_rvmatte(graded)
+    group.setSelected(True)
+
+    def failing_writer(python, spec_path):
+        raise farm.FarmError("chunk size must be positive")
+
+    monkeypatch.setattr(farm, "_run_bundle_writer", failing_writer)
+    thread = farm.write_job_for_selected()
+    assert nuke._fake.process_events(until=lambda: nuke._fake.messages, timeout=30)
+    thread.join(10)
+    assert nuke._fake.messages == ["RVMatte farm job: chunk size must be positive"]
