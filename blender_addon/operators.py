@@ -158,8 +158,11 @@ def plan_matte(scene, resume=False):
     if resume and not resumable(request):
         raise sources.SourceError(RESUME_WITH_PEOPLE)
     if versions.versioned(request):   # into <folder>/v###; the people pass is not versioned by the worker yet
+        # The result key knows the plate only by its size: its files' identity joins it, so a re-rendered
+        # plate is a new version. Resume computes it again, from the files as they are now (docs/blender.md).
         request = dataclasses.replace(request, output_dir=folder, versions=True,
-                                      keep_versions=preferences().keep_versions)
+                                      keep_versions=preferences().keep_versions,
+                                      input_id=sources.input_id(source))
     argv = command.worker_prefix(engine.effective()["python"]) + command.run_arguments(request)
     return MattePlan(source, first, last, folder, request, argv, mattes)
 
@@ -193,6 +196,8 @@ def start_matte(scene, resume=False):
                      log_path=worker_log_path(plan.folder, plan.source.name), exclusive=True)
     job.resumable = False
     job.resume_target = target.name if target is not None else None   # the version Resume meant to continue
+    made_from = target.fields.get("input_id") if target is not None else None
+    job.resume_plate_changed = bool(made_from) and made_from != plan.request.input_id
     scene_jobs[key] = job
     ensure_timer()
     return job
@@ -379,7 +384,9 @@ def _version_outcome(job, folder):
     target = getattr(job, "resume_target", None)
     text = f", in {name}" + (" (reused)" if described.get("reused") and not target else "")
     if target and target != name:
-        text += f" (not {target}: its settings differ from the panel's)"
+        why = ("the plate's files changed since" if getattr(job, "resume_plate_changed", False)
+               else "its settings differ from the panel's")
+        text += f" (not {target}: {why})"
     removed = [os.path.basename(os.path.normpath(p)) for p in described.get("removed") or ()]
     if removed:
         text += f"; Keep Versions removed {', '.join(removed)}"

@@ -8,8 +8,9 @@ import bpy
 
 from . import compositor
 from .frames import FrameMap, sequence_file
+from .rvmatte_hostkit import plate
 from .rvmatte_hostkit.people import shot_name
-from .rvmatte_hostkit.sequences import numbered_file
+from .rvmatte_hostkit.sequences import PatternError, numbered_file, parse_pattern
 from .rvmatte_hostkit.sparse import format_ranges
 
 
@@ -125,6 +126,23 @@ def resolve(scene, settings):
     if settings.source_type == "IMAGE":
         return from_image(settings.image)
     return from_node(scene, settings.node_name)
+
+
+def input_id(source):
+    """`rvmatte run --input-id` for the source: its path and, by size and modification time, its movie
+    file or the first and last files of its sequence on disk (rvmatte_hostkit.plate), so a plate
+    re-rendered or replaced under the same name and size is a new version. Which frames are matted
+    plays no part. Nothing else the add-on passes needs to be in it: the colour spaces, the start frame,
+    the mattes, the weights and the OCIO config are in the worker's result key already."""
+    if source.is_movie:
+        files = [("movie", source.input_path)]
+    else:
+        try:
+            pattern = parse_pattern(source.input_path, notations=("hashes",))
+        except PatternError:      # the worker says what is wrong with the name
+            pattern = None
+        files = plate.sequence_ends(pattern) if pattern is not None else []
+    return plate.input_id(source.input_path, files)
 
 
 def source_frames(source, scene, settings):

@@ -15,6 +15,7 @@ docs/hostkit.md), so every module here imports its siblings relatively.
   torch_build  which PyTorch build this machine gets (OS, architecture, nvidia-smi output)
   engine       ``rvmatte-engine install``: a private environment with rvmatte, torch and weights
   versions     the version folders of ``rvmatte run --versions``: current, resumable
+  plate        a plate's id for ``rvmatte run --input-id``: its path and its files' sizes and times
 """
 
 __version__ = "0.1.0"

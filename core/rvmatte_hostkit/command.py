@@ -42,6 +42,7 @@ class RunRequest:
     output_dir: str = ""               # -o OUT; the passes above must lie inside it when ``versions`` is set
     versions: bool = False             # --versions: write into OUT/v001, OUT/v002, … (docs/io.md); needs output_dir
     keep_versions: int = 0             # --keep-versions N: after success, complete versions beyond N are removed; 0: all kept
+    input_id: str = ""                 # --input-id: the plate's contents as the host knows them (rvmatte_hostkit.plate)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,8 @@ def run_arguments(request):
         args += ["--versions"]
         if request.keep_versions:
             args += ["--keep-versions", str(int(request.keep_versions))]
+    if request.input_id:
+        args += ["--input-id", request.input_id]
     if request.debug:
         args += ["--debug"]
     return args + ["--progress", "json"]

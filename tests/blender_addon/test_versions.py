@@ -8,6 +8,8 @@ three frames of the 360x640 clip keep each run to seconds on a CPU.
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import time
@@ -16,7 +18,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from conftest import finish, needs_core, save_blend
+from conftest import MECHANIC, finish, needs_core, save_blend
 from panel_rows import draw
 from test_end_to_end import SHOT, exr_pixels, mechanic_clip
 
@@ -216,4 +218,106 @@ def test_resume_with_changed_settings_makes_a_new_version_and_says_it_did_not_co
     settings.downsample_ratio, settings.frame_end = 0.5, 2      # another key: v001 cannot be continued
     resumed = generate(addon, resume=True)
     assert resumed.message == "2 frames written, 0 kept, in v002 (not v001: its settings differ from the panel's)"
+    assert state(root / "v001")["state"] == "cancelled" and shown(resumed.nodes["alpha"]) == root / "v002"
+
+
+FRAMES = MECHANIC.parent / "frames"     # the same clip as PNG files 0000.png …
+
+
+def copied_movie(tmp_path):
+    """The 360x640 movie copied to `tmp_path/plates/plate.mp4` (a plate the test may touch), as the panel's
+    clip, scene frames 1-3; its mtime set to a known second."""
+    save_blend(tmp_path)
+    movie = tmp_path / "plates" / "plate.mp4"
+    movie.parent.mkdir()
+    shutil.copyfile(MECHANIC, movie)
+    os.utime(movie, (1_700_000_000, 1_700_000_000))
+    clip = bpy.data.movieclips.load(str(movie))
+    settings = bpy.context.scene.rvmatte
+    settings.clip, settings.frame_range = clip, "CUSTOM"
+    settings.frame_start, settings.frame_end = 1, 3
+    settings.auto_ratio, settings.downsample_ratio = False, 0.25
+    return clip, movie
+
+
+def option(argv, flag):
+    return argv[argv.index(flag) + 1] if flag in argv else None
+
+
+def test_a_re_rendered_plate_file_of_the_same_name_and_frame_size_makes_a_new_version(addon, core_worker, tmp_path):
+    """The worker's key knows the plate by its size only: without --input-id the second Generate went back
+    into v001 and kept its three frames of the old plate."""
+    save_blend(tmp_path)
+    plates = tmp_path / "plates"
+    plates.mkdir()
+    for frame in (1, 2, 3):
+        shutil.copyfile(FRAMES / f"{frame:04d}.png", plates / f"plate.{frame:04d}.png")
+    clip = bpy.data.movieclips.load(str(plates / "plate.0001.png"))
+    assert clip.source == "SEQUENCE"
+    settings = bpy.context.scene.rvmatte
+    settings.clip, settings.auto_ratio, settings.downsample_ratio = clip, False, 0.25
+    root = output_root(clip)
+    first = generate(addon)
+    assert first.message == "3 frames written, 0 kept, in v001"
+    before = stamps(root / "v001")
+    shutil.copyfile(FRAMES / "0004.png", plates / "plate.0003.png")     # frame 3 re-rendered: same name, 360x640
+    second = generate(addon)
+    assert second.message == "3 frames written, 0 kept, in v002"
+    assert option(second.argv, "--input-id") != option(first.argv, "--input-id")
+    assert version_names(root) == ["v001", "v002"] and stamps(root / "v001") == before
+    assert shown(second.nodes["alpha"]) == root / "v002"
+    assert state(root / "v002")["fields"]["input_id"] == option(second.argv, "--input-id")
+
+
+def test_the_same_plate_files_go_back_into_their_version(addon, core_worker, tmp_path):
+    """A touched movie (new mtime) is a new version; the same file again (its mtime back: the old render
+    restored) is v001's plate: its frames are kept, the nodes move back to it."""
+    clip, movie = copied_movie(tmp_path)
+    root = output_root(clip)
+    first = generate(addon)
+    before = stamps(root / "v001")
+    os.utime(movie, (1_700_000_100, 1_700_000_100))
+    touched = generate(addon)
+    assert touched.message == "3 frames written, 0 kept, in v002"
+    os.utime(movie, (1_700_000_000, 1_700_000_000))
+    again = generate(addon)
+    assert option(again.argv, "--input-id") == option(first.argv, "--input-id")
+    assert (again.finished.written, again.finished.skipped) == (0, 3)
+    assert again.message == "0 frames written, 3 kept, in v001 (reused)"
+    assert stamps(root / "v001") == before and shown(again.nodes["alpha"]) == root / "v001"
+
+
+def test_the_worker_command_carries_the_plates_id_resume_the_same_and_the_frame_range_none(addon, core_worker,
+                                                                                           tmp_path):
+    clip, movie = copied_movie(tmp_path)
+    scene = bpy.context.scene
+    plan = addon.operators.plan_matte(scene)
+    sent = option(plan.argv, "--input-id")
+    assert re.fullmatch(r"[0-9a-f]{16}", sent or "")
+    assert "--versions" in plan.argv
+    assert option(addon.operators.plan_matte(scene, resume=True).argv, "--input-id") == sent
+    scene.rvmatte.frame_end = 30                                    # a longer range continues its version
+    assert option(addon.operators.plan_matte(scene).argv, "--input-id") == sent
+    with open(movie, "ab") as stream:                               # the movie file rewritten, mtime kept
+        stream.write(b"\0")
+    os.utime(movie, (1_700_000_000, 1_700_000_000))
+    assert option(addon.operators.plan_matte(scene).argv, "--input-id") not in (None, sent)
+    scene.rvmatte.people.people = 2                                 # the people pass is not versioned
+    assert "--input-id" not in addon.operators.plan_matte(scene).argv
+
+
+def test_resume_after_the_plate_changed_makes_a_new_version_and_says_why(addon, core_worker, tmp_path):
+    """Resume computes the id from the files as they are: frames of the old plate are never kept with the
+    new one's."""
+    clip, movie = copied_movie(tmp_path)
+    root = output_root(clip)
+    bpy.context.scene.rvmatte.frame_end = 40
+    job = start_and_wait(addon, 1)
+    bpy.ops.rvmatte.cancel()
+    finish(job, timeout=30)
+    assert "Resume continues v001 (cancelled)" in labels(addon)
+    os.utime(movie, (1_700_000_100, 1_700_000_100))                 # the plate re-rendered meanwhile
+    bpy.context.scene.rvmatte.frame_end = 2
+    resumed = generate(addon, resume=True)
+    assert resumed.message == "2 frames written, 0 kept, in v002 (not v001: the plate's files changed since)"
     assert state(root / "v001")["state"] == "cancelled" and shown(resumed.nodes["alpha"]) == root / "v002"

@@ -195,3 +195,14 @@ def test_versions_write_into_version_folders_of_the_output_folder_and_keep_n_pru
     assert "--keep-versions" not in plain and "--versions" in plain
     unversioned = command.run_arguments(RunRequest("/s/p.####.exr", "/o/a.####.exr", "/o/f.####.exr", 1, 2))
     assert not {"-o", "--versions", "--keep-versions"} & set(unversioned)
+
+
+def test_the_input_id_is_sent_when_given_and_the_cli_puts_it_in_the_key():
+    request = RunRequest("/s/p.####.exr", "/o/p.alpha.####.exr", "/o/p.fgr.####.exr", 1, 2,
+                         output_dir="/o", versions=True, input_id="0123abcd4567ef89")
+    args = command.run_arguments(request)
+    assert args[args.index("--input-id") + 1] == "0123abcd4567ef89" and args[-2:] == ["--progress", "json"]
+    assert "--input-id" not in command.run_arguments(RunRequest("/s/p.####.exr", "/o/a.####.exr", "/o/f.####.exr",
+                                                                1, 2, output_dir="/o", versions=True))
+    cli = pytest.importorskip("rvmatte.cli")
+    assert cli.build_parser().parse_args(args).input_id == "0123abcd4567ef89"
