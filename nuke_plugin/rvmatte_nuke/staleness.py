@@ -8,11 +8,11 @@ that differ from their default, each by its value (floats to 9 significant digit
 animated or expression-driven knob by its script. A stored state is compared in its own scheme,
 so mattes made before keep their judgement."""
 import hashlib
-import os
 
 import nuke
 
 from . import keyframes, node as rvnode, people, read_input, sequences
+from .rvmatte_hostkit.plate import file_stamp
 
 COSMETIC_KNOBS = frozenset((
     "name", "label", "xpos", "ypos", "selected", "tile_color", "gl_color", "note_font", "note_font_size",
@@ -103,11 +103,7 @@ def _files_signature(read):
     parts = []
     for frame in frames:
         path = sequences.frame_file(pattern, frame) if sequences.has_frame_token(pattern) else pattern
-        try:
-            info = os.stat(path)
-            parts.append("%s:%d:%d" % (frame, info.st_size, int(info.st_mtime)))
-        except OSError:
-            parts.append("%s:missing" % frame)
+        parts.append("%s:%s" % (frame, file_stamp(path)))
     return "\0files=" + ",".join(parts)
 
 
@@ -202,13 +198,7 @@ def same_context(made_in, now):
 
 
 def _file_identity(path):
-    if not path:
-        return ""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return "%s:missing" % path
-    return "%s:%d:%d" % (path, info.st_size, int(info.st_mtime))
+    return "%s:%s" % (path, file_stamp(path)) if path else ""
 
 
 def current_context(node):
