@@ -232,12 +232,20 @@ def people_stamp(alpha_frame: str, people: Sequence[targets.Person], bit_depth: 
                  compression: str) -> Dict[str, str]:
     """The result key attributes of what the pass writes: the split matte's key fields (as stored
     with its frame), at the depth and compression written here, plus who is who (result_key.people_key)."""
+    from rvmatte.io.stamp import stored_result
+
+    return stamp_of(stored_result(alpha_frame)[1], people, bit_depth, compression)
+
+
+def stamp_of(fields: Optional[dict], people: Sequence[targets.Person], bit_depth: str,
+             compression: str) -> Dict[str, str]:
+    """``people_stamp`` from the split matte's key ``fields`` (None: a matte without a recorded key):
+    what ``rvmatte run --target … --versions`` chooses its version by, before the matte is written."""
     import json
 
-    from rvmatte.io.stamp import FIELDS_ATTRIBUTE, KEY_ATTRIBUTE, stored_result
+    from rvmatte.io.stamp import FIELDS_ATTRIBUTE, KEY_ATTRIBUTE
     from rvmatte.result_key import people_key
 
-    _, fields = stored_result(alpha_frame)
     if fields:
         fields = {**fields, "bit_depth": bit_depth, "compression": (compression or "zip").lower()}
     key, fields = people_key(fields, people)
