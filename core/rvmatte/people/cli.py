@@ -53,7 +53,7 @@ def run_with_people(args, options, reporter) -> int:
     from rvmatte.engine import Job, run
     from rvmatte.io import open_input
     from rvmatte.people import targets
-    from rvmatte.people.separate import separate
+    from rvmatte.people.separate import output_patterns, separate
 
     step = getattr(args, "people_step", None)
     if options.version_step:
@@ -94,17 +94,30 @@ def run_with_people(args, options, reporter) -> int:
         if step == "matte":
             run(matte, reporter)
             return 0
+        def final():
+            """(folder, alpha, foreground) the split writes into: -o OUT's, or the version folder's."""
+            if versioned is None:
+                return out_dir, options.alpha, options.foreground
+            return versioned.version.folder, versioned.inside(options.alpha), versioned.inside(options.foreground)
+
+        def outputs() -> dict:
+            """What the start and done events name: the split's outputs, not the scratch matte."""
+            folder, alpha, fgr = final()
+            people_out, alpha_made, fgr_made = output_patterns(source.name, folder, picked, bool(scratch_fgr),
+                                                               alpha, fgr)
+            made = {"alpha": alpha_made if picked else alpha, "foreground": fgr_made if picked else fgr,
+                    "people": people_out}
+            return {kind: pattern for kind, pattern in made.items() if pattern}
+
         written: list = []
-        split = _SplitAfter(reporter, versioned)
+        split = _SplitAfter(reporter, versioned, outputs)
         try:
             if step is None:
                 job = Job(matte, split)
                 if versioned is not None:
                     job.on_result_key = versioned.enter
                 job.run()
-            folder = versioned.version.folder if versioned is not None else out_dir
-            alpha_out = versioned.inside(options.alpha) if versioned is not None else options.alpha
-            fgr_out = versioned.inside(options.foreground) if versioned is not None else options.foreground
+            folder, alpha_out, fgr_out = final()
             result = separate(args.input, scratch_alpha, people, folder, foreground=scratch_fgr,
                               bit_depth=options.bit_depth, compression=options.compression, layer=args.layer,
                               start_frame=args.start_frame, alpha_out=alpha_out if picked else None,
@@ -122,10 +135,7 @@ def run_with_people(args, options, reporter) -> int:
                                      options.bit_depth, options.compression)
                     written.append(frame)
             if step is None:
-                outputs = {"alpha": result.alpha_pattern or alpha_out, "foreground": result.foreground_pattern
-                           or (fgr_out if not picked else None), "people": result.people_pattern}
-                split.finish({k: v for k, v in outputs.items() if v},
-                             versioned.complete(frames) if versioned is not None else None)
+                split.finish(versioned.complete(frames) if versioned is not None else None)
         except BaseException as error:
             if versioned is not None and versioned.version is not None:
                 versioned.version.stopped(error, written)
@@ -195,12 +205,13 @@ class _SplitAfter(Reporter):
     """The matte's events as they come, but its ``done`` held back: the run's one ``done`` is sent
     after the split, naming the split's outputs (and with --versions its version, as the start does)."""
 
-    def __init__(self, reporter: Reporter, versioned: "_Versioned" = None):
-        self.reporter, self.versioned, self.summary = reporter, versioned, None
+    def __init__(self, reporter: Reporter, versioned: "_Versioned", outputs):
+        self.reporter, self.versioned, self.outputs, self.summary = reporter, versioned, outputs, None
 
     def start(self, info: dict) -> None:
         version = self.versioned.version if self.versioned is not None else None
-        self.reporter.start({**info, "output_version": version.describe() if version is not None else None})
+        self.reporter.start({**info, "outputs": self.outputs(),
+                             "output_version": version.describe() if version is not None else None})
 
     def frame(self, frame, done, total, fps, skipped=False, **extra) -> None:
         self.reporter.frame(frame, done, total, fps, skipped=skipped, **extra)
@@ -220,8 +231,8 @@ class _SplitAfter(Reporter):
     def close(self) -> None:
         self.reporter.close()
 
-    def finish(self, outputs: dict, output_version) -> None:
-        summary = {**(self.summary or {}), "outputs": outputs}
+    def finish(self, output_version) -> None:
+        summary = {**(self.summary or {}), "outputs": self.outputs()}
         if output_version is not None:
             summary["output_version"] = output_version
         self.reporter.done(summary)

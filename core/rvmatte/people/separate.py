@@ -101,10 +101,8 @@ def separate(shot: str, alpha: str, people: Sequence[targets.Person], output_dir
     picked = any(p.masks or p.points for p in people)
     names = [p.name for p in people]
     name = source.name
-    people_pattern = os.path.join(output_dir, f"{name}.people.####.exr")
-    alpha_pattern = (alpha_out or os.path.join(output_dir, f"{name}.alpha.####.exr")) if picked else None
-    fgr_pattern = (foreground_out or os.path.join(output_dir, f"{name}.fgr.####.exr")) \
-        if picked and fgr is not None else None
+    people_pattern, alpha_pattern, fgr_pattern = output_patterns(name, output_dir, picked, fgr is not None,
+                                                                 alpha_out, foreground_out)
     stamp = people_stamp(alphas.frame_path(frames[0]), people, bit_depth, compression)
     began = time.perf_counter()
 
@@ -194,6 +192,16 @@ def separate(shot: str, alpha: str, people: Sequence[targets.Person], output_dir
     written = [path for path in (sheet.write() for sheet in sheets) if path]
     return PeopleResult(names, done, time.perf_counter() - began, people_pattern, alpha_pattern, fgr_pattern,
                         written)
+
+
+def output_patterns(name: str, output_dir: str, picked: bool, foreground: bool, alpha_out: Optional[str] = None,
+                    foreground_out: Optional[str] = None) -> tuple:
+    """(people, alpha, foreground) patterns the pass writes for shot ``name``; alpha and foreground only
+    with targets (``picked``), the foreground only from a ``foreground`` pass; None where not written."""
+    people = os.path.join(output_dir, f"{name}.people.####.exr")
+    alpha = (alpha_out or os.path.join(output_dir, f"{name}.alpha.####.exr")) if picked else None
+    fgr = (foreground_out or os.path.join(output_dir, f"{name}.fgr.####.exr")) if picked and foreground else None
+    return people, alpha, fgr
 
 
 #: The channel of a label map: 0 background, 1..K the persons, K+1 everyone else (exact in a half).

@@ -164,3 +164,12 @@ def test_a_versioned_people_run_refuses_an_alpha_outside_out_before_matting(shot
                   code=1)
     assert f"--alpha {elsewhere} is not inside {tmp_path / 'out'}" in events[-1]["message"]
     assert [e["event"] for e in events] == ["error"]
+
+
+def test_start_and_done_name_the_split_outputs_not_the_scratch_matte(shot, tmp_path, capsys):
+    plate, hero, _ = shot
+    out = tmp_path / "out"
+    events = _run(capsys, plate, "-o", out, "--target", hero)
+    named = {"alpha": str(out / "shot.alpha.####.exr"), "foreground": str(out / "shot.fgr.####.exr"),
+             "people": str(out / "shot.people.####.exr")}
+    assert [e["outputs"] for e in events if e["event"] in ("start", "done")] == [named, named]
