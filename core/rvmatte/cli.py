@@ -359,8 +359,6 @@ def cmd_run(args) -> int:
     args._reporter = reporter
     from rvmatte.people.cli import run_with_people, wants_people
     if wants_people(args):
-        if args.versions:
-            raise UsageError("--versions does not work with the people pass yet: give -o OUT without it")
         return run_with_people(args, _options_from(args), reporter)
     run(_options_from(args), reporter)
     return 0

@@ -167,6 +167,9 @@ class Job:
         self.plan = plan_frames(self.source.frames, options.frames, options.preroll, self.source.frame_path)
         self.outputs = Outputs(options, self.source)
         self.version = None                     # rvmatte.versions.RunVersion, once the key is known
+        #: Called with (key, fields) once the result key is known, before the start event and any frame
+        #: (the people pass chooses its version folder here: rvmatte.people.cli).
+        self.on_result_key: Optional[Callable[[str, dict], None]] = None
         if options.versions:
             from rvmatte.versions import check_inside
 
@@ -290,9 +293,7 @@ class Job:
         try:
             done = [f for f in self.plan.requested
                     if self.outputs.complete_passes(f, self.version.state["key"]) >= named]
-            text = str(error).strip()
-            self.version.mark("cancelled" if isinstance(error, KeyboardInterrupt) else "failed", done,
-                              text.splitlines()[0] if text else type(error).__name__)
+            self.version.stopped(error, done)
         except (OSError, RvmatteError):
             pass
 
@@ -514,6 +515,8 @@ class Job:
         if o.version_step in ("choose", "finish"):
             self._model_for_key, self._device_for_key = model, device_name(device)
             return self._version_task(attributes[KEY_ATTRIBUTE], json.loads(attributes[FIELDS_ATTRIBUTE]), started)
+        if self.on_result_key is not None:
+            self.on_result_key(attributes[KEY_ATTRIBUTE], json.loads(attributes[FIELDS_ATTRIBUTE]))
         if o.versions:
             self._enter_version(attributes[KEY_ATTRIBUTE], json.loads(attributes[FIELDS_ATTRIBUTE]))
         elif o.resume:

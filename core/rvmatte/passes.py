@@ -649,8 +649,10 @@ class Outputs:
     def relocate(self, root: str, folder: str) -> None:
         """Every pass from under ``root`` to the same place under ``folder`` (a version folder of
         ``rvmatte run --versions``), set up again for the run."""
+        from rvmatte.versions import relocated
+
         for p in self.passes:
-            p.spec = os.path.join(folder, os.path.relpath(os.path.abspath(p.spec), os.path.abspath(root)))
+            p.spec = relocated(root, folder, p.spec)
             p.target = p.make_target(p.spec)
             if p.context is not None:
                 p.setup(p.context)

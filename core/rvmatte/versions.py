@@ -88,6 +88,13 @@ class RunVersion:
                               message=message or None)
             write_text_atomically(os.path.join(self.folder, STATE_FILE), json.dumps(self.state, indent=1) + "\n")
 
+    def stopped(self, error: BaseException, frames: Sequence[int]) -> None:
+        """The run writing it stopped early with ``error``: cancelled (a host's cancel, Ctrl-C) or
+        failed with the error's first line, ``frames`` complete on disk (a host offers Resume)."""
+        text = str(error).strip()
+        self.mark("cancelled" if isinstance(error, KeyboardInterrupt) else "failed", frames,
+                  text.splitlines()[0] if text else type(error).__name__)
+
 
 #: Beside the state file while a run changes it; one left by a killed run is taken over after STALE_LOCK_S.
 LOCK_FILE = ".rvmatte-version.lock"
@@ -128,16 +135,26 @@ def _locked(folder: str, wait_s: float = 120.0):
 
 def check_inside(root: str, outputs) -> None:
     """Every output of a versioned run lies under ``root`` (it goes into the version folder there)."""
+    check_paths_inside(root, [(p.cli_flag(), p.spec) for p in outputs.passes])
+
+
+def check_paths_inside(root: str, named: Sequence[tuple]) -> None:
+    """Each (flag, path) of ``named`` lies under ``root``; OutputError naming the first that does not."""
     top = os.path.abspath(root)
-    for p in outputs.passes:
-        path = os.path.abspath(p.spec)
+    for flag, spec in named:
+        path = os.path.abspath(spec)
         try:
             inside = os.path.commonpath([top, path]) == top and path != top
         except ValueError:                    # another drive (Windows)
             inside = False
         if not inside:
-            raise OutputError(f"--versions {root}: {p.cli_flag()} {p.spec} is not inside {root} "
+            raise OutputError(f"--versions {root}: {flag} {spec} is not inside {root} "
                               f"(every output of a versioned run goes into its version folder)")
+
+
+def relocated(root: str, folder: str, path: str) -> str:
+    """``path`` (under ``root``) at the same place under the version ``folder``."""
+    return os.path.join(folder, os.path.relpath(os.path.abspath(path), os.path.abspath(root)))
 
 
 def choose(root: str, key: str, fields: dict) -> RunVersion:
@@ -220,4 +237,4 @@ def prune(root: str, keep: int, written: RunVersion) -> List[str]:
     return removed
 
 
-__all__ = ["RunVersion", "choose", "current", "find", "prune"]
+__all__ = ["RunVersion", "check_inside", "check_paths_inside", "choose", "current", "find", "prune", "relocated"]

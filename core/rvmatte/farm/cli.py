@@ -157,8 +157,9 @@ def _load(args, output_root: str | None = None):
     )
     for shot in shots:
         if args.versions and shot.has_people:
-            raise InputError(f"{shot.name}: --versions does not work with the people pass yet "
-                             f"(--target/--target-point/--people in its run_args)")
+            raise InputError(f"{shot.name}: --versions does not work with the people pass on a farm yet "
+                             f"(--target/--target-point/--people in its run_args; a whole-shot "
+                             f"'rvmatte run … --versions' does)")
         shot.versions, shot.keep_versions = bool(args.versions), args.keep_versions
     return shots
 

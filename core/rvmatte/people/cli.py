@@ -5,6 +5,8 @@ import argparse
 import json
 import sys
 
+from rvmatte.progress import Reporter
+
 
 #: The farm tasks of ``rvmatte run --target/--people``, in the order they must run.
 PEOPLE_STEPS = ("matte", "label", "write")
@@ -36,8 +38,10 @@ def wants_people(args) -> bool:
 def run_with_people(args, options, reporter) -> int:
     """Matte the shot into a scratch folder (float), then split it into the run's outputs.
 
-    Without ``--people-step`` all of it over the whole shot, in a temporary folder. On a farm the
-    same in three kinds of task sharing ``DIR/.rvmatte-people``: ``matte`` (one per chunk, with
+    Without ``--people-step`` all of it over the whole shot, in a temporary folder; the matte's
+    progress events go out as they come, its ``done`` only after the split (``_SplitAfter``), and with
+    ``--versions`` the outputs go into the version folder of the people key (``_Versioned``). On a farm
+    the same in three kinds of task sharing ``DIR/.rvmatte-people``: ``matte`` (one per chunk, with
     ``--frames``, ``--preroll``, ``--resume`` as any chunk), ``label`` (one task over the whole
     ``--frames`` range, after every matte chunk: identities are carried through the shot), ``write``
     (one per chunk, after the labelling). The three give what the whole-shot run gives."""
@@ -46,12 +50,18 @@ def run_with_people(args, options, reporter) -> int:
     import tempfile
 
     from rvmatte.cli import UsageError
-    from rvmatte.engine import run
+    from rvmatte.engine import Job, run
     from rvmatte.io import open_input
     from rvmatte.people import targets
-    from rvmatte.people.separate import separate
+    from rvmatte.people.separate import output_patterns, separate
 
     step = getattr(args, "people_step", None)
+    if options.version_step:
+        raise UsageError("--version-step is not available with --target/--target-point/--people: run the "
+                         "whole shot with --versions in one task")
+    if options.versions and step is not None:
+        raise UsageError(f"--versions does not work with --people-step {step} yet: a farm job of the people "
+                         f"pass writes into -o OUT itself (give --people-step without --versions)")
     refused = [("--composite", options.composite), ("--contact-sheet", options.contact_sheet),
                ("--segmentation", options.segmentation)]
     if step is None:        # --frames: the frames matted and split (a host's range); targets must lie within
@@ -73,34 +83,159 @@ def run_with_people(args, options, reporter) -> int:
     elif step == "matte":      # a mask of another size or beyond the plate fails the first chunk, not after them
         targets.check(people, source.frame_range(), source.width, source.height)
     out_dir = args.output_dir or os.path.dirname(options.alpha or options.foreground or "") or "."
+    picked = any(p.masks or p.points for p in people)
+    versioned = _Versioned(options, people) if options.versions else None
     with tempfile.TemporaryDirectory(prefix="rvmatte-people-") as temporary:
         work = temporary if step is None else os.path.join(out_dir, WORK_FOLDER)
         scratch_alpha = os.path.join(work, f"{source.name}.alpha.####.exr")
         scratch_fgr = os.path.join(work, f"{source.name}.fgr.####.exr") if options.foreground else None
-        if step in (None, "matte"):
-            run(dataclasses.replace(options, alpha=scratch_alpha, foreground=scratch_fgr, bit_depth="float",
-                                    compression="zip"), reporter)
-            if step == "matte":
-                return 0
-        picked = any(p.masks or p.points for p in people)
-        result = separate(args.input, scratch_alpha, people, out_dir, foreground=scratch_fgr,
-                          bit_depth=options.bit_depth, compression=options.compression, layer=args.layer,
-                          start_frame=args.start_frame, alpha_out=options.alpha if picked else None,
-                          foreground_out=options.foreground if picked else None, frames=frames,
-                          labels=None if step is None else os.path.join(work, f"{source.name}.labels.####.exr"),
-                          step=step)
-        if not picked and step != "label":   # --people N: the run's own passes are everyone's, as without it
-            from rvmatte.io import output_pattern
-            for frame in frames:
-                for made, wanted in ((scratch_alpha, options.alpha), (scratch_fgr, options.foreground)):
-                    if made and wanted:
-                        _rewrite(output_pattern(made).path(frame), output_pattern(wanted).path(frame),
-                                 options.bit_depth, options.compression)
+        matte = dataclasses.replace(options, alpha=scratch_alpha, foreground=scratch_fgr, bit_depth="float",
+                                    compression="zip", versions=None, keep_versions=None)
+        if step == "matte":
+            run(matte, reporter)
+            return 0
+        def final():
+            """(folder, alpha, foreground) the split writes into: -o OUT's, or the version folder's."""
+            if versioned is None:
+                return out_dir, options.alpha, options.foreground
+            return versioned.version.folder, versioned.inside(options.alpha), versioned.inside(options.foreground)
+
+        def outputs() -> dict:
+            """What the start and done events name: the split's outputs, not the scratch matte."""
+            folder, alpha, fgr = final()
+            people_out, alpha_made, fgr_made = output_patterns(source.name, folder, picked, bool(scratch_fgr),
+                                                               alpha, fgr)
+            made = {"alpha": alpha_made if picked else alpha, "foreground": fgr_made if picked else fgr,
+                    "people": people_out}
+            return {kind: pattern for kind, pattern in made.items() if pattern}
+
+        written: list = []
+        split = _SplitAfter(reporter, versioned, outputs)
+        try:
+            if step is None:
+                job = Job(matte, split)
+                if versioned is not None:
+                    job.on_result_key = versioned.enter
+                job.run()
+            folder, alpha_out, fgr_out = final()
+            result = separate(args.input, scratch_alpha, people, folder, foreground=scratch_fgr,
+                              bit_depth=options.bit_depth, compression=options.compression, layer=args.layer,
+                              start_frame=args.start_frame, alpha_out=alpha_out if picked else None,
+                              foreground_out=fgr_out if picked else None, frames=frames,
+                              labels=None if step is None else os.path.join(work, f"{source.name}.labels.####.exr"),
+                              step=step, on_frame=(lambda frame, *_: written.append(frame)) if picked else None)
+            if versioned is not None:
+                versioned.check(scratch_alpha, frames[0])
+            if not picked and step != "label":   # --people N: the run's own passes are everyone's, as without it
+                from rvmatte.io import output_pattern
+                for frame in frames:
+                    for made, wanted in ((scratch_alpha, alpha_out), (scratch_fgr, fgr_out)):
+                        if made and wanted:
+                            _rewrite(output_pattern(made).path(frame), output_pattern(wanted).path(frame),
+                                     options.bit_depth, options.compression)
+                    written.append(frame)
+            if step is None:
+                split.finish(versioned.complete(frames) if versioned is not None else None)
+        except BaseException as error:
+            if versioned is not None and versioned.version is not None:
+                versioned.version.stopped(error, written)
+            raise
     if step == "label":
         print(f"rvmatte: people: labelled {len(frames)} frames ({result.frames} now)", file=sys.stderr)
     else:
         print(f"rvmatte: people: {', '.join(result.names)} -> {result.people_pattern}", file=sys.stderr)
     return 0
+
+
+class _Versioned:
+    """``--versions`` with the people pass: the version is chosen by the people key (the matte's key
+    fields at the run's depth and compression, plus who is who: what separate() stamps into every
+    file), once the matte's key is known and before its first frame; the people outputs go into it."""
+
+    def __init__(self, options, people):
+        from rvmatte.versions import check_paths_inside
+
+        self.root, self.keep, self.people = options.versions, options.keep_versions, people
+        self.bit_depth, self.compression = options.bit_depth, options.compression
+        check_paths_inside(self.root, [(flag, path) for flag, path in (("--alpha", options.alpha),
+                                                                       ("--foreground", options.foreground)) if path])
+        self.version = None
+        self.key = None
+
+    def enter(self, matte_key: str, matte_fields: dict) -> None:
+        """The matte's result key is known: make or reuse the version of the people key, marked running."""
+        from rvmatte.io.stamp import FIELDS_ATTRIBUTE, KEY_ATTRIBUTE
+        from rvmatte.people.separate import stamp_of
+        from rvmatte.versions import choose
+
+        stamp = stamp_of(matte_fields, self.people, self.bit_depth, self.compression)
+        self.key = stamp[KEY_ATTRIBUTE]
+        self.version = choose(self.root, self.key, json.loads(stamp[FIELDS_ATTRIBUTE]))
+        if self.version.reused is not None:      # the split writes every frame again
+            self.version.mark("running")
+
+    def inside(self, path):
+        from rvmatte.versions import relocated
+
+        return relocated(self.root, self.version.folder, path) if path else None
+
+    def check(self, scratch_alpha: str, frame: int) -> None:
+        """What separate() stamped is the key the version was chosen by (else the folder holds a lie)."""
+        from rvmatte.errors import RvmatteError
+        from rvmatte.io import output_pattern
+        from rvmatte.io.stamp import KEY_ATTRIBUTE
+        from rvmatte.people.separate import people_stamp
+
+        stamped = people_stamp(output_pattern(scratch_alpha).path(frame), self.people, self.bit_depth,
+                               self.compression)[KEY_ATTRIBUTE]
+        if stamped != self.key:
+            raise RvmatteError(f"--versions: internal error: the people pass stamped {stamped}, but "
+                               f"{self.version.folder} was chosen for {self.key}")
+
+    def complete(self, frames) -> dict:
+        """The split succeeded: the version is complete; --keep-versions prunes (only now)."""
+        from rvmatte.versions import prune
+
+        self.version.mark("complete", frames)
+        removed = prune(self.root, self.keep, self.version) if self.keep else []
+        return {**self.version.describe(), "removed": removed}
+
+
+class _SplitAfter(Reporter):
+    """The matte's events as they come, but its ``done`` held back: the run's one ``done`` is sent
+    after the split, naming the split's outputs (and with --versions its version, as the start does)."""
+
+    def __init__(self, reporter: Reporter, versioned: "_Versioned", outputs):
+        self.reporter, self.versioned, self.outputs, self.summary = reporter, versioned, outputs, None
+
+    def start(self, info: dict) -> None:
+        version = self.versioned.version if self.versioned is not None else None
+        self.reporter.start({**info, "outputs": self.outputs(),
+                             "output_version": version.describe() if version is not None else None})
+
+    def frame(self, frame, done, total, fps, skipped=False, **extra) -> None:
+        self.reporter.frame(frame, done, total, fps, skipped=skipped, **extra)
+
+    def warning(self, message, frame=None) -> None:
+        self.reporter.warning(message, frame)
+
+    def cut(self, info) -> None:
+        self.reporter.cut(info)
+
+    def done(self, summary: dict) -> None:
+        self.summary = summary
+
+    def error(self, message) -> None:
+        self.reporter.error(message)
+
+    def close(self) -> None:
+        self.reporter.close()
+
+    def finish(self, output_version) -> None:
+        summary = {**(self.summary or {}), "outputs": self.outputs()}
+        if output_version is not None:
+            summary["output_version"] = output_version
+        self.reporter.done(summary)
 
 
 def _rewrite(source: str, target: str, bit_depth: str, compression: str) -> None:

@@ -101,10 +101,8 @@ def separate(shot: str, alpha: str, people: Sequence[targets.Person], output_dir
     picked = any(p.masks or p.points for p in people)
     names = [p.name for p in people]
     name = source.name
-    people_pattern = os.path.join(output_dir, f"{name}.people.####.exr")
-    alpha_pattern = (alpha_out or os.path.join(output_dir, f"{name}.alpha.####.exr")) if picked else None
-    fgr_pattern = (foreground_out or os.path.join(output_dir, f"{name}.fgr.####.exr")) \
-        if picked and fgr is not None else None
+    people_pattern, alpha_pattern, fgr_pattern = output_patterns(name, output_dir, picked, fgr is not None,
+                                                                 alpha_out, foreground_out)
     stamp = people_stamp(alphas.frame_path(frames[0]), people, bit_depth, compression)
     began = time.perf_counter()
 
@@ -196,6 +194,16 @@ def separate(shot: str, alpha: str, people: Sequence[targets.Person], output_dir
                         written)
 
 
+def output_patterns(name: str, output_dir: str, picked: bool, foreground: bool, alpha_out: Optional[str] = None,
+                    foreground_out: Optional[str] = None) -> tuple:
+    """(people, alpha, foreground) patterns the pass writes for shot ``name``; alpha and foreground only
+    with targets (``picked``), the foreground only from a ``foreground`` pass; None where not written."""
+    people = os.path.join(output_dir, f"{name}.people.####.exr")
+    alpha = (alpha_out or os.path.join(output_dir, f"{name}.alpha.####.exr")) if picked else None
+    fgr = (foreground_out or os.path.join(output_dir, f"{name}.fgr.####.exr")) if picked and foreground else None
+    return people, alpha, fgr
+
+
 #: The channel of a label map: 0 background, 1..K the persons, K+1 everyone else (exact in a half).
 LABEL_CHANNEL = "label"
 
@@ -232,12 +240,20 @@ def people_stamp(alpha_frame: str, people: Sequence[targets.Person], bit_depth: 
                  compression: str) -> Dict[str, str]:
     """The result key attributes of what the pass writes: the split matte's key fields (as stored
     with its frame), at the depth and compression written here, plus who is who (result_key.people_key)."""
+    from rvmatte.io.stamp import stored_result
+
+    return stamp_of(stored_result(alpha_frame)[1], people, bit_depth, compression)
+
+
+def stamp_of(fields: Optional[dict], people: Sequence[targets.Person], bit_depth: str,
+             compression: str) -> Dict[str, str]:
+    """``people_stamp`` from the split matte's key ``fields`` (None: a matte without a recorded key):
+    what ``rvmatte run --target … --versions`` chooses its version by, before the matte is written."""
     import json
 
-    from rvmatte.io.stamp import FIELDS_ATTRIBUTE, KEY_ATTRIBUTE, stored_result
+    from rvmatte.io.stamp import FIELDS_ATTRIBUTE, KEY_ATTRIBUTE
     from rvmatte.result_key import people_key
 
-    _, fields = stored_result(alpha_frame)
     if fields:
         fields = {**fields, "bit_depth": bit_depth, "compression": (compression or "zip").lower()}
     key, fields = people_key(fields, people)
