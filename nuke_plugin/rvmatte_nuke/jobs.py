@@ -60,6 +60,7 @@ class Job(object):
         self.plate_state = fields.get("plate_state")   # what the plate precomp is made from (precomp_stamp)
         self.context = fields.get("context")           # staleness.context_text when the job was collected
         self.versions = fields.get("versions", False)  # into <output_dir>/v### (rvmatte run --versions)
+        self.people_job = fields.get("people_job", False)   # a target, a point or People N: split in full, no Resume
         self.input_id = fields.get("input_id")         # staleness.input_id: the plate's contents, for the key
         self.keep_versions = fields.get("keep_versions", 0)   # --keep-versions; 0: all
         self.resume = fields.get("resume")             # the version the Resume button continues
@@ -195,8 +196,7 @@ def collect(node, prefs=None, tuned=True):
                                  precomp, here(alpha_read), here(fgr_read),
                                  dict((m.name, here(m.pattern)) for m in masks)))
     options = dict(worker_options(node, prefs), **picked)
-    # the worker refuses --versions with the people pass: such a job writes into the folder itself
-    versioned = not (picked["target_points"] or picked["people"] or any(m.name == "target" for m in masks))
+    people_job = bool(picked["target_points"] or picked["people"] or any(m.name == "target" for m in masks))
     try:
         keep = versions.keep_count(node)
     except ValueError as exc:
@@ -214,7 +214,7 @@ def collect(node, prefs=None, tuned=True):
                                                     alpha_read),
                keyframes_pattern=os.path.join(folder, "precomp", "%s%s.keyframes.####.exr" % (name, tag)),
                keyframe_frames=keyframe_frames, plate_state=staleness.plate_hash(node, first, last),
-               versions=versioned, input_id=staleness.input_id(node), keep_versions=keep)
+               versions=True, people_job=people_job, input_id=staleness.input_id(node), keep_versions=keep)
 
 
 def check_own_folder(node, folder):

@@ -102,6 +102,13 @@ def worker_options(group, first, last):
     return {"target_name": name, "target_points": points, "people": count}
 
 
+def in_use(group):
+    """Whether a Generate of the node runs the people pass (a target input, the point, People N),
+    which the worker splits again in full: it keeps no frames, so there is nothing to Resume."""
+    return bool(group.input(TARGET_INPUT) is not None or _knob(group, "pick_point", False)
+                or int(_knob(group, "people", 0) or 0))
+
+
 def targets(job, view_job):
     """The --target values of one view."""
     mask = view_job.masks.get("target")
@@ -144,13 +151,14 @@ def people_pattern(plate_pattern, alpha_pattern):
     return kit.people_pattern(plate_pattern, alpha_pattern)
 
 
-def wire_cryptomatte(group, job, first=None, last=None):
+def wire_cryptomatte(group, job, first=None, last=None, pattern=None):
     """With several people: a Read of the people EXR beside the node and a Cryptomatte node on it
     (layer CryptoPerson, the first person picked), for first..last (default: the job's). Made once
-    and kept up to date; the artist's matte list is kept. Returns the Cryptomatte node, or None
-    for one person."""
+    and kept up to date; the artist's matte list is kept. ``pattern``: the people EXR where the job
+    wrote it (its version folder), default the job's own pattern. Returns the Cryptomatte node, or
+    None for one person."""
     persons = names(job)
-    pattern = getattr(job, "people_pattern", None)
+    pattern = pattern or getattr(job, "people_pattern", None)
     if len(persons) < 2 or not pattern:
         return None
     first = job.first if first is None else first

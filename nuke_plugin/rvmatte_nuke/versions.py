@@ -4,9 +4,9 @@ with ``-o <output dir> --versions`` so each new result goes into ``<output dir>/
 succeeds; a cancelled or failed run leaves the previous matte shown and its version is offered
 as Resume. The folders are read with the host kit (``rvmatte_hostkit.versions``).
 
-The people pass (a target, a point, People N) cannot write versions yet (the worker refuses
-``--versions`` with it): such a Generate writes into the output directory itself, as before
-versions; so do farm jobs. Reads of a script made before versions (passes directly in the folder)
+The people pass (a target, a point, People N) writes versions too, but the worker splits such a
+shot again in full (it keeps no frames), so no Resume is offered for it. Farm jobs write into the
+output directory itself. Reads of a script made before versions (passes directly in the folder)
 stay as they are until a Generate succeeds.
 
 The node remembers its last unfinished run in the hidden knob ``rvm_pending`` (the version, the
@@ -90,7 +90,7 @@ def remember(group, job, outcomes):
     found = None
     for outcome in outcomes:
         found = written_version(outcome) or found
-    if not getattr(job, "versions", False) or found is None:
+    if not getattr(job, "versions", False) or getattr(job, "people_job", False) or found is None:
         return None
     if group.knob(PENDING_KNOB) is not None:           # absent on a node not upgraded yet
         group[PENDING_KNOB].setValue(json.dumps({"version": found["name"], "state": job.state,
@@ -111,11 +111,13 @@ def show_resume(group):
     itself stopped mid-run, when nothing was remembered). A folder listing: run on panel open."""
     from . import jobs
 
+    from . import people
+
     knob = group.knob("resume")
     if knob is None:
         return
-    offered = bool(pending(group))
-    if not offered:
+    offered = bool(pending(group)) and not people.in_use(group)
+    if not offered and not people.in_use(group):
         try:
             offered = unfinished(group, jobs.output_dir(group)) is not None
         except Exception:  # noqa: BLE001 - an output directory that cannot be told offers nothing

@@ -85,12 +85,14 @@ def finish(job, outcomes):
         set_status(group, "cancelled after %d frame(s); the matte was not changed%s" % (
             done, _resume_note(versions.remember(group, job, outcomes))))
         return
-    alpha, fgr = job.alpha_read, job.fgr_read
+    alpha, fgr, people_pattern = job.alpha_read, job.fgr_read, getattr(job, "people_pattern", None)
     if folder is not None:
         alpha, fgr = versions.inside(job, folder["folder"], alpha), versions.inside(job, folder["folder"], fgr)
+        if people_pattern:
+            people_pattern = versions.inside(job, folder["folder"], people_pattern)
         versions.forget(group)
     wire(group, alpha, fgr, job.first, job.last)
-    people.wire_cryptomatte(group, job)
+    people.wire_cryptomatte(group, job, pattern=people_pattern)
     seconds = sum(o.done.seconds for o in outcomes if o.done is not None)
     result = {"first": job.first, "last": job.last, "views": [v.view for v in job.views],
               "alpha": alpha, "foreground": fgr, "seconds": seconds,

@@ -150,7 +150,7 @@ def test_several_people_wire_a_cryptomatte_node_on_the_people_exr(group, fake_wo
     wait_for(run)
     read, crypto = nuke.toNode("RVMatte1_people"), nuke.toNode("RVMatte1_cryptomatte")
     assert read.Class() == "Read" and crypto.Class() == "Cryptomatte" and crypto.input(0) is read
-    assert read["file"].value() == str(run.job.output_dir) + "/plate.people.####.exr"
+    assert read["file"].value() == str(run.job.output_dir) + "/v001/plate.people.####.exr"
     assert (read["first"].value(), read["last"].value(), read["raw"].value()) == (1001, 1010, True)
     assert (crypto["cryptoLayer"].value(), crypto["matteList"].value()) == ("CryptoPerson", "person1")
 

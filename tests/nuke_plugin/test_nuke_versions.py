@@ -216,25 +216,53 @@ def test_keep_versions_does_not_change_the_stale_flag(saved_script, fake_worker,
     assert wiring.refresh_stale(group) is False
 
 
-def test_the_people_pass_writes_into_the_folder_itself(saved_script, fake_worker, plate):
-    """The worker refuses --versions with a target, a point or People N: that path is kept working."""
+def test_the_people_pass_writes_a_version_too(saved_script, fake_worker, plate):
     group = make_rvmatte(plate)
     group["people"].setValue(2)
     wait_for(generate.generate(group))
     (argv,) = worker_runs(fake_worker)
-    assert "--versions" not in argv and "-o" not in argv and option(argv, "--people") == "2"
+    assert "--versions" in argv and option(argv, "-o") == jobs.output_dir(group) and option(argv, "--people") == "2"
     assert nuke._fake.messages == []
-    folder = jobs.output_dir(group)
-    assert shown(group) == (os.path.join(folder, "RVMatte1.alpha.####.exr"), os.path.join(folder, "RVMatte1.fgr.####.exr"))
+    assert shown(group) == in_version(group, "v001")
+
+
+def test_a_cancelled_people_generate_keeps_the_previous_version_and_offers_no_resume(saved_script, fake_worker,
+                                                                                  monkeypatch):
+    group = make_rvmatte(make_read("/p/plate.####.exr", 1, 30))
+    group["people"].setValue(2)
+    wait_for(generate.generate(group))
+    before = contents(os.path.join(jobs.output_dir(group), "v001"))
+    group["people"].setValue(3)
+    monkeypatch.setenv("FAKE_RVMATTE_MODE", "slow")
+    cancel_midway(generate.generate(group), 30)
+    assert shown(group) == in_version(group, "v001")
+    assert contents(os.path.join(jobs.output_dir(group), "v001")) == before
+    assert group["status"].value().endswith("the matte was not changed")
+    assert not group["resume"].visible() and group["rvm_pending"].value() == ""
+
+
+def test_the_cryptomatte_read_shows_the_people_exr_of_the_version_written(saved_script, fake_worker, plate):
+    group = make_rvmatte(plate)
+    group["people"].setValue(2)
+    wait_for(generate.generate(group))
+    read = nuke.toNode("RVMatte1_people")
+    assert read["file"].value().startswith(os.path.join(jobs.output_dir(group), "v001") + os.sep)
 
 
 def test_a_node_from_before_versions_keeps_its_matte_until_a_generate_succeeds(saved_script, fake_worker, plate,
                                                                                monkeypatch):
-    nuke.GUI = False
+    monkeypatch.setattr(nuke, "GUI", False)
     group = make_rvmatte(plate)
-    group["people"].setValue(1)             # writes as before versions: passes directly in the folder
+    real_collect = jobs.collect
+
+    def collect_as_before_versions(*args, **kwargs):
+        job = real_collect(*args, **kwargs)
+        job.versions = False                # as the plugin before versions: passes directly in the folder
+        return job
+
+    monkeypatch.setattr(jobs, "collect", collect_as_before_versions)
     generate.generate(group)
-    group["people"].setValue(0)
+    monkeypatch.setattr(jobs, "collect", real_collect)
     old = shown(group)
     assert os.path.dirname(old[0]) == jobs.output_dir(group)
     monkeypatch.setenv("FAKE_RVMATTE_MODE", "fail")

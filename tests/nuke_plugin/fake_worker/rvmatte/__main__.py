@@ -1,7 +1,8 @@
 """`-o OUT --versions [--keep-versions N]` writes into OUT/v### as docs/io.md says: a folder per
 result key (here a digest of the options the real key covers, the plate by its options, not its
 path), the same key reuses its folder and keeps its complete frames, rvmatte-version.json holds the
-state, SIGTERM marks it cancelled and a failure failed; --versions with the people pass is refused."""
+state, SIGTERM marks it cancelled and a failure failed; with the people pass (a target, a point,
+People N) a reused version keeps no frames: the real worker splits the shot again in full."""
 import datetime
 import hashlib
 import json
@@ -142,15 +143,11 @@ def main(argv):
     outputs = {"alpha": option(argv, "--alpha"), "foreground": option(argv, "--foreground")}
     version, kept = None, set()
     if "--versions" in argv:
-        if any(name in argv for name in PEOPLE):
-            message = "--versions does not work with the people pass yet: give -o OUT without it"
-            emit(event="error", message=message)
-            print("rvmatte: error: " + message, file=sys.stderr)
-            return 2
         version = Version(option(argv, "-o"), result_key(argv))
         outputs = dict((k, version.inside(v)) for k, v in outputs.items())
         kept = set(f for f in version.done_frames() if first <= f <= last
-                   and all(os.path.isfile(frame_file(p, f)) for p in outputs.values()))
+                   and all(os.path.isfile(frame_file(p, f)) for p in outputs.values())
+                   and not any(name in argv for name in PEOPLE))
         if len(kept) < total:
             version.mark("running")
     signal.signal(signal.SIGTERM, interrupted)
