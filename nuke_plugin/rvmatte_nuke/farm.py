@@ -69,6 +69,9 @@ def shot_entries(group, job):
             "output_dir": job.output_dir,
             "run_args": run_args(job, view_job),
             "precomp_pattern": job.precomp_pattern if view_job.precomp else None,
+            # versions as a Generate writes them; the farm's people steps cannot yet (the core refuses)
+            "versions": not job.people_job,
+            "keep_versions": (job.keep_versions or None) if not job.people_job else None,
         }))
     return entries
 
@@ -196,7 +199,8 @@ def _write_sidecar(group, job, writes, bundle_dir):
     if not os.path.isdir(job.output_dir):
         os.makedirs(job.output_dir)
     data = {"alpha": _view_pattern(alpha), "foreground": _view_pattern(foreground), "first": job.first,
-            "last": job.last, "state": job.state, "farm_bundle": bundle_dir}
+            "last": job.last, "state": job.state, "farm_bundle": bundle_dir,
+            "versions": not job.people_job}
     with open(os.path.join(job.output_dir, wiring.SIDECAR % group.name()), "w") as handle:
         json.dump(data, handle, indent=2, sort_keys=True)
     wiring.set_status(group, "farm job written: %s" % bundle_dir)

@@ -8,8 +8,11 @@ its Open Job Description bundle (one step per shot, chunks warmed up by a
 preroll); a shot whose plate is a precomp gets a Nuke step before it
 (`nuke -t precomp.py ...`, needs a Nuke licence) and the rvmatte step depends
 on it. A shot with keyframes (already rendered by the plugin) gets the core's
-fine-tune step, which waits for the precomp too. Prints JSON: the bundle's
-files and each shot's output patterns."""
+fine-tune step, which waits for the precomp too. A versioned shot (every shot but
+the people pass's) gets the core's choose and finish steps around its chunks
+(``rvmatte farm … --versions``); the choose step waits for the precomp too. Prints
+JSON: the bundle's files and each shot's output patterns (outside the version
+folder, which the choose step picks: Load results looks for it)."""
 import json
 import sys
 
@@ -49,7 +52,8 @@ def build(spec):
                     frames=list(range(entry["first"], entry["last"] + 1)), output_dir=entry["output_dir"],
                     chunk_size=spec["chunk_size"], preroll=spec["preroll"], input_first=entry["first"],
                     run_args=list(entry["run_args"]), keyframes=entry.get("keyframes"),
-                    finetune_args=list(entry.get("finetune_args") or []))
+                    finetune_args=list(entry.get("finetune_args") or []),
+                    versions=bool(entry.get("versions")), keep_versions=entry.get("keep_versions"))
         if shot.keyframes:
             check_keyframes(shot)
             check_finetune_args(shot.finetune_args, shot.name)
@@ -67,6 +71,8 @@ def build(spec):
         name = ("precomp " + shot.name)[:64]
         precomps.append(precomp_step(entry, name))
         waiting = [shot.name[:64]] + (["%s finetune" % shot.name[:55]] if shot.keyframes else [])
+        if shot.versions:
+            waiting.append(openjd.version_step_names(shot)[0])
         for step_name in waiting:
             steps[step_name].setdefault("dependencies", []).append({"dependsOn": name})
     if precomps:

@@ -185,6 +185,10 @@ def load_results(group):
     fgr = sidecar.get("foreground") or os.path.join(folder, "%s%s.fgr.####.exr" % (name, tag))
     if "first" in sidecar and "last" in sidecar:
         first, last = int(sidecar["first"]), int(sidecar["last"])
+    shown_version = None
+    if sidecar.get("farm_bundle") and sidecar.get("versions"):
+        shown_version = _farm_version(folder)
+        alpha, fgr = (os.path.join(shown_version.folder, os.path.relpath(p, folder)) for p in (alpha, fgr))
     for view in jobs.chosen_views(group):
         for pattern in (alpha, fgr):
             wanted = sequences.for_view(pattern, view)
@@ -199,10 +203,32 @@ def load_results(group):
     # the result record describes what is shown now: a Generate's sidecar its version and context, a
     # farm job's none (then the state hash alone judges the stale flag)
     record = dict((k, sidecar.get(k)) for k in ("context", "version", "seconds", "finished", "precomp"))
+    if shown_version is not None:
+        record["version"] = shown_version.name
     record.update(first=first, last=last, alpha=alpha, foreground=fgr, views=jobs.chosen_views(group))
     group["rvm_result"].setValue(json.dumps(record, sort_keys=True))
-    set_status(group, "matte %d-%d loaded from %s" % (first, last, folder))
+    set_status(group, "matte %d-%d loaded from %s" % (
+        first, last, shown_version.folder if shown_version is not None else folder))
     return group["status"].value()
+
+
+def _farm_version(folder):
+    """The version a versioned farm job made complete (its finish task marks it): the kit's current
+    version of the output directory; JobError naming the state when none is complete yet."""
+    from .rvmatte_hostkit import versions as kit
+
+    errors = []
+    found = kit.list_versions(folder, errors=errors)
+    shown = kit.current(found)
+    if shown is not None:
+        return shown
+    if errors:
+        raise jobs.JobError(errors[0])
+    if found:
+        latest = found[-1]
+        raise jobs.JobError("the farm job's version %s is %s, not complete yet%s" % (
+            latest.name, latest.state, (": " + latest.message) if latest.message else ""))
+    raise jobs.JobError("no version folder in %s yet: the farm job has not started its first task" % folder)
 
 
 def _read_sidecar(path):

@@ -42,9 +42,11 @@ def test_precomp_step_comes_before_and_gates_the_rvmatte_step(graded, farm_prefs
     group = make_rvmatte(graded)
     bundle, _ = farm.write_job([group])
     template = load(bundle, "template.json")
-    assert [s["name"] for s in template["steps"]] == ["precomp RVMatte1", "RVMatte1"]
+    assert [s["name"] for s in template["steps"]] == ["precomp RVMatte1", "RVMatte1 choose version", "RVMatte1",
+                                                      "RVMatte1 finish version"]
     steps = steps_by_name(bundle)
-    assert steps["RVMatte1"]["dependencies"] == [{"dependsOn": "precomp RVMatte1"}]
+    assert steps["RVMatte1 choose version"]["dependencies"] == [{"dependsOn": "precomp RVMatte1"}]
+    assert {"dependsOn": "precomp RVMatte1"} in steps["RVMatte1"]["dependencies"]
     args = steps["precomp RVMatte1"]["script"]["actions"]["onRun"]["args"]
     precomp_pattern = os.path.join(group["output_dir"].getEvaluatedValue(), "precomp", "RVMatte1.####.exr")
     assert args == ["-t", "{{Param.NukePrecompScript}}", "{{Param.NukeScript}}", "RVMatte1", "1001", "1100",
@@ -75,7 +77,7 @@ def test_the_rvmatte_step_passes_the_nodes_settings(graded, farm_prefs):
 def test_a_usable_read_needs_no_nuke_step(saved_script, farm_prefs):
     bundle, _ = farm.write_job([make_rvmatte(make_read("/p/plate.####.exr", 1001, 1100))])
     template = load(bundle, "template.json")
-    assert [s["name"] for s in template["steps"]] == ["RVMatte1"]
+    assert [s["name"] for s in template["steps"]] == ["RVMatte1 choose version", "RVMatte1", "RVMatte1 finish version"]
     assert "dependencies" not in template["steps"][0]
     assert "NukeScript" not in [p["name"] for p in template["parameterDefinitions"]]
     assert not os.path.exists(os.path.join(bundle, "rvmatte_precomp.py"))
@@ -108,24 +110,56 @@ def test_stereo_nodes_get_a_shot_and_a_precomp_per_view(graded, farm_prefs):
     nuke.addView("right")
     bundle, _ = farm.write_job([make_rvmatte(graded)])
     steps = steps_by_name(bundle)
-    assert set(steps) == {"precomp RVMatte1_left", "RVMatte1_left", "precomp RVMatte1_right", "RVMatte1_right"}
+    assert set(steps) == {"precomp RVMatte1_left", "RVMatte1_left", "precomp RVMatte1_right", "RVMatte1_right",
+                          "RVMatte1_left choose version", "RVMatte1_left finish version",
+                          "RVMatte1_right choose version", "RVMatte1_right finish version"}
     assert steps["precomp RVMatte1_right"]["script"]["actions"]["onRun"]["args"][-1] == "right"
+
+
+def farm_rendered(group, version="v001", state="complete", frames=(1, 2, 3)):
+    """What the farm job's tasks leave in the node's output directory: the passes in a version folder
+    and its state file (docs/io.md), as the core's finish task writes it."""
+    out = group["output_dir"].getEvaluatedValue()
+    with open(os.path.join(out, "RVMatte1.rvmatte.json")) as handle:
+        sidecar = json.load(handle)
+    folder = os.path.join(out, version)
+    os.makedirs(folder, exist_ok=True)
+    for pattern in (sidecar["alpha"], sidecar["foreground"]):
+        for frame in frames:
+            with open(sequences.frame_file(os.path.join(folder, os.path.relpath(pattern, out)), frame), "wb") as handle:
+                handle.write(b"exr")
+    with open(os.path.join(folder, "rvmatte-version.json"), "w") as handle:
+        json.dump({"key": "k" * 16, "state": state, "frames": "1-3", "created": "2026-12-04T20:00:00.000000Z",
+                   "updated": "2026-12-04T20:10:00.000000Z"}, handle)
+    return sidecar, folder
 
 
 def test_the_node_loads_what_the_farm_rendered(saved_script, farm_prefs):
     group = make_rvmatte(make_read("/p/plate.####.exr", 1, 3))
     farm.write_job([group])
-    with open(os.path.join(group["output_dir"].getEvaluatedValue(), "RVMatte1.rvmatte.json")) as handle:
-        sidecar = json.load(handle)
-    assert sidecar["alpha"].endswith("plate.alpha.####.exr")
-    for pattern in (sidecar["alpha"], sidecar["foreground"]):
-        for frame in (1, 2, 3):
-            with open(sequences.frame_file(pattern, frame), "wb") as handle:
-                handle.write(b"exr")
+    sidecar, folder = farm_rendered(group)
+    assert sidecar["alpha"].endswith("plate.alpha.####.exr") and sidecar["versions"] is True
     wiring.load_results(group)
-    assert group.node("alpha_read")["file"].value() == sidecar["alpha"]
+    assert group.node("alpha_read")["file"].value() == os.path.join(folder, os.path.basename(sidecar["alpha"]))
     assert group.node("switch")["which"].value() == 1
     assert group["rvm_state"].value() == sidecar["state"]
+    assert json.loads(group["rvm_result"].value())["version"] == "v001"
+
+
+def test_load_results_says_when_the_farm_version_is_not_complete_yet(saved_script, farm_prefs):
+    group = make_rvmatte(make_read("/p/plate.####.exr", 1, 3))
+    farm.write_job([group])
+    farm_rendered(group, state="running", frames=(1, 2))
+    with pytest.raises(wiring.jobs.JobError, match="the farm job's version v001 is running, not complete yet"):
+        wiring.load_results(group)
+    assert group.node("alpha_read")["file"].value() == ""
+
+
+def test_a_people_node_farm_job_writes_no_version(saved_script, farm_prefs):
+    group = make_rvmatte(make_read("/p/plate.####.exr", 1001, 1100))
+    group["people"].setValue(2)
+    bundle, _ = farm.write_job([group])
+    assert not any(name.endswith("version") for name in steps_by_name(bundle))
 
 
 def test_the_precomp_step_renders_the_nodes_input(graded, monkeypatch, tmp_path):
@@ -191,3 +225,11 @@ def test_a_bundle_writer_failure_in_the_thread_ends_in_a_message(graded, farm_pr
     assert nuke._fake.process_events(until=lambda: nuke._fake.messages, timeout=30)
     thread.join(10)
     assert nuke._fake.messages == ["RVMatte farm job: chunk size must be positive"]
+
+
+def test_keep_versions_goes_to_the_farm_jobs_finish_step(saved_script, farm_prefs):
+    group = make_rvmatte(make_read("/p/plate.####.exr", 1001, 1100))
+    group["keep_versions"].setValue(2)
+    bundle, _ = farm.write_job([group])
+    args = steps_by_name(bundle)["RVMatte1 finish version"]["script"]["actions"]["onRun"]["args"]
+    assert args[args.index("--keep-versions") + 1] == "2" and args[args.index("--version-step") + 1] == "finish"

@@ -271,9 +271,11 @@ def test_the_farm_shot_carries_the_rendered_keyframes_and_fine_tunes_first(saved
     assert sequences.complete_frames(pattern, 1001, 1030) == [1003, 1010]
     with open(os.path.join(bundle, "template.json")) as handle:
         steps = dict((s["name"], s) for s in json.load(handle)["steps"])
-    assert list(steps) == ["precomp RVMatte1", "RVMatte1 finetune", "RVMatte1"]
+    assert list(steps) == ["precomp RVMatte1", "RVMatte1 finetune", "RVMatte1 choose version", "RVMatte1",
+                           "RVMatte1 finish version"]
     assert steps["RVMatte1 finetune"]["dependencies"] == [{"dependsOn": "precomp RVMatte1"}]
-    assert {d["dependsOn"] for d in steps["RVMatte1"]["dependencies"]} == {"RVMatte1 finetune", "precomp RVMatte1"}
+    assert {d["dependsOn"] for d in steps["RVMatte1 choose version"]["dependencies"]} == {"RVMatte1 finetune",
+                                                                                           "precomp RVMatte1"}
     args = steps["RVMatte1 finetune"]["script"]["actions"]["onRun"]["args"]
     assert args[args.index("--keyframes") + 1] == pattern
     tuned = args[args.index("-o") + 1]

@@ -283,7 +283,7 @@ def test_two_nodes_writing_into_one_output_directory_are_refused(saved_script, f
                                    % (saved_script / "mattes")]
 
 
-def test_load_results_of_a_farm_render_records_that_no_version_is_shown(saved_script, fake_worker, plate, monkeypatch,
+def test_load_results_of_a_farm_render_records_its_version_and_no_context(saved_script, fake_worker, plate, monkeypatch,
                                                                         weights_path):
     import sys
 
@@ -295,14 +295,19 @@ def test_load_results_of_a_farm_render_records_that_no_version_is_shown(saved_sc
     monkeypatch.delenv("PYTHONPATH", raising=False)
     settings.save(settings.Preferences(python=sys.executable, weights=str(weights_path)))
     farm.write_job([group])
-    sidecar = json.load(open(os.path.join(jobs.output_dir(group), wiring.SIDECAR % "RVMatte1")))
+    out = jobs.output_dir(group)
+    sidecar = json.load(open(os.path.join(out, wiring.SIDECAR % "RVMatte1")))
+    farm_version = os.path.join(out, "v002")           # what the farm's tasks leave: another key, finished last
+    os.makedirs(farm_version)
     for pattern in (sidecar["alpha"], sidecar["foreground"]):
         for frame in range(1, 7):
-            open(sequences.frame_file(pattern, frame), "wb").write(b"exr")
+            open(sequences.frame_file(os.path.join(farm_version, os.path.basename(pattern)), frame), "wb").write(b"exr")
+    json.dump({"key": "f" * 16, "state": "complete", "frames": "1-6", "updated": "9999-01-01T00:00:00.000000Z"},
+              open(os.path.join(farm_version, STATE_FILE), "w"))
     wiring.load_results(group)
     record = json.loads(group["rvm_result"].value())
-    assert shown(group)[0] == record["alpha"] == sidecar["alpha"]
-    assert record["version"] is None and record["context"] is None
+    assert shown(group)[0] == record["alpha"] == os.path.join(farm_version, os.path.basename(sidecar["alpha"]))
+    assert record["version"] == "v002" and record["context"] is None
 
 
 def test_a_node_without_the_versions_knobs_still_generates_and_fails_cleanly(saved_script, fake_worker, plate,
