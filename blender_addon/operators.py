@@ -157,12 +157,12 @@ def plan_matte(scene, resume=False):
     request = dataclasses.replace(request, **people.request_fields(scene, source, first, last))
     if resume and not resumable(request):
         raise sources.SourceError(RESUME_WITH_PEOPLE)
-    if versions.versioned(request):   # into <folder>/v###; the people pass is not versioned by the worker yet
-        # The result key knows the plate only by its size: its files' identity joins it, so a re-rendered
-        # plate is a new version. Resume computes it again, from the files as they are now (docs/blender.md).
-        request = dataclasses.replace(request, output_dir=folder, versions=True,
-                                      keep_versions=preferences().keep_versions,
-                                      input_id=sources.input_id(source))
+    # Into <folder>/v### (a people job's version is chosen by the people key). The result key knows the
+    # plate only by its size: its files' identity joins it, so a re-rendered plate is a new version.
+    # Resume computes it again, from the files as they are now (docs/blender.md).
+    request = dataclasses.replace(request, output_dir=folder, versions=True,
+                                  keep_versions=preferences().keep_versions,
+                                  input_id=sources.input_id(source))
     argv = command.worker_prefix(engine.effective()["python"]) + command.run_arguments(request)
     return MattePlan(source, first, last, folder, request, argv, mattes)
 
@@ -320,7 +320,8 @@ def _wire_what_exists(job, key, plan):
     """After a cancel or a failure the unfinished version is left for Resume (its folder, its frames
     kept), and the nodes keep showing what they showed: another version, or the passes from before
     versions. Only where they showed nothing for this source (or this very version) are its frames on
-    disk wired. An unversioned job (the people pass) wires its frames on disk and offers no Resume."""
+    disk wired. A people job's version is left the same way, but offers no Resume (the worker splits
+    it again in full)."""
     folder = written_folder(job, plan)
     if plan.request.versions and folder is None:
         return                                   # stopped before a version was chosen: nothing written
@@ -329,7 +330,7 @@ def _wire_what_exists(job, key, plan):
     if not done or scene is None:
         return
     job.resumable = resumable(plan.request)
-    rest = ": Resume does the rest" if job.resumable else ""
+    rest = ": Resume does the rest" if job.resumable else ": no Resume with people, Generate Matte redoes them all"
     total = plan.last - plan.first + 1
     shown = versions.shown_folder(scene, plan.source.key)
     if folder is not None and shown is not None and not versions.same_folder(shown, folder):

@@ -84,14 +84,17 @@ def draw_settings(layout, context):
     job = job_of(context.scene)
     running = job is not None and job.running
     root, folder = version_state(settings)
-    resumable = folder.resumable if root and not running and versions.settings_versioned(settings) else None
+    unfinished = folder.resumable if root and not running else None
+    # A people version, or people in the panel, is never resumed: the worker splits the shot again in full.
+    resumable = unfinished if unfinished is not None and not versions.people_version(unfinished) \
+        and not versions.with_people(settings) else None
     row = layout.row()
     row.scale_y = 1.4
     row.enabled = not running
     row.operator("rvmatte.generate", icon="NODE_COMPOSITING")
     if resumable is not None:
         row.operator("rvmatte.generate", text="Resume", icon="PLAY").resume = True
-    draw_versions(layout, context, root, folder, resumable)
+    draw_versions(layout, context, root, folder, resumable, unfinished)
     draw_job(layout, job, context)
 
 
@@ -107,8 +110,9 @@ def version_state(settings):
     return root, versions.read(root)
 
 
-def draw_versions(layout, context, root, folder, resumable):
-    """Which version the nodes show, which one Resume continues, a folder the next run would stop on."""
+def draw_versions(layout, context, root, folder, resumable, unfinished=None):
+    """Which version the nodes show, which one Resume continues (or that an unfinished people version
+    has no Resume), a folder the next run would stop on."""
     if root is None:
         return
     shown = versions.shown_folder(context.scene, versions.source_key(context.scene.rvmatte))
@@ -116,6 +120,8 @@ def draw_versions(layout, context, root, folder, resumable):
         labels.draw(layout, f"Showing {versions.folder_name(root, shown)}", context, icon="IMAGE_DATA")
     if resumable is not None:
         labels.draw(layout, versions.resumable_text(resumable), context, icon="INFO")
+    elif unfinished is not None and versions.people_version(unfinished):
+        labels.draw(layout, versions.no_resume_text(unfinished), context, icon="INFO")
     if folder.error:
         labels.draw(layout, folder.error, context, icon="ERROR")
 

@@ -125,11 +125,15 @@ def people_path(request, first):
 
 def wire_people(scene, source, request, first, last):
     """With several people: an Image node of the people EXR and Blender's Cryptomatte node on it (source
-    Image, layer CryptoPerson, the first person as matte id; an id the artist typed is kept). Returns the
-    Cryptomatte node, or None for one person."""
+    Image, layer CryptoPerson, the first person as matte id; an id the artist typed is kept). The people
+    EXR is the one beside the request's alpha pattern (a version folder's, once versioned). Returns the
+    Cryptomatte node, or None for one person; a node already there for the source is moved onto this
+    run's people EXR even for one person, so it never shows another version than the passes."""
     names = kit.person_names(request.targets, request.target_points, request.people)
     path = people_path(request, first)
-    if len(names) < 2 or not os.path.isfile(path):
+    tree = compositor.compositor_tree(scene)
+    existing = compositor._tagged(tree, "cryptomatte", source.key) if tree is not None else None
+    if not os.path.isfile(path) or (len(names) < 2 and existing is None):
         return None
     tree = compositor.compositor_tree(scene, create=True)
     plate = compositor.source_node(tree, source)
@@ -137,7 +141,8 @@ def wire_people(scene, source, request, first, last):
     crypto = compositor._node(tree, "CompositorNodeCryptomatteV2", "cryptomatte", source.key,
                               f"{source.name} people", (x + 350, y - 620))
     crypto.source = "IMAGE"
-    crypto.image = compositor.pass_image(path, f"{source.name}.people", colorspace="Non-Color")
+    crypto.image = compositor.pass_image(path, f"{source.name}.people", colorspace="Non-Color",
+                                         previous=crypto.image)
     for key, value in (("frame_start", source.frame_map.scene_frame(first)), ("frame_offset", first - 1),
                        ("frame_duration", last - first + 1)):
         if hasattr(crypto, key):

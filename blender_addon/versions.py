@@ -4,7 +4,8 @@ Generate runs `rvmatte run -o OUT --versions`: the passes go into OUT/v001, OUT/
 only when the settings' result key is new to OUT; the same key goes back into its folder and keeps
 its complete frames). The compositor nodes move to a version only when its job succeeds; after a
 cancel or a crash the unfinished version is what Resume continues (the host kit's `resumable`).
-The people pass is not versioned by the worker yet: such a job writes into OUT itself, as before.
+A people job (a target, a point, People N) is versioned too, by the people key, but has no Resume:
+the worker splits a reused version again in full.
 
 The panel asks on every redraw, so the folder's listing is read again only when a state file changed.
 """
@@ -19,16 +20,16 @@ from . import compositor
 from .rvmatte_hostkit import versions as kit
 
 
-def versioned(request):
-    """Whether the worker can write the request into a version folder (`rvmatte run --versions` takes
-    no target, point or People yet: those runs write into the output folder itself)."""
-    return not (request.targets or request.target_points or request.people)
-
-
-def settings_versioned(settings):
-    """`versioned` for the panel's settings, without resolving the source."""
+def with_people(settings):
+    """Whether the panel's settings make a people job (a target, a point or People N), without resolving
+    the source: one the worker cannot resume."""
     people = settings.people
-    return people.target is None and not people.use_point and not people.people
+    return people.target is not None or people.use_point or people.people > 0
+
+
+def people_version(version):
+    """Whether a version was written by the people pass (its key's fields hold who is who)."""
+    return "people" in version.fields
 
 
 def relocated(pattern, root, folder):
@@ -121,7 +122,8 @@ def same_folder(a, b):
 
 def folder_name(root, shown):
     """How the panel names a folder of passes: "v002" (a version of `root`), "the unversioned passes"
-    (`root` itself: a scene generated before versions, or a people job), else its path."""
+    (`root` itself: a scene generated before versions, or a people job before they were versioned), else
+    its path."""
     if same_folder(shown, root):
         return "the unversioned passes"
     if same_folder(os.path.dirname(os.path.normpath(shown)), root) \
@@ -136,3 +138,9 @@ STATE_WORDS = {"running": "interrupted", "failed": "failed", "cancelled": "cance
 def resumable_text(version):
     """"Resume continues v003 (cancelled)": short, a sidebar is narrow (labels.py wraps longer ones)."""
     return f"Resume continues {version.name} ({STATE_WORDS.get(version.state, version.state)})"
+
+
+def no_resume_text(version):
+    """What the panel says of an unfinished people version: no Resume (the split is redone in full)."""
+    return (f"{version.name} {STATE_WORDS.get(version.state, version.state)}: a people run has no Resume, "
+            f"Generate Matte redoes every frame")

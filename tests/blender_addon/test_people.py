@@ -108,13 +108,18 @@ def test_people_count_goes_to_the_worker(addon, worker, tmp_path):
     assert option(plan(addon).argv, "--people") == "3"
 
 
-def test_a_people_run_is_not_versioned_the_worker_refuses_versions_with_it(addon, worker, tmp_path):
-    """`rvmatte run --versions` takes no target, point or People yet: such a run writes into the output
-    folder itself, as before versions (and is not resumable)."""
+def test_a_people_run_is_versioned_with_the_plates_id_like_any_other(addon, worker, prefs, tmp_path):
+    """`rvmatte run --versions` chooses a people run's version by the people key: the add-on sends it
+    `-o`, `--versions`, Keep Versions and the plate's `--input-id` as for a plain run."""
     sequence_source(tmp_path)
+    prefs.keep_versions = 2
+    plain = plan(addon)
     bpy.context.scene.rvmatte.people.people = 2
-    argv = plan(addon).argv
-    assert "--people" in argv and not {"--versions", "-o", "--keep-versions"} & set(argv)
+    made = plan(addon)
+    argv = made.argv
+    assert "--people" in argv and "--versions" in argv and option(argv, "-o") == made.folder
+    assert option(argv, "--keep-versions") == "2"
+    assert option(argv, "--input-id") == option(plain.argv, "--input-id") is not None
 
 
 def test_people_count_with_a_target_is_refused(addon, worker, tmp_path):
@@ -270,7 +275,7 @@ def test_generate_with_people_wires_cryptomatte_on_the_workers_people_exr(addon,
     assert bpy.ops.rvmatte.generate() == {"FINISHED"}
     job = finish(addon.operators.job_of(bpy.context.scene))
     assert job.state is addon.jobs.JobState.DONE, job.error
-    folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name)
+    folder = tmp_path / "rvmatte" / bpy.path.clean_name(clip.name) / "v001"
     assert sorted(p.name for p in folder.glob("*.people.*.exr")) == [
         f"nuke_person_short.people.{f:04d}.exr" for f in (12, 13, 14)]   # the clip's frames from its start, 11
     crypto = job.nodes["cryptomatte"]

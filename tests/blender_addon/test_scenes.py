@@ -204,7 +204,8 @@ def test_passes_written_but_not_wired_end_as_a_failure_never_with_a_success_mark
 
 
 def test_a_cancelled_people_job_wires_its_frames_but_offers_no_resume(addon, go, tmp_path):
-    """`rvmatte run --resume` takes no People: the frames on disk are still wired, and no Resume is offered."""
+    """`rvmatte run --resume` takes no People: a people job is versioned like any (nothing was shown, so
+    its version's frames on disk are wired), but no Resume is offered."""
     save_blend(tmp_path)
     scene = bpy.context.scene
     shot(scene, tmp_path, "plate")
@@ -217,7 +218,9 @@ def test_a_cancelled_people_job_wires_its_frames_but_offers_no_resume(addon, go,
     bpy.ops.rvmatte.cancel()
     drive(addon, job)
     assert job.state is addon.jobs.JobState.CANCELLED
-    assert job.message.endswith("; 1 of 3 frames on disk are wired")
+    assert "--versions" in job.argv
+    assert job.message.endswith("; 1 of 3 frames of v001 are wired: no Resume with people, Generate Matte "
+                                "redoes them all")
     assert job.nodes["alpha"].frame_duration == 1 and not job.resumable
     assert "Resume" not in [r["label"] for r in draw(addon)]
 

@@ -302,8 +302,9 @@ def test_the_worker_command_carries_the_plates_id_resume_the_same_and_the_frame_
         stream.write(b"\0")
     os.utime(movie, (1_700_000_000, 1_700_000_000))
     assert option(addon.operators.plan_matte(scene).argv, "--input-id") not in (None, sent)
-    scene.rvmatte.people.people = 2                                 # the people pass is not versioned
-    assert "--input-id" not in addon.operators.plan_matte(scene).argv
+    changed = option(addon.operators.plan_matte(scene).argv, "--input-id")
+    scene.rvmatte.people.people = 2                                 # the people pass is versioned too
+    assert option(addon.operators.plan_matte(scene).argv, "--input-id") == changed
 
 
 def test_resume_after_the_plate_changed_makes_a_new_version_and_says_why(addon, core_worker, tmp_path):
@@ -321,3 +322,160 @@ def test_resume_after_the_plate_changed_makes_a_new_version_and_says_why(addon, 
     resumed = generate(addon, resume=True)
     assert resumed.message == "2 frames written, 0 kept, in v002 (not v001: the plate's files changed since)"
     assert state(root / "v001")["state"] == "cancelled" and shown(resumed.nodes["alpha"]) == root / "v002"
+
+
+# --- the people pass (a target, a point, People N): versioned by the people key, never resumed ---
+
+def people_generate(addon, **people):
+    """Generate with the panel's people settings set to `people` (the others cleared)."""
+    settings = bpy.context.scene.rvmatte.people
+    settings.people, settings.use_point = 0, False
+    for name, value in people.items():
+        setattr(settings, name, value)
+    return generate(addon)
+
+
+def image_folder(image):
+    return Path(os.path.normpath(bpy.path.abspath(image.filepath))).parent
+
+
+def test_a_people_generate_writes_v001_and_wires_its_passes_and_cryptomatte_there(addon, core_worker, tmp_path):
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 3))
+    root = output_root(clip)
+    job = people_generate(addon, people=2)
+    assert {"--versions", "--people", "--input-id"} <= set(job.argv) and option(job.argv, "-o") == str(root)
+    assert job.message.endswith(", in v001")
+    assert version_names(root) == ["v001"] and not list(root.glob("*.exr"))     # nothing beside the versions
+    made = state(root / "v001")
+    assert made["state"] == "complete" and "people" in made["fields"]
+    assert made["fields"]["input_id"] == option(job.argv, "--input-id")
+    assert sorted(p.name for p in (root / "v001").glob("*.people.*.exr")) == [
+        f"{SHOT}.people.{f:04d}.exr" for f in (1, 2, 3)]
+    for role in ("alpha", "foreground"):
+        assert shown(job.nodes[role]) == root / "v001"
+    crypto = job.nodes["cryptomatte"]
+    assert image_folder(crypto.image) == root / "v001" and crypto.matte_id == "person1"
+    assert "Showing v001" in labels(addon)
+
+
+def test_a_second_people_generate_with_a_target_writes_v002_and_wires_it_v001_untouched(addon, core_worker,
+                                                                                          tmp_path):
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 3))
+    root = output_root(clip)
+    first = people_generate(addon, people=2)
+    before = stamps(root / "v001")
+    people_image = first.nodes["cryptomatte"].image
+    addon.people.set_point(bpy.context.scene, (0.5, 0.5), 1)      # the mechanic, picked by a point
+    second = people_generate(addon, use_point=True, point_name="hero")
+    assert option(second.argv, "--target-point") is not None and second.message.endswith(", in v002")
+    assert version_names(root) == ["v001", "v002"]
+    assert stamps(root / "v001") == before and state(root / "v001")["state"] == "complete"
+    assert state(root / "v002")["state"] == "complete"
+    for role in ("alpha", "foreground"):
+        assert second.nodes[role] == first.nodes[role] and shown(second.nodes[role]) == root / "v002"
+    # The Cryptomatte node of v001's two people follows onto v002's people EXR (one person now).
+    crypto = first.nodes["cryptomatte"]
+    assert second.nodes["cryptomatte"] == crypto and crypto.image == people_image   # its Image moved on
+    assert image_folder(crypto.image) == root / "v002"
+    assert crypto.matte_id == "hero"
+    assert "Showing v002" in labels(addon)
+    third = people_generate(addon, people=2)                      # back to People 2: v001 again, re-split
+    assert third.message.endswith(", in v001 (reused)") and version_names(root) == ["v001", "v002"]
+    assert shown(third.nodes["alpha"]) == root / "v001" and image_folder(crypto.image) == root / "v001"
+
+
+def test_a_cancelled_people_generate_leaves_the_previous_version_wired_and_offers_no_resume(addon, core_worker,
+                                                                                            tmp_path):
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 3))
+    root = output_root(clip)
+    first = people_generate(addon, people=2)
+    before = stamps(root / "v001")
+    crypto_image = first.nodes["cryptomatte"].image.filepath
+    settings = bpy.context.scene.rvmatte
+    settings.frame_end, settings.people.people = 40, 3
+    job = start_and_wait(addon, 1)
+    bpy.ops.rvmatte.cancel()
+    finish(job, timeout=30)
+    assert job.state is addon.jobs.JobState.CANCELLED
+    assert state(root / "v002")["state"] == "cancelled" and "people" in state(root / "v002")["fields"]
+    assert not list((root / "v002").glob("*.exr"))                 # stopped in the matte: nothing split yet
+    alpha = first.nodes["alpha"]
+    assert shown(alpha) == root / "v001" and alpha.frame_duration == 3
+    assert first.nodes["cryptomatte"].image.filepath == crypto_image
+    assert stamps(root / "v001") == before and state(root / "v001")["state"] == "complete"
+    assert not job.resumable
+    rows = labels(addon)
+    assert "Showing v001" in rows and "Resume" not in rows
+    assert "v002 cancelled: a people run has no Resume, Generate Matte redoes every frame" in " ".join(rows)
+    settings.people.people = 0                                     # plain settings: still not that version's Resume
+    assert "Resume" not in labels(addon)
+
+
+def test_a_failed_people_generate_leaves_the_previous_version_wired(addon, core_worker, tmp_path):
+    """A point on no one fails in the split, after the matte: its version says failed, v001 stays shown."""
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 3))
+    root = output_root(clip)
+    first = people_generate(addon, people=2)
+    before = stamps(root / "v001")
+    bpy.context.scene.rvmatte.people.people = 0
+    addon.people.set_point(bpy.context.scene, (0.02, 0.98), 1)     # the top left corner: background
+    assert bpy.ops.rvmatte.generate() == {"FINISHED"}
+    job = finish(addon.operators.job_of(bpy.context.scene))
+    assert job.state is addon.jobs.JobState.FAILED
+    assert state(root / "v002")["state"] == "failed"
+    for role in ("alpha", "foreground"):
+        assert shown(first.nodes[role]) == root / "v001"
+    assert image_folder(first.nodes["cryptomatte"].image) == root / "v001"
+    assert stamps(root / "v001") == before
+    rows = labels(addon)
+    assert "Showing v001" in rows and "Resume" not in rows
+    assert "v002 failed: a people run has no Resume, Generate Matte redoes every frame" in " ".join(rows)
+
+
+def test_a_scene_whose_people_passes_were_written_unversioned_still_shows_them_then_moves_to_v001(
+        addon, core_worker, tmp_path):
+    import dataclasses
+
+    clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 2))
+    root = output_root(clip)
+    scene = bpy.context.scene
+    scene.rvmatte.people.people = 2
+    # What the add-on did before people runs were versioned: the worker writes into the output folder
+    # itself (no -o, --versions or --input-id), the passes and the Cryptomatte node are wired, the file saved.
+    plan = addon.operators.plan_matte(scene)
+    old = dataclasses.replace(plan.request, output_dir="", versions=False, keep_versions=0, input_id="")
+    argv = addon.command.worker_prefix(str(core_worker.worker)) + addon.command.run_arguments(old)
+    os.makedirs(root, exist_ok=True)
+    done = subprocess.run(argv, capture_output=True, text=True,
+                          env=addon.command.worker_environment(os.environ), timeout=240)
+    assert done.returncode == 0, done.stderr
+    alpha_file, fgr_file = (root / f"{SHOT}.{p}.0001.exr" for p in ("alpha", "fgr"))
+    assert (root / f"{SHOT}.people.0001.exr").is_file()
+    addon.compositor.wire_matte(scene, plan.source, str(alpha_file), str(fgr_file), 1, 2)
+    assert addon.people.wire_people(scene, plan.source, old, 1, 2) is not None
+    bpy.ops.wm.save_mainfile()
+    bpy.ops.wm.open_mainfile(filepath=bpy.data.filepath)
+    scene = bpy.context.scene
+
+    assert "Showing the unversioned passes" in labels(addon)
+    tree = addon.compositor.compositor_tree(scene)
+    (crypto,) = [n for n in tree.nodes if n.get(addon.compositor.TAG) == "cryptomatte"]
+    assert image_folder(crypto.image) == root
+    tree.links.new(crypto.outputs["Matte"], addon.compositor.compositor_output(tree))
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 360, 640, 100
+    scene.render.image_settings.file_format = "OPEN_EXR"
+    scene.render.image_settings.color_depth = "32"
+    scene.render.filepath = str(tmp_path / "person1.exr")
+    scene.frame_set(1)
+    bpy.ops.render.render(write_still=True)
+    matte, alpha = exr_pixels(tmp_path / "person1.exr")[..., 0], exr_pixels(alpha_file)[..., 3]
+    solid = alpha > 0.9
+    assert solid.mean() > 0.02                                     # the old people EXR is read: person1's matte
+    np.testing.assert_allclose(matte[solid], alpha[solid], atol=2.5e-4)
+
+    old_files = stamps(root)
+    again = generate(addon)
+    assert version_names(root) == ["v001"] and stamps(root) == old_files     # beside them, untouched
+    assert shown(again.nodes["alpha"]) == root / "v001" and again.nodes["cryptomatte"] == crypto
+    assert image_folder(crypto.image) == root / "v001"
+    assert "Showing v001" in labels(addon)
