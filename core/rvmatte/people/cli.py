@@ -137,8 +137,8 @@ def run_with_people(args, options, reporter) -> int:
             if step is None:
                 split.finish(versioned.complete(frames) if versioned is not None else None)
         except BaseException as error:
-            if versioned is not None and versioned.version is not None:
-                versioned.version.stopped(error, written)
+            if versioned is not None:
+                versioned.stopped(error, written)
             raise
     if step == "label":
         print(f"rvmatte: people: labelled {len(frames)} frames ({result.frames} now)", file=sys.stderr)
@@ -161,9 +161,13 @@ class _Versioned:
                                                                        ("--foreground", options.foreground)) if path])
         self.version = None
         self.key = None
+        self.was_complete = False
 
     def enter(self, matte_key: str, matte_fields: dict) -> None:
-        """The matte's result key is known: make or reuse the version of the people key, marked running."""
+        """The matte's result key is known: make or reuse the version of the people key, marked running
+        unless it is complete. A complete one is split again (the people pass keeps no frames) into the
+        same results, each file replaced whole, so it stays complete (and shown by the hosts) whatever
+        becomes of this run: a cancel or failure does not mark it (``stopped``)."""
         from rvmatte.io.stamp import FIELDS_ATTRIBUTE, KEY_ATTRIBUTE
         from rvmatte.people.separate import stamp_of
         from rvmatte.versions import choose
@@ -171,8 +175,15 @@ class _Versioned:
         stamp = stamp_of(matte_fields, self.people, self.bit_depth, self.compression)
         self.key = stamp[KEY_ATTRIBUTE]
         self.version = choose(self.root, self.key, json.loads(stamp[FIELDS_ATTRIBUTE]))
-        if self.version.reused is not None:      # the split writes every frame again
+        self.was_complete = self.version.reused == "complete"
+        if self.version.reused is not None and not self.was_complete:   # the split writes every frame again
             self.version.mark("running")
+
+    def stopped(self, error: BaseException, frames) -> None:
+        """The run stopped early: an unfinished version is marked cancelled or failed; a complete one,
+        being split again into the same results, is left complete."""
+        if self.version is not None and not self.was_complete:
+            self.version.stopped(error, frames)
 
     def inside(self, path):
         from rvmatte.versions import relocated

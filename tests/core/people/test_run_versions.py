@@ -102,6 +102,23 @@ def test_a_cancelled_people_run_marks_its_version_cancelled(shot, tmp_path, monk
     assert _state(out / "v001")["state"] == "cancelled"
 
 
+def test_a_cancelled_rerun_of_a_complete_people_version_leaves_it_complete(shot, tmp_path, capsys, monkeypatch):
+    """The same settings again split the shot again into the same results, each file replaced whole:
+    the version the hosts show stays complete whatever becomes of that run."""
+    plate, hero, _ = shot
+    out = tmp_path / "out"
+    _run(capsys, plate, "-o", out, "--versions", "--target", hero)
+
+    class Cancel(progress.Reporter):
+        def frame(self, *args, **kwargs):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(progress, "make_reporter", lambda mode: Cancel())
+    assert main(["run", plate, "-o", str(out), *FAST, "--versions", "--target", hero]) == 130
+    assert _state(out / "v001")["state"] == "complete"
+    assert [v.name for v in list_versions(str(out))] == ["v001"]
+
+
 def test_the_one_done_event_comes_last_and_names_the_version(shot, tmp_path, capsys):
     plate, hero, _ = shot
     out = tmp_path / "out"
