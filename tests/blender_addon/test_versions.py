@@ -6,6 +6,7 @@ The settings changed between two Generates are the downsample ratio (part of the
 three frames of the 360x640 clip keep each run to seconds on a CPU.
 """
 
+import dataclasses
 import json
 import os
 import re
@@ -68,6 +69,18 @@ def start_and_wait(addon, frames):
     assert job.running and job.done >= frames, job.message
     return job
 
+
+
+def write_as_before_versions(addon, core_worker, plan, root):
+    """The worker run as the add-on ran it before versions: into the output folder itself (no -o,
+    --versions or --input-id). Returns that request."""
+    old = dataclasses.replace(plan.request, output_dir="", versions=False, keep_versions=0, input_id="")
+    argv = addon.command.worker_prefix(str(core_worker.worker)) + addon.command.run_arguments(old)
+    os.makedirs(root, exist_ok=True)
+    done = subprocess.run(argv, capture_output=True, text=True,
+                          env=addon.command.worker_environment(os.environ), timeout=240)
+    assert done.returncode == 0, done.stderr
+    return old
 
 def test_a_changed_setting_writes_v002_and_the_nodes_switch_to_it(addon, core_worker, tmp_path):
     clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 3))
@@ -175,20 +188,13 @@ def _render_alpha(scene, frame, path):
 
 def test_a_scene_generated_before_versions_still_shows_its_passes_and_generate_starts_v001(addon, core_worker,
                                                                                            tmp_path):
-    import dataclasses
-
     clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 2))
     root = output_root(clip)
     scene = bpy.context.scene
     # What the add-on did before versions: the worker writes into the output folder itself, the nodes
     # are wired to those files, the file is saved.
     plan = addon.operators.plan_matte(scene)
-    old = dataclasses.replace(plan.request, output_dir="", versions=False, keep_versions=0)
-    argv = addon.command.worker_prefix(str(core_worker.worker)) + addon.command.run_arguments(old)
-    os.makedirs(root, exist_ok=True)
-    done = subprocess.run(argv, capture_output=True, text=True,
-                          env=addon.command.worker_environment(os.environ), timeout=240)
-    assert done.returncode == 0, done.stderr
+    write_as_before_versions(addon, core_worker, plan, root)
     alpha_file, fgr_file = (root / f"{SHOT}.{p}.0001.exr" for p in ("alpha", "fgr"))
     addon.compositor.wire_matte(scene, plan.source, str(alpha_file), str(fgr_file), 1, 2)
     bpy.ops.wm.save_mainfile()
@@ -434,21 +440,14 @@ def test_a_failed_people_generate_leaves_the_previous_version_wired(addon, core_
 
 def test_a_scene_whose_people_passes_were_written_unversioned_still_shows_them_then_moves_to_v001(
         addon, core_worker, tmp_path):
-    import dataclasses
-
     clip = mechanic_clip(tmp_path, start=1, scene_frames=(1, 2))
     root = output_root(clip)
     scene = bpy.context.scene
     scene.rvmatte.people.people = 2
-    # What the add-on did before people runs were versioned: the worker writes into the output folder
-    # itself (no -o, --versions or --input-id), the passes and the Cryptomatte node are wired, the file saved.
+    # What the add-on did before people runs were versioned: the passes and the Cryptomatte node are
+    # wired to files in the output folder itself, the file saved.
     plan = addon.operators.plan_matte(scene)
-    old = dataclasses.replace(plan.request, output_dir="", versions=False, keep_versions=0, input_id="")
-    argv = addon.command.worker_prefix(str(core_worker.worker)) + addon.command.run_arguments(old)
-    os.makedirs(root, exist_ok=True)
-    done = subprocess.run(argv, capture_output=True, text=True,
-                          env=addon.command.worker_environment(os.environ), timeout=240)
-    assert done.returncode == 0, done.stderr
+    old = write_as_before_versions(addon, core_worker, plan, root)
     alpha_file, fgr_file = (root / f"{SHOT}.{p}.0001.exr" for p in ("alpha", "fgr"))
     assert (root / f"{SHOT}.people.0001.exr").is_file()
     addon.compositor.wire_matte(scene, plan.source, str(alpha_file), str(fgr_file), 1, 2)
