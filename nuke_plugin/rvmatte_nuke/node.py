@@ -107,8 +107,9 @@ def create_node():
     """Tab > RVMatte: a new node connected to the selected one, made in one undo step, its custom
     range set to the input's; with the GUI up its panel opens, as a stock node's does."""
     selected = nuke.selectedNodes()
-    nuke.Undo.begin()
-    nuke.Undo.name("Create RVMatte")
+    undo = nuke.Undo()          # an instance: Nuke 17 documents class-level methods, older Nukes instance ones
+    undo.begin()
+    undo.name("Create RVMatte")
     try:
         group = nuke.createNode("Group", inpanel=False)
         group.setName("RVMatte1")
@@ -117,9 +118,9 @@ def create_node():
             group.setInput(0, selected[0])
         follow_input_range(group)
     except Exception:
-        nuke.Undo.cancel()
+        undo.cancel()
         raise
-    nuke.Undo.end()
+    undo.end()
     if nuke.GUI:
         group.showControlPanel()
     return group
