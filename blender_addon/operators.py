@@ -257,7 +257,7 @@ def pass_patterns(plan, folder=None):
     patterns = (plan.request.alpha_pattern, plan.request.foreground_pattern)
     if folder is None:
         return patterns
-    return tuple(versions.relocated(p, plan.folder, folder) for p in patterns)
+    return tuple(versions.kit.relocated(plan.folder, folder, p) for p in patterns)
 
 
 def _missing_frames(plan, patterns):

@@ -32,11 +32,6 @@ def people_version(version):
     return "people" in version.fields
 
 
-def relocated(pattern, root, folder):
-    """A pass pattern under `root` at the same place under the version `folder` (as the worker moves it)."""
-    return os.path.join(folder, os.path.relpath(pattern, root))
-
-
 def version_folder(root, output_version):
     """The folder of the `output_version` a start/done event names, inside `root`; None without one."""
     name = (output_version or {}).get("name") or ""

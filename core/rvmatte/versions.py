@@ -26,8 +26,8 @@ from typing import List, Optional, Sequence
 
 from rvmatte.errors import OutputError
 from rvmatte_hostkit.sparse import format_ranges, parse_ranges
-from rvmatte_hostkit.versions import (STATE_FILE, STATES, Version, VersionError, current, list_versions, version_name,
-                                      version_number)
+from rvmatte_hostkit.versions import (STATE_FILE, STATES, Version, VersionError, current, list_versions,  # noqa: F401
+                                      relocated, version_name, version_number)
 
 
 def _now() -> str:
@@ -150,11 +150,6 @@ def check_paths_inside(root: str, named: Sequence[tuple]) -> None:
         if not inside:
             raise OutputError(f"--versions {root}: {flag} {spec} is not inside {root} "
                               f"(every output of a versioned run goes into its version folder)")
-
-
-def relocated(root: str, folder: str, path: str) -> str:
-    """``path`` (under ``root``) at the same place under the version ``folder``."""
-    return os.path.join(folder, os.path.relpath(os.path.abspath(path), os.path.abspath(root)))
 
 
 def choose(root: str, key: str, fields: dict) -> RunVersion:

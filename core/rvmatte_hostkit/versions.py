@@ -9,6 +9,7 @@ back to earlier settings reuses their folder, which then becomes the current one
 
   current(versions)     the complete version changed last: what a host's Reads show
   resumable(versions)   an unfinished version changed after the current one: what Resume continues
+  relocated(root, folder, path)   a path under OUT at the same place in a version folder
 """
 import json
 import os
@@ -102,6 +103,12 @@ def list_versions(root, errors=None):
                 raise
             errors.append(str(error))
     return sorted(versions, key=lambda v: v.number)
+
+
+def relocated(root, folder, path):
+    """``path`` (under ``root``, the run's ``-o OUT``) at the same place under the version ``folder``:
+    where a versioned run writes, and reads, a pass it was given as under OUT."""
+    return os.path.join(folder, os.path.relpath(os.path.abspath(path), os.path.abspath(root)))
 
 
 def _latest(versions):

@@ -13,7 +13,6 @@ The node remembers its last unfinished run in the hidden knob ``rvm_pending`` (t
 state hash and the frames it was started with), so Resume can tell whether the node still has the
 settings that version was started with."""
 import json
-import os
 
 import nuke
 
@@ -66,7 +65,7 @@ def written_version(outcome):
 
 def inside(job, folder, pattern):
     """Where a pass of ``job`` (a pattern under its output directory) lies in version ``folder``."""
-    return os.path.join(folder, os.path.relpath(pattern, job.output_dir))
+    return kit.relocated(job.output_dir, folder, pattern)
 
 
 def unfinished(group, folder):
@@ -108,16 +107,18 @@ def forget(group):
 def show_resume(group):
     """Resume is shown only while there is something to resume: the node's last run stopped early,
     or its output directory holds an unfinished version changed after the current one (after Nuke
-    itself stopped mid-run, when nothing was remembered). A folder listing: run on panel open."""
-    from . import jobs
-
-    from . import people
+    itself stopped mid-run, when nothing was remembered); never for a people node (the worker splits
+    its shot again in full). A folder listing: run on panel open."""
+    from . import jobs, people
 
     knob = group.knob("resume")
     if knob is None:
         return
-    offered = bool(pending(group)) and not people.in_use(group)
-    if not offered and not people.in_use(group):
+    if people.in_use(group):
+        offered = False
+    elif pending(group):
+        offered = True
+    else:
         try:
             offered = unfinished(group, jobs.output_dir(group)) is not None
         except Exception:  # noqa: BLE001 - an output directory that cannot be told offers nothing

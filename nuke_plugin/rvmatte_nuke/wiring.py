@@ -188,7 +188,7 @@ def load_results(group):
     shown_version = None
     if sidecar.get("farm_bundle") and sidecar.get("versions"):
         shown_version = _farm_version(folder)
-        alpha, fgr = (os.path.join(shown_version.folder, os.path.relpath(p, folder)) for p in (alpha, fgr))
+        alpha, fgr = (versions.kit.relocated(folder, shown_version.folder, p) for p in (alpha, fgr))
     for view in jobs.chosen_views(group):
         for pattern in (alpha, fgr):
             wanted = sequences.for_view(pattern, view)
