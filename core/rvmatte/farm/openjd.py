@@ -205,38 +205,31 @@ def _version_step(shot: Shot, step: str, input_param: str, output_param: str, de
     what = ("make or pick the version folder of these settings, before any chunk" if step == "choose"
             else f"check frames {format_frame_list(shot.frames)} in the version folder and mark it complete"
             + (f", keeping {shot.keep_versions} complete versions" if shot.keep_versions else ""))
-    result = {
-        "name": version_step_names(shot)[0 if step == "choose" else 1],
-        "description": f"{shot.input}: {what}",
-        "script": {
-            "actions": {
-                "onRun": {
-                    "command": "{{Param.RvmatteCommand}}",
-                    "args": version_arguments(shot, step, plate=_plate(shot, input_param),
-                                              output="{{Param.%s}}" % output_param, device=device,
-                                              weights="{{Param.Weights}}"),
-                    "cancelation": {"mode": "NOTIFY_THEN_TERMINATE"},
-                }
-            }
-        },
-    }
-    if device.startswith("cuda"):
-        result["hostRequirements"] = {"amounts": [{"name": "amount.worker.gpu", "min": 1},
-                                                  {"name": "amount.worker.gpu.memory", "min": min_gpu_memory_mib}]}
-    return result
+    args = version_arguments(shot, step, plate=_plate(shot, input_param), output="{{Param.%s}}" % output_param,
+                             device=device, weights="{{Param.Weights}}")
+    return _rvmatte_step(version_step_names(shot)[0 if step == "choose" else 1], f"{shot.input}: {what}", args,
+                         device, min_gpu_memory_mib)
 
 
 def _finetune_step(shot: Shot, input_param: str, device: str, min_gpu_memory_mib: int) -> dict:
+    args = finetune_arguments(shot, plate=_plate(shot, input_param), device=device, weights="{{Param.Weights}}")
+    return _rvmatte_step(f"{shot.name[:55]} finetune",
+                         f"{shot.input}: fine-tune the weights from the keyframes {shot.keyframes} "
+                         f"into {shot.tuned_weights}, in one task (skipped when that file already matches)",
+                         args, device, min_gpu_memory_mib)
+
+
+def _rvmatte_step(name: str, description: str, args: list, device: str, min_gpu_memory_mib: int) -> dict:
+    """A step whose tasks run ``rvmatte`` with ``args`` (cancelled by a signal, then terminated); on a
+    CUDA device it asks for a GPU with ``min_gpu_memory_mib``."""
     step = {
-        "name": f"{shot.name[:55]} finetune",
-        "description": f"{shot.input}: fine-tune the weights from the keyframes {shot.keyframes} "
-        f"into {shot.tuned_weights}, in one task (skipped when that file already matches)",
+        "name": name,
+        "description": description,
         "script": {
             "actions": {
                 "onRun": {
                     "command": "{{Param.RvmatteCommand}}",
-                    "args": finetune_arguments(shot, plate=_plate(shot, input_param), device=device,
-                                               weights="{{Param.Weights}}"),
+                    "args": args,
                     "cancelation": {"mode": "NOTIFY_THEN_TERMINATE"},
                 }
             }
@@ -256,23 +249,13 @@ def _matte_steps(shot: Shot, input_param: str, output_param: str, device: str, m
         return [_step(shot, input_param, output_param, device, min_gpu_memory_mib)]
     matte_name, label_name, write_name = people_step_names(shot)
     matte = _step(shot, input_param, output_param, device, min_gpu_memory_mib, people_step="matte")
-    label = {
-        "name": label_name,
-        "description": f"{shot.input}: who is who on frames {format_frame_list(shot.frames)}, in one pass "
-        "(an interrupted task carries on after its last labelled frame)",
-        "dependencies": [{"dependsOn": matte_name}],
-        "script": {
-            "actions": {
-                "onRun": {
-                    "command": "{{Param.RvmatteCommand}}",
-                    "args": run_arguments(shot, plate=_plate(shot, input_param), output="{{Param.%s}}" % output_param,
-                                          frames=people_label_frames(shot), preroll="0", device="cpu",
-                                          weights="{{Param.Weights}}", people_step="label"),
-                    "cancelation": {"mode": "NOTIFY_THEN_TERMINATE"},
-                }
-            }
-        },
-    }
+    label = _rvmatte_step(label_name, f"{shot.input}: who is who on frames {format_frame_list(shot.frames)}, in "
+                          "one pass (an interrupted task carries on after its last labelled frame)",
+                          run_arguments(shot, plate=_plate(shot, input_param), output="{{Param.%s}}" % output_param,
+                                        frames=people_label_frames(shot), preroll="0", device="cpu",
+                                        weights="{{Param.Weights}}", people_step="label"),
+                          "cpu", min_gpu_memory_mib)
+    label["dependencies"] = [{"dependsOn": matte_name}]
     write = _step(shot, input_param, output_param, "cpu", min_gpu_memory_mib, people_step="write")
     write["name"] = write_name
     write["dependencies"] = [{"dependsOn": label_name}]
@@ -318,28 +301,9 @@ def _step(shot: Shot, input_param: str, output_param: str, device: str, min_gpu_
         weights="{{Param.Weights}}",
         people_step=people_step,
     )
-    step = {
-        "name": shot.name[:64],
-        "description": f"{shot.input} frames {format_frame_list(shot.frames)}, "
-        f"chunks of {shot.chunk_size}, preroll {shot.preroll}",
-        "parameterSpace": space,
-        "script": {
-            "actions": {
-                "onRun": {
-                    "command": "{{Param.RvmatteCommand}}",
-                    "args": args,
-                    "cancelation": {"mode": "NOTIFY_THEN_TERMINATE"},
-                }
-            }
-        },
-    }
-    if device.startswith("cuda"):
-        step["hostRequirements"] = {
-            "amounts": [
-                {"name": "amount.worker.gpu", "min": 1},
-                {"name": "amount.worker.gpu.memory", "min": min_gpu_memory_mib},
-            ]
-        }
+    step = _rvmatte_step(shot.name[:64], f"{shot.input} frames {format_frame_list(shot.frames)}, "
+                         f"chunks of {shot.chunk_size}, preroll {shot.preroll}", args, device, min_gpu_memory_mib)
+    step["parameterSpace"] = space
     return step
 
 
