@@ -60,6 +60,18 @@ def core_python(folder):
     return str(python)
 
 
+def graded_clip_node(shared_dir, last):
+    """The study clip's frames through a Grade into an RVMatte node, its custom range FIRST..last
+    (the Grade makes Generate render a precomp). Returns (grade, node)."""
+    grade = nuke.nodes.Grade()
+    grade.setInput(0, make_read(str(shared_dir / "data" / CLIP / "com" / "####.png"), 0, 29))
+    group = make_rvmatte(grade)
+    group["range_mode"].setValue("custom")
+    group["range_first"].setValue(FIRST)
+    group["range_last"].setValue(last)
+    return grade, group
+
+
 @pytest.fixture
 def real_worker(monkeypatch, weights_path, tmp_path):
     monkeypatch.delenv("PYTHONPATH", raising=False)
@@ -70,12 +82,7 @@ def test_generate_runs_the_real_worker_and_wires_its_exrs(saved_script, shared_d
                                                           real_worker):
     nuke._fake.render_hook = plate_renderer
     nuke.root()["workingSpaceLUT"].setValue(WORKING_SPACE)
-    grade = nuke.nodes.Grade()
-    grade.setInput(0, make_read(str(shared_dir / "data" / CLIP / "com" / "####.png"), 0, 29))
-    group = make_rvmatte(grade)
-    group["range_mode"].setValue("custom")
-    group["range_first"].setValue(FIRST)
-    group["range_last"].setValue(LAST)
+    grade, group = graded_clip_node(shared_dir, LAST)
 
     run = generate.generate(group)
     assert run is not None, nuke._fake.messages
@@ -157,13 +164,8 @@ def test_a_garbage_matte_input_clears_the_real_workers_alpha_outside_it(saved_sc
     nuke._fake.render_hook = render
     nuke.root()["workingSpaceLUT"].setValue(WORKING_SPACE)
     nuke.GUI = False
-    grade = nuke.nodes.Grade()
-    grade.setInput(0, make_read(str(shared_dir / "data" / CLIP / "com" / "####.png"), 0, 29))
-    group = make_rvmatte(grade)
+    grade, group = graded_clip_node(shared_dir, FIRST + 1)
     group.setInput(2, nuke.nodes.Blur())
-    group["range_mode"].setValue("custom")
-    group["range_first"].setValue(FIRST)
-    group["range_last"].setValue(FIRST + 1)
 
     run = generate.generate(group)
     assert nuke._fake.messages == [] and len(nuke._fake.executions) == 2
@@ -191,12 +193,7 @@ def test_generate_with_people_writes_the_people_exr_the_cryptomatte_node_reads(s
     settings.save(settings.Preferences(python=core_python(tmp_path), weights=str(weights_path), device="cpu"))
     nuke._fake.render_hook = plate_renderer
     nuke.root()["workingSpaceLUT"].setValue(WORKING_SPACE)
-    grade = nuke.nodes.Grade()
-    grade.setInput(0, make_read(str(shared_dir / "data" / CLIP / "com" / "####.png"), 0, 29))
-    group = make_rvmatte(grade)
-    group["range_mode"].setValue("custom")
-    group["range_first"].setValue(FIRST)
-    group["range_last"].setValue(FIRST + 2)
+    grade, group = graded_clip_node(shared_dir, FIRST + 2)
     group["people"].setValue(2)
     run = generate.generate(group)
     assert run is not None, nuke._fake.messages
@@ -220,12 +217,7 @@ def test_the_real_worker_writes_versions_and_a_regrade_gets_its_own(saved_script
     nuke._fake.render_hook = plate_renderer
     nuke.root()["workingSpaceLUT"].setValue(WORKING_SPACE)
     nuke.GUI = False
-    grade = nuke.nodes.Grade()
-    grade.setInput(0, make_read(str(shared_dir / "data" / CLIP / "com" / "####.png"), 0, 29))
-    group = make_rvmatte(grade)
-    group["range_mode"].setValue("custom")
-    group["range_first"].setValue(FIRST)
-    group["range_last"].setValue(FIRST + 1)
+    grade, group = graded_clip_node(shared_dir, FIRST + 1)
     for _ in range(2):
         generate.generate(group)
         assert nuke._fake.messages == []
