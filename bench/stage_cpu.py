@@ -22,7 +22,9 @@ conversion inside a writer's call counts as colour, not as the writer's). Stages
 
     PYTHONPATH=core .venv/bin/python bench/stage_cpu.py -- run plate.####.png -o out --downsample-ratio 0.25
 
-prints one JSON object: ``{"wall": s, "cpu": s, "stages": {name: [user, sys]}}``.
+prints one JSON object: ``{"wall": s, "cpu": s, "stages": {name: [user, sys]}, "calls": {function: n}}``
+(``calls``: how often each wrapped function ran — a stage whose functions the job no longer calls
+would otherwise read 0 s and its time land elsewhere).
 """
 from __future__ import annotations
 
@@ -45,12 +47,15 @@ class StageClock:
     def __init__(self):
         self.totals = {name: [0.0, 0.0] for name in STAGES}
         self.main_staged = [0.0, 0.0]            # of the totals, what ran on the main thread
+        self.calls = {}                          # "Owner.attribute": calls, so a wrapper the code no longer reaches shows
         self._lock = threading.Lock()
         self._local = threading.local()
 
     def wrap(self, owner, attribute: str, stage: str) -> None:
         original = getattr(owner, attribute)
         clock = self
+        name = f"{getattr(owner, '__name__', owner)}.{attribute}"
+        self.calls[name] = 0
 
         @functools.wraps(original)
         def timed(*args, **kwargs):
@@ -64,6 +69,7 @@ class StageClock:
                 inner = stack.pop()
                 user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
                 with clock._lock:
+                    clock.calls[name] += 1
                     clock.totals[stage][0] += user - inner[0]
                     clock.totals[stage][1] += system - inner[1]
                     if not stack and threading.current_thread() is threading.main_thread():
@@ -123,7 +129,7 @@ def main(argv) -> int:
                       main_after.ru_stime - main_before.ru_stime - clock.main_staged[1]]
     staged = sum(u + s for u, s in stages.values())
     stages["threads"] = [cpu - staged, 0.0]          # user and system together
-    print(json.dumps({"wall": wall, "cpu": cpu, "code": code,
+    print(json.dumps({"wall": wall, "cpu": cpu, "code": code, "calls": clock.calls,
                       "stages": {k: [round(u, 3), round(s, 3)] for k, (u, s) in stages.items()}}))
     return code
 

@@ -54,3 +54,26 @@ def test_each_threads_time_is_its_own():
     finally:
         Work.inner = Work.inner.__wrapped__
     assert 0.38 <= sum(clock.totals["encode"]) < 0.6 and clock.main_staged == [0.0, 0.0]
+
+
+def _stage_run(tmp_path, *arguments):
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(SCRIPT), "--", "run", *map(str, arguments)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_every_wrapped_function_is_reached_by_a_real_exr_and_png_job(tmp_path):
+    """A stage whose functions the engine stopped calling would read 0 s, its time counted elsewhere."""
+    from shots import make_exr_shot, make_png_shot
+
+    exr = _stage_run(tmp_path, make_exr_shot(tmp_path / "exr", frames=range(1, 3)), "-o", tmp_path / "out")
+    png = _stage_run(tmp_path, make_png_shot(tmp_path / "png", 2), "--alpha", tmp_path / "p" / "a.####.png",
+                     "--foreground", tmp_path / "p" / "f.####.png")
+    unreached = [name for name in exr["calls"] if exr["calls"][name] + png["calls"][name] == 0]
+    assert exr["calls"] and not unreached
+    assert all(exr["stages"][stage][0] + png["stages"][stage][0] > 0 for stage in ("decode", "network", "encode"))
