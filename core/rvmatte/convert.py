@@ -158,13 +158,10 @@ class _Writers:
                 self.close(False)
                 raise
         else:
-            from rvmatte.errors import OutputError
+            from rvmatte.io.writing import make_output_folder
 
             for path in self.targets.values():
-                try:
-                    os.makedirs(path, exist_ok=True)
-                except OSError as error:
-                    raise OutputError(f"cannot create output folder {path} ({error.strerror or error})") from None
+                make_output_folder(path)
         self.green = np.array(GREEN, dtype=np.float32) / 255.0
 
     def write(self, pha: np.ndarray, fgr: np.ndarray) -> None:

@@ -73,12 +73,11 @@ def export_onnx(model, path: str, *, opset: int = DEFAULT_OPSET, example_size=(2
 
 def _save(path: str, write) -> None:
     """Write through a temporary file beside ``path`` (a failed export leaves nothing)."""
+    from rvmatte.io.writing import make_output_folder
+
     path = os.path.abspath(path)
     directory = os.path.dirname(path)
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"cannot create output folder {directory} ({error.strerror or error})") from None
+    make_output_folder(directory)
     temp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.getpid()}")
     try:
         write(temp)

@@ -677,14 +677,10 @@ class Outputs:
                 yield p.cli_flag(), p.path(frame)
 
     def prepare_directories(self) -> None:
+        from rvmatte.io.writing import make_output_folder
+
         for path in [p.path(0) for p in self.passes]:
-            directory = os.path.dirname(os.path.abspath(path)) or "."
-            try:
-                os.makedirs(directory, exist_ok=True)
-            except OSError as exc:
-                raise OutputError(f"cannot create output folder {directory}: {exc.strerror or exc}") from None
-            if not os.access(directory, os.W_OK | os.X_OK):
-                raise OutputError(f"output folder {directory} is not writable")
+            make_output_folder(os.path.dirname(os.path.abspath(path)) or ".", writable=True)
 
     def remove_stale_temps(self, frames: Sequence[int]) -> None:
         from rvmatte.io import remove_temp_files

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import OutputError
 from .images import one_line
-from .writing import host_id
+from .writing import host_id, make_output_folder
 
 H264_EXTENSIONS = frozenset((".mp4", ".m4v", ".mkv"))
 PRORES_EXTENSIONS = frozenset((".mov",))
@@ -79,11 +79,7 @@ class MovieWriter:
         # 4:2:0 needs even sizes: an odd width/height is padded by repeating the last column/row.
         self._encoded_size = (width + width % 2, height + height % 2) if self.codec == "h264" else (width, height)
         directory, base = os.path.split(os.path.abspath(self.path))
-        try:
-            os.makedirs(directory, exist_ok=True)
-        except OSError as error:
-            raise OutputError(f"cannot create output folder {directory} for {self.path} "
-                              f"({error.strerror or error})") from None
+        make_output_folder(directory, for_path=self.path)
         self._temp = os.path.join(directory, f".{base}.tmp-{host_id()}-{os.getpid()}-{secrets.token_hex(4)}{os.path.splitext(base)[1]}")
         try:
             self._container = av.open(self._temp, mode="w", format=_container_format(self.path))

@@ -278,16 +278,26 @@ def write_text_atomically(path: str, text: str) -> None:
     _write_bytes_atomically(path, text.encode("utf-8"))
 
 
+def make_output_folder(directory: str, *, for_path: str = "", writable: bool = False) -> None:
+    """Create ``directory`` (and its parents) for an output, or raise OutputError naming it (and the
+    file it is for) with the system's reason; ``writable`` also refuses a folder this process cannot
+    write into, before any work is done rather than at the first frame."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as error:
+        what = f"{directory} for {for_path}" if for_path else directory
+        raise OutputError(f"cannot create output folder {what} ({error.strerror or error})") from None
+    if writable and not os.access(directory, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {directory} is not writable")
+
+
 def _replace_atomically(path: str, write) -> None:
     """``write(temp)`` into a temp file beside ``path``, then rename it over ``path``; the temp
     name carries this process's id so a rerun can tell a dead writer's leftovers from a live one's."""
     directory, base = os.path.split(os.path.abspath(path))
     extension = os.path.splitext(base)[1]
     temp = os.path.join(directory, f".{base}.tmp-{host_id()}-{os.getpid()}-{secrets.token_hex(4)}{extension}")
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"cannot create output folder {directory} for {path} ({error.strerror or error})") from None
+    make_output_folder(directory, for_path=path)
     try:
         write(temp)
         os.replace(temp, path)

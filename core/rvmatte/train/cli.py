@@ -54,18 +54,14 @@ def add_parser(subparsers) -> None:
 
 def _check_output(path: str, weights) -> None:
     from rvmatte.errors import OutputError
+    from rvmatte.io.writing import make_output_folder
 
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise OutputError(f"-o {path} is a folder: give the checkpoint's file name, e.g. {path}/tuned.pth")
     if weights and os.path.exists(path) and os.path.samefile(path, weights):
         raise OutputError(f"-o {path} is the base weights file: write the tuned weights beside it")
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"cannot create output folder {directory} ({error.strerror or error})") from None
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise OutputError(f"output folder {directory} is not writable")
+    make_output_folder(directory, writable=True)
 
 
 def already_tuned(output: str, data, config, weights_sha256: str, precision: str) -> Optional[dict]:

@@ -377,3 +377,27 @@ def test_a_full_disk_says_so_and_names_the_frame_not_the_hidden_temp(tmp_path, m
     assert "No space left on device" in message and str(path) in message
     assert ".tmp-" not in message
     assert os.listdir(tmp_path) == []
+
+
+def test_an_output_folder_blocked_by_a_file_is_refused_naming_the_folder_and_the_output(tmp_path):
+    from rvmatte.errors import OutputError
+    from rvmatte.io.writing import make_output_folder
+
+    (tmp_path / "shots").write_text("a file, not a folder")
+    with pytest.raises(OutputError) as caught:
+        make_output_folder(str(tmp_path / "shots" / "sh010"), for_path="sh010.alpha.0001.exr")
+    message = str(caught.value)
+    assert f"cannot create output folder {tmp_path / 'shots' / 'sh010'} for sh010.alpha.0001.exr" in message
+    assert "\n" not in message
+
+
+def test_a_run_into_a_folder_blocked_by_a_file_fails_before_any_frame(tmp_path):
+    from rvmatte.engine import RunOptions, run
+    from rvmatte.errors import OutputError
+    from shots import make_png_shot
+
+    plate = make_png_shot(tmp_path / "in", 2)
+    (tmp_path / "out").write_text("in the way")
+    with pytest.raises(OutputError, match="cannot create output folder"):
+        run(RunOptions(input=plate, alpha=str(tmp_path / "out" / "a.####.exr")))
+    assert (tmp_path / "out").read_text() == "in the way"
