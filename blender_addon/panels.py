@@ -2,7 +2,7 @@
 
 import bpy
 
-from . import compositor, finetune, labels, people, versions
+from . import compositor, finetune, labels, people, sources, versions
 from .operators import job_of, output_folder
 from .sources import SourceError
 
@@ -88,14 +88,30 @@ def draw_settings(layout, context):
     # A people version, or people in the panel, is never resumed: the worker splits the shot again in full.
     resumable = unfinished if unfinished is not None and not versions.people_version(unfinished) \
         and not versions.with_people(settings) else None
+    stale = resumable is not None and plate_changed_since(context.scene, settings, resumable)
+    if stale:
+        resumable = None
     row = layout.row()
     row.scale_y = 1.4
     row.enabled = not running
     row.operator("rvmatte.generate", icon="NODE_COMPOSITING")
     if resumable is not None:
         row.operator("rvmatte.generate", text="Resume", icon="PLAY").resume = True
-    draw_versions(layout, context, root, folder, resumable, unfinished)
+    draw_versions(layout, context, root, folder, resumable, unfinished, stale)
     draw_job(layout, job, context)
+
+
+def plate_changed_since(scene, settings, version):
+    """Whether ``version`` was made from other files than the plate's now (its recorded ``input_id``
+    against the one Generate would send): Resume could not continue it, the worker would start a new
+    version. A stat of the movie or of the sequence's first and last files, each redraw."""
+    made_from = version.fields.get("input_id")
+    if not made_from:
+        return False
+    try:
+        return sources.input_id(sources.resolve(scene, settings)) != made_from
+    except SourceError:          # the panel says what is wrong with the source elsewhere
+        return False
 
 
 def version_state(settings):
@@ -110,9 +126,9 @@ def version_state(settings):
     return root, versions.read(root)
 
 
-def draw_versions(layout, context, root, folder, resumable, unfinished=None):
+def draw_versions(layout, context, root, folder, resumable, unfinished=None, plate_changed=False):
     """Which version the nodes show, which one Resume continues (or that an unfinished people version
-    has no Resume), a folder the next run would stop on."""
+    has no Resume, or that the plate changed since it was made), a folder the next run would stop on."""
     if root is None:
         return
     shown = versions.shown_folder(context.scene, versions.source_key(context.scene.rvmatte))
@@ -122,6 +138,8 @@ def draw_versions(layout, context, root, folder, resumable, unfinished=None):
         labels.draw(layout, versions.resumable_text(resumable), context, icon="INFO")
     elif unfinished is not None and versions.people_version(unfinished):
         labels.draw(layout, versions.no_resume_text(unfinished), context, icon="INFO")
+    elif unfinished is not None and plate_changed:
+        labels.draw(layout, versions.plate_changed_text(unfinished), context, icon="INFO")
     if folder.error:
         labels.draw(layout, folder.error, context, icon="ERROR")
 

@@ -135,6 +135,12 @@ def resumable_text(version):
     return f"Resume continues {version.name} ({STATE_WORDS.get(version.state, version.state)})"
 
 
+def plate_changed_text(version):
+    """What the panel says when the unfinished version was made from other plate files."""
+    return (f"{version.name} {STATE_WORDS.get(version.state, version.state)}, but the plate's files changed "
+            f"since: Generate Matte makes a new version")
+
+
 def no_resume_text(version):
     """What the panel says of an unfinished people version: no Resume (the split is redone in full)."""
     return (f"{version.name} {STATE_WORDS.get(version.state, version.state)}: a people run has no Resume, "

@@ -324,6 +324,10 @@ def test_resume_after_the_plate_changed_makes_a_new_version_and_says_why(addon, 
     finish(job, timeout=30)
     assert "Resume continues v001 (cancelled)" in labels(addon)
     os.utime(movie, (1_700_000_100, 1_700_000_100))                 # the plate re-rendered meanwhile
+    rows = labels(addon)
+    assert "Resume" not in rows and not any(r.startswith("Resume continues") for r in rows)
+    said = " ".join(rows)                                           # the label wraps to the panel's width
+    assert "v001 cancelled, but the plate's files changed since: Generate Matte makes a new version" in said
     bpy.context.scene.rvmatte.frame_end = 2
     resumed = generate(addon, resume=True)
     assert resumed.message == "2 frames written, 0 kept, in v002 (not v001: the plate's files changed since)"
