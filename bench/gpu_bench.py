@@ -27,7 +27,11 @@ measured):
   after the 5th) and of the whole job (start-up included), GPU utilisation sampled while
   frames flow;
 - GPU utilisation sampled during the model rows (``torch.cuda.utilization``, needs pynvml;
-  else ``nvidia-smi``; else "n/a").
+  else ``nvidia-smi``; else "n/a");
+- last, the optional backends, only where they import: ``--backend tensorrt`` (ONNX Runtime's
+  TensorRT provider, float16 and float32) model only at both sizes, the engine's build (first
+  frame, into a temporary cache) timed apart from the steady state. Skipped with the reason
+  elsewhere (no CUDA device; onnxruntime without the provider).
 
 At the end one Markdown table is printed and written to ``table.md``.
 """
@@ -60,6 +64,12 @@ MODES = [  # name: (dtype, channels_last, cuda graph)
     ("float32 + channels_last", ("float32", True, False)),
     ("float16 + channels_last", ("float16", True, False)),
     ("float16 + CUDA graph", ("float16", False, True)),
+]
+
+
+BACKEND_MODES = [  # name: (backend, precision); optional: rows only where the runtime imports
+    ("tensorrt float16", ("tensorrt", "float16")),
+    ("tensorrt float32", ("tensorrt", "float32")),
 ]
 
 
@@ -194,6 +204,37 @@ def graph_step(model, example, ratio, device):
         return outputs[0], outputs[1]
 
     return step
+
+
+def backend_problem(backend: str, device) -> str:
+    """Why an optional backend's rows cannot run here ('' when they can)."""
+    from rvmatte.backends import runtime
+
+    if device.type != "cuda":
+        return "TensorRT needs a CUDA device"
+    try:
+        runtime(backend).version()
+    except ImportError as error:
+        return str(error)
+    return ""
+
+
+def time_backend(weights, device, backend: str, precision: str, frames, ratio, warmup: int, count: int) -> dict:
+    """Frames/s of ``--backend`` (state fed back) after its first frame, which builds its engine (timed)."""
+    import torch
+
+    from rvmatte.backends import select
+
+    model = load_network(weights, device, "float32", False)
+    network = select(backend, model, precision=precision, threads=1, warn=lambda message: None)
+    started = time.perf_counter()
+    with torch.inference_mode():
+        network(frames[0], downsample_ratio=ratio)
+    synchronize(device)
+    build = time.perf_counter() - started
+    fps, utilisation = time_model(network, frames, ratio, warmup, count, device, False)
+    return {"fps": round(fps, 2), "build_s": round(build, 1), "gpu_utilisation": utilisation,
+            "graph_frames": network.graph_frames}
 
 
 def parity(weights, device, size, frames_count: int) -> dict:
@@ -454,6 +495,30 @@ def main(argv=None) -> int:
                         if device.type == "cuda":
                             torch.cuda.empty_cache()
 
+    previous_cache = os.environ.get("RVMATTE_CACHE_DIR")
+    with tempfile.TemporaryDirectory(prefix="gpu-bench-engines-") as engines:
+        os.environ["RVMATTE_CACHE_DIR"] = engines                # exports and engines: built here, not in $OUT
+        for label, (width, height, ratio) in sizes.items():
+            for mode, (backend, precision) in BACKEND_MODES:
+                row = {"kind": "backend", "size": label, "resolution": f"{width}x{height}", "ratio": ratio,
+                       "mode": f"--backend {mode}, model only"}
+                problem = "time budget" if out_of_time() else backend_problem(backend, device)
+                if problem:
+                    rows.add(**row, skipped=problem)
+                    continue
+                try:
+                    frames = make_frames(8, width, height, device, torch.float32)
+                    rows.add(**row, **time_backend(weights, device, backend, precision, frames, ratio, warmup, count),
+                             frames=count)
+                except Exception as error:
+                    rows.add(**row, error=f"{type(error).__name__}: {str(error)[:200]}")
+                finally:
+                    torch.cuda.empty_cache()
+    if previous_cache is None:
+        os.environ.pop("RVMATTE_CACHE_DIR", None)
+    else:
+        os.environ["RVMATTE_CACHE_DIR"] = previous_cache
+
     table = format_table(rows.rows, time.perf_counter() - started)
     (Path(args.out) / "table.md").write_text(table + "\n")
     print(table)
@@ -478,6 +543,8 @@ def format_table(rows: list, seconds: float) -> str:
             result = f"max |Δ| {r['max_abs_difference']:.2e} vs synchronous copies ({r['transfer']}, {r['chunks']} chunks)"
         elif r["kind"] == "parity":
             result = f"max |Δα| {r['max_abs_alpha']:.2e}, mean {r['mean_abs_alpha']:.2e}"
+        elif r["kind"] == "backend":
+            result = f"{r['fps']:.1f} frames/s (engine built in {r['build_s']:.0f} s at the first frame)"
         elif r["kind"] == "end_to_end":
             result = (f"{r['steady_fps']:.1f} frames/s steady, {r['fps']:.1f} whole job "
                       f"({r['frames']} frames, {r['transfer']})")

@@ -236,9 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cuda-graphs", action="store_true",
                      help="CUDA: capture the steady-state forward once per shot size and replay it (one launch "
                           "per chunk instead of hundreds); off elsewhere")
-    run.add_argument("--backend", choices=("torch", "onnxruntime", "openvino", "auto"), default="torch",
-                     help="runtime of the network on CPU: torch (default), onnxruntime, openvino (exported "
-                          "once per frame size and cached in $RVMATTE_CACHE_DIR), auto (torch unless measured "
+    run.add_argument("--backend", choices=("torch", "onnxruntime", "openvino", "tensorrt", "auto"), default="torch",
+                     help="runtime of the network: torch (default), onnxruntime or openvino on the CPU, tensorrt "
+                          "on a CUDA GPU (onnxruntime-gpu with TensorRT; float32 or float16); each exported once "
+                          "per frame size and ratio and cached in $RVMATTE_CACHE_DIR; auto (torch unless measured "
                           "faster; falls back to torch with a warning)")
     run.add_argument("--progress", choices=("tty", "json", "openjd", "none"),
                      help="tty (a bar on stderr), json (JSON lines on stdout), openjd, none")

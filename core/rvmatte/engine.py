@@ -62,7 +62,7 @@ class RunOptions:
     writers: Optional[int] = None
     fold_batchnorm: Optional[bool] = None
     compile: bool = False                    # torch.compile the steady-state forward (long shots)
-    backend: str = "torch"                   # torch, onnxruntime, openvino or auto (rvmatte.backends)
+    backend: str = "torch"                   # torch, onnxruntime, openvino, tensorrt or auto (rvmatte.backends)
     deterministic: bool = False              # GPU: fixed cuDNN algorithms, TF32 off (rvmatte.gpu)
     cuda_graphs: bool = False                # CUDA: the steady state replayed from a graph (rvmatte.cuda_graphs)
     model: object = None                     # an already loaded network (hosts, tests, the API)
@@ -436,6 +436,10 @@ class Job:
         o = self.options
         if o.compile:
             raise RvmatteError("--cuda-graphs and --compile exclude each other: choose one")
+        if getattr(model, "backend_name", None):
+            self.reporter.warning(f"--cuda-graphs: --backend {model.backend_name} runs its own graph, which is "
+                                  "not captured")
+            return model
         device = next(model.parameters()).device
         if device.type != "cuda":
             self.reporter.warning(f"--cuda-graphs: only on a CUDA device; the network runs as it is on {device.type}")

@@ -43,8 +43,11 @@ def test_a_tiny_cpu_run_writes_every_row_and_the_table(tmp_path, capsys):
     assert all(r["fps"] > 0 and r["transfer"] == "PassThrough" and r["frames"] == 3 for r in timed)
     skipped = [r["skipped"] for r in end_to_end if "fps" not in r]
     assert skipped == ["float16 convolutions are for the GPU", "CUDA graphs need a CUDA device"] * 2
+    backend = [r for r in rows if r["kind"] == "backend"]         # optional, last: only where they can run
+    assert rows[-len(backend):] == backend and [r["size"] for r in backend] == ["1080p", "1080p", "4K", "4K"]
+    assert all(r["skipped"] == "TensorRT needs a CUDA device" for r in backend)
     table = (tmp_path / "table.md").read_text()
-    assert table in capsys.readouterr().out and "| parity |" in table
+    assert table in capsys.readouterr().out and "| parity |" in table and "--backend tensorrt float16" in table
 
 
 def test_rows_past_the_time_budget_are_skipped_but_still_written(tmp_path):

@@ -1,10 +1,12 @@
-"""Inference backends: the network run by PyTorch, ONNX Runtime or OpenVINO.
+"""Inference backends: the network run by PyTorch, ONNX Runtime, OpenVINO or TensorRT.
 
-One module per runtime (``torch_backend``, ``onnxruntime_backend``, ``openvino_backend``),
-each with ``NAME``, ``PRECISIONS``, ``version()`` (raises ImportError when the runtime is
-missing) and, for the non-torch ones, ``load(onnx_path, precision, threads)`` returning a
-runner: ``run(src, [r1..r4]) → [fgr, pha, r1..r4]`` on float32 numpy arrays. ``select``
-wraps the eager network so the session calls every backend the same way (see ``network``).
+One module per runtime (``torch_backend``, ``onnxruntime_backend``, ``openvino_backend``,
+``tensorrt_backend``), each with ``NAME``, ``PRECISIONS``, ``version()`` (raises ImportError
+when the runtime is missing), ``DEVICES`` where it is not CPU-only and, for the non-torch
+ones, ``load(onnx_path, precision, threads, device=None)`` returning a runner: either
+``run(src, [r1..r4]) → [fgr, pha, r1..r4]`` on float32 numpy arrays, or ``run_tensors`` on
+torch tensors where they are (TensorRT: on the GPU). ``select`` wraps the eager network so
+the session calls every backend the same way (see ``network``).
 
 ``--backend auto`` is torch unless a measurement on that device says otherwise
 (``AUTO_PREFERENCE``; see docs/performance.md); when the preferred runtime is missing or
@@ -18,7 +20,7 @@ from typing import Callable, Optional
 
 from rvmatte.errors import RvmatteError
 
-NAMES = ("torch", "onnxruntime", "openvino")
+NAMES = ("torch", "onnxruntime", "openvino", "tensorrt")
 CHOICES = NAMES + ("auto",)
 #: backends ``auto`` tries first, per device type, before torch (from bench/speed.py's rows)
 AUTO_PREFERENCE = {"cpu": ()}
@@ -29,6 +31,11 @@ def runtime(name: str):
     if name not in NAMES:
         raise RvmatteError(f"--backend {name}: unknown backend; expected one of {', '.join(CHOICES)}")
     return importlib.import_module(f"rvmatte.backends.{name}_backend")
+
+
+def devices_of(module) -> tuple:
+    """The torch device types a backend's graph runs on (CPU unless it says otherwise)."""
+    return tuple(getattr(module, "DEVICES", ("cpu",)))
 
 
 def label(model) -> str:
@@ -50,8 +57,9 @@ def _problem(name: str, device_type: str, precision: str) -> Optional[str]:
         module.version()
     except Exception as error:           # ImportError, or a broken install
         return f"{name} is not installed ({error.__class__.__name__}: {error})"
-    if name != "torch" and device_type != "cpu":
-        return f"{name} runs on the CPU here, not on {device_type}"
+    devices = devices_of(module)
+    if name != "torch" and device_type not in devices:
+        return f"{name} runs on {' or '.join(d.upper() if d == 'cpu' else d for d in devices)}, not on {device_type}"
     if precision not in module.PRECISIONS:
         return f"{name} runs {', '.join(module.PRECISIONS)}, not {precision}"
     return None

@@ -1,7 +1,7 @@
 """The network behind another runtime, called exactly like the PyTorch model.
 
-``BackendNetwork`` is what the session holds when ``--backend`` names ONNX Runtime or
-OpenVINO: ``forward(src, r1, r2, r3, r4, downsample_ratio)`` returns ``fgr, pha, r1..r4``
+``BackendNetwork`` is what the session holds when ``--backend`` names ONNX Runtime,
+OpenVINO or TensorRT: ``forward(src, r1, r2, r3, r4, downsample_ratio)`` returns ``fgr, pha, r1..r4``
 like ``MattingNetwork`` (src ``[B,C,H,W]`` or ``[B,T,C,H,W]``, B = 1), so the recurrent
 state is passed in and out as in PyTorch and the session needs no other path. Frames go
 one at a time through a static-shape graph (one per frame size and ratio, exported once
@@ -24,7 +24,7 @@ from torch import nn
 from rvmatte.wrapped import WrappedNetwork
 
 from rvmatte import __version__
-from rvmatte.backends import cache
+from rvmatte.backends import cache, devices_of
 from rvmatte.backends.static_export import export_static_onnx, float32_copy
 
 
@@ -55,7 +55,8 @@ class BackendNetwork(WrappedNetwork):
         self._threads = threads
         self._on_failure = on_failure
         self._digest = weights_digest(network)
-        self._runners: Dict[Tuple[int, int, float], object] = {}
+        self._runners: Dict[Tuple[int, int, float, str], object] = {}
+        self._devices = devices_of(runtime)
         self._failed = False
         self.backend_name = runtime.NAME
         self.backend_version = runtime.version()
@@ -75,35 +76,35 @@ class BackendNetwork(WrappedNetwork):
                 "ratio": float(ratio), "precision": self._precision, "backend": self.backend_name,
                 "backend_version": self.backend_version, "rvmatte": __version__, "torch": torch.__version__}
 
-    def _runner(self, height: int, width: int, ratio: float):
-        key = (height, width, float(ratio))
+    def _runner(self, height: int, width: int, ratio: float, device: torch.device):
+        key = (height, width, float(ratio), str(device))
         if key not in self._runners:
-            self._runners[key] = self._build(height, width, ratio)
+            self._runners[key] = self._build(height, width, ratio, device)
         return self._runners[key]
 
-    def _build(self, height: int, width: int, ratio: float):
+    def _build(self, height: int, width: int, ratio: float, device: torch.device):
         name = f"{self.backend_name}-{cache.entry_key(self.entry_fields(height, width, ratio))}.onnx"
         path = cache.lookup(name)
         if path is not None:
             try:
-                return self._runtime.load(path, self._precision, self._threads)
+                return self._runtime.load(path, self._precision, self._threads, device=device)
             except Exception:            # a truncated or foreign file: rebuild it
                 cache.discard(path)
         network = float32_copy(self.network)
         path = cache.store(name, lambda temp: export_static_onnx(network, temp, height, width, ratio))
         self.exports += 1
-        return self._runtime.load(path, self._precision, self._threads)
+        return self._runtime.load(path, self._precision, self._threads, device=device)
 
     # -- the forward ----------------------------------------------------------------------------
     def forward(self, src, r1=None, r2=None, r3=None, r4=None, downsample_ratio: float = 1.0,
                 segmentation_pass: bool = False):
         state = [r1, r2, r3, r4]
         if (self._failed or segmentation_pass or float(downsample_ratio) == 1.0
-                or src.shape[0] != 1 or src.device.type != "cpu"):
+                or src.shape[0] != 1 or src.device.type not in self._devices):
             return self._eager(src, state, downsample_ratio, segmentation_pass)
         height, width = src.shape[-2:]
         try:
-            runner = self._runner(int(height), int(width), float(downsample_ratio))
+            runner = self._runner(int(height), int(width), float(downsample_ratio), src.device)
         except Exception as error:
             if self._on_failure is None:
                 from rvmatte.errors import RvmatteError
@@ -114,6 +115,8 @@ class BackendNetwork(WrappedNetwork):
             self._on_failure(f"--backend auto: {self.backend_name} failed ({error}); running torch")
             return self._eager(src, state, downsample_ratio, segmentation_pass)
         frames = src if src.ndim == 5 else src[:, None]
+        if hasattr(runner, "run_tensors"):
+            return self._run_tensors(runner, src, frames, state)
         arrays = [np.ascontiguousarray(r.float().cpu().numpy()) if r is not None else np.zeros(shape, np.float32)
                   for r, shape in zip(state, runner.state_shapes)]
         fgrs, phas = [], []
@@ -128,6 +131,21 @@ class BackendNetwork(WrappedNetwork):
         if src.ndim == 4:
             fgr, pha = fgr[0], pha[0]
         return [fgr, pha, *(torch.from_numpy(a) for a in arrays)]
+
+    def _run_tensors(self, runner, src, frames, state):
+        """The frames through a runner that takes torch tensors where they are (no host copies)."""
+        tensors = [r.float() if r is not None else torch.zeros(shape, device=src.device)
+                   for r, shape in zip(state, runner.state_shapes)]
+        fgrs, phas = [], []
+        for t in range(frames.shape[1]):
+            fgr, pha, *tensors = runner.run_tensors(frames[0, t:t + 1], tensors)
+            fgrs.append(fgr)
+            phas.append(pha)
+            self.graph_frames += 1
+        fgr, pha = torch.cat(fgrs)[None], torch.cat(phas)[None]
+        if src.ndim == 4:
+            fgr, pha = fgr[0], pha[0]
+        return [fgr, pha, *tensors]
 
     def _eager(self, src, state, ratio, segmentation_pass):
         dtype = next(self.network.parameters()).dtype

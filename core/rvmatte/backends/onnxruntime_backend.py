@@ -29,5 +29,5 @@ class Runner:
         return self.session.run(None, feed)
 
 
-def load(path: str, precision: str, threads: int) -> Runner:
+def load(path: str, precision: str, threads: int, device=None) -> Runner:
     return Runner(path, threads)

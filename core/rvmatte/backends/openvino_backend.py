@@ -41,5 +41,5 @@ class Runner:
         return [results[o].copy() for o in self.outputs]
 
 
-def load(path: str, precision: str, threads: int) -> Runner:
+def load(path: str, precision: str, threads: int, device=None) -> Runner:
     return Runner(path, precision, threads)

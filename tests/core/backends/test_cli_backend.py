@@ -70,7 +70,7 @@ def test_auto_falls_back_to_torch_with_one_warning_when_the_export_fails(torch_a
     require("onnxruntime")
     monkeypatch.setitem(backends.AUTO_PREFERENCE, "cpu", ("onnxruntime",))
 
-    def broken(path, precision, threads):
+    def broken(path, precision, threads, device=None):
         raise RuntimeError("no kernel for this CPU")
 
     monkeypatch.setattr(onnxruntime_backend, "load", broken)
