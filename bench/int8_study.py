@@ -20,9 +20,9 @@ per-channel weights); the scope says which layers are quantized (the others stay
 bf16 with ``+bf16``): ``all``, ``encoder-decoder`` (backbone, LR-ASPP and the decoder's
 convolutions; the ConvGRUs, the output head and the Deep Guided Filter stay float) or
 ``backbone`` (backbone and LR-ASPP). ``ov-f32`` and ``ov-bf16`` are the existing precisions,
-timed in the same run for the ratios. ``merged`` variants export the refiner's two
-full-resolution bilinear upsamplings (of A and b, 4 channels each) as one 8-channel resize:
-the same operations, bit-identical in PyTorch (a study-only patch of the export, not the model).
+timed in the same run for the ratios. ``merged`` variants are the export as rvmatte makes it
+since this study: the refiner's two full-resolution bilinear upsamplings (of A and b, 4 channels
+each) as one 8-channel resize, bit-identical in PyTorch; the others the export as it was.
 
 Needs ``nncf`` for the ``ov-int8-*`` variants (``pip install nncf``; not a dependency of rvmatte),
 OpenVINO, ONNX Runtime, PyAV and OpenImageIO. Results: docs/performance.md, "int8".
@@ -116,29 +116,12 @@ def torch_run(model, frames):
 
 
 # -- the graphs ------------------------------------------------------------------------------
-def _merged_upsampling(a, b, fine_src):
-    """``guided_filter._apply_upsampled`` with A and b upsampled together (8 channels, one resize)."""
-    import torch
-    import torch.nn.functional as F
-
-    size = (fine_src.shape[2], fine_src.shape[3])
-    ab = F.interpolate(torch.cat([a, b], 1), size, mode="bilinear", align_corners=False)
-    fgr = torch.addcmul(ab[:, 4:7], ab[:, :3], fine_src)
-    pha = torch.addcmul(ab[:, 7:], ab[:, 3:4], fine_src.mean(1, keepdim=True))
-    return fgr, pha
-
-
 def export(model, path: str, graph: str) -> None:
+    """The static export as rvmatte makes it (``merged``: one 8-channel resize of A and b) or as it was
+    before (``plain``: two 4-channel resizes)."""
     from rvmatte.backends.static_export import export_static_onnx, float32_copy
-    from rvmatte.model import guided_filter
 
-    original = guided_filter._apply_upsampled
-    if graph == "merged":
-        guided_filter._apply_upsampled = _merged_upsampling
-    try:
-        export_static_onnx(float32_copy(model), path, HEIGHT, WIDTH, RATIO)
-    finally:
-        guided_filter._apply_upsampled = original
+    export_static_onnx(float32_copy(model), path, HEIGHT, WIDTH, RATIO, merged_upsampling=graph == "merged")
 
 
 # -- what to quantize --------------------------------------------------------------------------
