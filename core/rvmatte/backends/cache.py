@@ -1,10 +1,10 @@
 """The on-disk cache of exported (and compiled) models.
 
 One entry per (weights sha256, variant, refiner, frame size, downsample ratio, precision,
-backend + its version, rvmatte and torch versions): a static-shape export is only valid for
-exactly that input. Entries are written atomically (a temp file named for this host and
-process, then a rename), so two farm tasks filling the same shared cache never see half a
-file. An entry that fails to load is deleted and rebuilt by the backend, never fatal.
+backend + its version, rvmatte and torch versions, the export's ``EXPORT_VERSION``): a
+static-shape export is only valid for exactly that input. Entries are written atomically (a
+temp file named for this host and process, then a rename), so two farm tasks filling the same
+shared cache never see half a file. An entry that fails to load is deleted and rebuilt by the backend, never fatal.
 
 Where: ``$RVMATTE_CACHE_DIR`` (else ``~/.cache/rvmatte/compiled``). A farm may also name a
 read-only shared cache in ``$RVMATTE_SHARED_CACHE_DIR``: entries found there are used, new

@@ -25,7 +25,7 @@ from rvmatte.wrapped import WrappedNetwork
 
 from rvmatte import __version__
 from rvmatte.backends import cache, devices_of
-from rvmatte.backends.static_export import export_static_onnx, float32_copy
+from rvmatte.backends.static_export import EXPORT_VERSION, export_static_onnx, float32_copy
 
 
 def weights_digest(model: nn.Module) -> str:
@@ -74,7 +74,8 @@ class BackendNetwork(WrappedNetwork):
         return {"weights": self._digest, "variant": getattr(net, "variant", ""),
                 "refiner": getattr(net, "refiner_name", ""), "height": height, "width": width,
                 "ratio": float(ratio), "precision": self._precision, "backend": self.backend_name,
-                "backend_version": self.backend_version, "rvmatte": __version__, "torch": torch.__version__}
+                "backend_version": self.backend_version, "rvmatte": __version__, "torch": torch.__version__,
+                "export": EXPORT_VERSION}
 
     def _runner(self, height: int, width: int, ratio: float, device: torch.device):
         key = (height, width, float(ratio), str(device))

@@ -3,7 +3,9 @@
 Inputs ``src`` [1,3,H,W] and the four recurrent states at their real shapes (zeros at a
 shot's first frame, which is what the PyTorch model uses for a missing state); outputs
 ``fgr, pha, r1o..r4o``. The Deep Guided Filter is part of the graph, exactly as the
-eager forward runs it at a ratio below 1. Static shapes let OpenVINO and ONNX Runtime
+eager forward runs it at a ratio below 1, with its two full-resolution upsamplings (A and b)
+made one 8-channel resize: the same values, and OpenVINO's bf16 graph 1.2x faster at 1080p
+(its resize costs per call; bench/int8_study.py, docs/performance.md). Static shapes let OpenVINO and ONNX Runtime
 plan every buffer ahead (OpenVINO ran 1.5x slower on the dynamic-shape export).
 """
 from __future__ import annotations
@@ -18,15 +20,19 @@ from torch import Tensor, nn
 INPUTS = ["src", "r1i", "r2i", "r3i", "r4i"]
 OUTPUTS = ["fgr", "pha", "r1o", "r2o", "r3o", "r4o"]
 OPSET = 17
+#: what the graph is made of; part of the cache key, so a change here rebuilds older entries
+EXPORT_VERSION = 2                  # 2: one 8-channel full-resolution resize in the refiner
 
 
 class StaticMatting(nn.Module):
-    """The network's single-frame forward with the ratio fixed (as a Python constant)."""
+    """The network's single-frame forward with the ratio fixed (as a Python constant). Sets the
+    refiner of ``network`` (a copy: ``float32_copy``) to upsample A and b in one resize."""
 
-    def __init__(self, network: nn.Module, ratio: float):
+    def __init__(self, network: nn.Module, ratio: float, merged_upsampling: bool = True):
         super().__init__()
         self.network = network
         self.ratio = float(ratio)
+        network.refiner.merged_upsampling = merged_upsampling
 
     def forward(self, src: Tensor, r1: Tensor, r2: Tensor, r3: Tensor, r4: Tensor) -> List[Tensor]:
         net = self.network
@@ -52,12 +58,14 @@ def state_shapes(network: nn.Module, height: int, width: int, ratio: float) -> L
     return [tuple(r.shape) for r in state]
 
 
-def export_static_onnx(network: nn.Module, path: str, height: int, width: int, ratio: float) -> None:
-    """Trace ``network`` (float32, CPU) at this size and ratio and write the ONNX graph to ``path``."""
+def export_static_onnx(network: nn.Module, path: str, height: int, width: int, ratio: float,
+                       merged_upsampling: bool = True) -> None:
+    """Trace ``network`` (a float32 CPU copy, which this alters) at this size and ratio and write the
+    ONNX graph to ``path``."""
     import warnings
 
     shapes = state_shapes(network, height, width, ratio)
-    wrapper = StaticMatting(network, ratio).eval()
+    wrapper = StaticMatting(network, ratio, merged_upsampling).eval()
     src = torch.zeros(1, 3, height, width)
     state = tuple(torch.zeros(shape) for shape in shapes)
     with warnings.catch_warnings(), torch.no_grad():

@@ -16,18 +16,24 @@ def _with_grey(x: Tensor) -> Tensor:
     return torch.cat([x, x.mean(1, keepdim=True)], dim=1)
 
 
-def _apply_upsampled(a: Tensor, b: Tensor, fine_src: Tensor) -> Tuple[Tensor, Tensor]:
+def _apply_upsampled(a: Tensor, b: Tensor, fine_src: Tensor, merged: bool = False) -> Tuple[Tensor, Tensor]:
     """Upsample the per-pixel linear model (a, b) [N,4,h,w] to ``fine_src`` [N,3,H,W] and apply
     it to the image and its grey channel → (fgr [N,3,H,W], pha [N,1,H,W]).
 
     The same ``A·x + b`` as on the 4-channel guide, without building that guide or the
     product at full resolution: two fused multiply-adds instead of a concatenation, a
-    product and a sum over four full-size channels.
+    product and a sum over four full-size channels. ``merged`` upsamples a and b as one
+    8-channel tensor (bilinear upsampling is per channel, so the values are the same):
+    the static export does, OpenVINO's resize costs per call (bench/int8_study.py).
     """
     size = (fine_src.shape[2], fine_src.shape[3])
-    # Few channels: the planar (NCHW) upsampling kernel is the faster one here.
-    a = F.interpolate(a.contiguous(), size, mode="bilinear", align_corners=False)
-    b = F.interpolate(b.contiguous(), size, mode="bilinear", align_corners=False)
+    if merged:
+        ab = F.interpolate(torch.cat([a, b], 1), size, mode="bilinear", align_corners=False)
+        a, b = ab[:, :4], ab[:, 4:]
+    else:
+        # Few channels: the planar (NCHW) upsampling kernel is the faster one here.
+        a = F.interpolate(a.contiguous(), size, mode="bilinear", align_corners=False)
+        b = F.interpolate(b.contiguous(), size, mode="bilinear", align_corners=False)
     fgr = torch.addcmul(b[:, :3], a[:, :3], fine_src)
     pha = torch.addcmul(b[:, 3:], a[:, 3:], fine_src.mean(1, keepdim=True))
     return fgr, pha
@@ -38,6 +44,7 @@ class DeepGuidedFilterRefiner(nn.Module):
 
     def __init__(self, hidden: int = 16):
         super().__init__()
+        self.merged_upsampling = False      # the static export sets it on its copy (see _apply_upsampled)
         self.box_filter = nn.Conv2d(4, 4, 3, padding=1, bias=False, groups=4)
         self.box_filter.weight.data.fill_(1 / 9)
         self.conv = nn.Sequential(
@@ -56,7 +63,7 @@ class DeepGuidedFilterRefiner(nn.Module):
         cov_xy = mean_xy - mean_x * mean_y
         var_x = mean_xx - mean_x * mean_x
         a = self.conv(torch.cat([cov_xy, var_x, base_hid], dim=1))
-        return _apply_upsampled(a, mean_y - a * mean_x, fine_src)
+        return _apply_upsampled(a, mean_y - a * mean_x, fine_src, self.merged_upsampling)
 
 
 def _box_filter(x: Tensor, radius: int) -> Tensor:
@@ -71,6 +78,7 @@ class FastGuidedFilterRefiner(nn.Module):
 
     def __init__(self, radius: int = 1, eps: float = 1e-5):
         super().__init__()
+        self.merged_upsampling = False
         self.radius = radius
         self.eps = eps
 
@@ -83,4 +91,4 @@ class FastGuidedFilterRefiner(nn.Module):
         cov_xy = _box_filter(lr_x * lr_y, self.radius) - mean_x * mean_y
         var_x = _box_filter(lr_x * lr_x, self.radius) - mean_x * mean_x
         a = cov_xy / (var_x + self.eps)
-        return _apply_upsampled(a, mean_y - a * mean_x, fine_src)
+        return _apply_upsampled(a, mean_y - a * mean_x, fine_src, self.merged_upsampling)

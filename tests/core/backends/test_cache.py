@@ -63,3 +63,13 @@ def test_a_corrupt_entry_is_rebuilt(model, frames):
     got = alphas(network, frames[:2])
     assert network.exports == 1
     assert np.abs(got[1] - alphas(model, frames[:2])[1]).max() <= 1e-4
+
+
+def test_a_new_export_version_exports_again(model, frames, monkeypatch):
+    from rvmatte.backends import network as backend_network
+
+    alphas(_ort(model), frames[:1])
+    monkeypatch.setattr(backend_network, "EXPORT_VERSION", backend_network.EXPORT_VERSION + 1)
+    network = _ort(model)
+    alphas(network, frames[:1])
+    assert network.exports == 1 and len(_entries()) == 2
