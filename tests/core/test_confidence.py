@@ -18,7 +18,7 @@ from shots import make_png_shot, read, spec_of
 
 @pytest.fixture(autouse=True)
 def _experimental(monkeypatch):
-    """--confidence is experimental (it did not beat the prior): these tests opt in."""
+    """--confidence is experimental (its frame ranking did not beat the soft share): these tests opt in."""
     monkeypatch.setenv("RVMATTE_EXPERIMENTAL", "1")
 
 
