@@ -7,7 +7,7 @@ Three signs that a matte is likely wrong, per pixel:
   short side. The blur spreads the soft band's uncertainty onto the *hard* pixels next to it
   (α̂ = 0 or 1 but the truth soft: the band too narrow, a missed motion blur, an edge in the wrong
   place), which the prior alone ties with the far background; inside the band the prior still
-  ranks first;
+  ranks first. A blur of σ ≥ 16 px runs at 1/⌊σ/8⌋ of the size (within 1e-4 of the full blur);
 * **disagreement**: the spread (max − min) of the streams' alphas (``--ensemble``; 0 with a
   single stream);
 * **instability**: the alpha changed from the previous frame although the plate there barely
@@ -28,6 +28,7 @@ DISAGREEMENT_SCALE = 0.25     # a stream spread of 0.25 in alpha: confidence 0
 INSTABILITY_SCALE = 0.1       # an unexplained alpha change of 0.1 between frames: confidence 0
 STILL_PLATE = 0.05            # a plate change (sRGB-encoded, 0..1) from which an alpha change is explained
 EDGE_SIGMA = 1 / 36           # the blur of the soft band, a fraction of the frame's short side (8 px at 288)
+BLUR_STEP = 8                 # a blur wider than 2 x 8 px runs at 1/(σ // 8) of the size
 
 
 def edge(pha: np.ndarray) -> np.ndarray:
@@ -36,8 +37,16 @@ def edge(pha: np.ndarray) -> np.ndarray:
     import cv2
 
     prior = np.ascontiguousarray(4.0 * pha * (1.0 - pha), np.float32)
-    sigma = max(EDGE_SIGMA * min(pha.shape[:2]), 0.5)
-    spread = cv2.GaussianBlur(prior, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    height, width = pha.shape[:2]
+    sigma = max(EDGE_SIGMA * min(height, width), 0.5)
+    step = int(sigma // BLUR_STEP)
+    if step < 2:
+        spread = cv2.GaussianBlur(prior, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    else:      # a wide blur at 1/step of the size (cost: a 4K frame's σ is 60 px), back up bilinearly
+        small = cv2.resize(prior, (max(1, round(width / step)), max(1, round(height / step))),
+                           interpolation=cv2.INTER_AREA)
+        small = cv2.GaussianBlur(small, (0, 0), sigma / step, borderType=cv2.BORDER_REFLECT)
+        spread = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
     return np.clip((prior + spread) * 0.5, 0.0, 1.0)
 
 

@@ -160,3 +160,15 @@ def test_a_run_without_confidence_computes_no_qc_score(tmp_path):
     alpha = sorted((tmp_path / "out").glob("*alpha*.exr"))
     assert alpha and all(spec_of(a).getattribute("rvmatte/qc_score") is None for a in alpha)
     assert not list((tmp_path / "out").glob("*.qc*.json"))
+
+
+def test_the_edge_blur_of_a_large_frame_is_the_full_size_gaussian_of_a_36th_of_its_short_side():
+    """At 1080 lines σ = 30 px: computed at a third of the size, it must stay the full-size blur."""
+    import cv2
+
+    y, x = np.mgrid[0:1080, 0:1920].astype(np.float32)
+    pha = cv2.GaussianBlur((np.hypot(x - 960, y - 540) < 300).astype(np.float32), (0, 0), 3)
+    prior = 4 * pha * (1 - pha)
+    exact = (prior + cv2.GaussianBlur(prior, (0, 0), 1080 / 36, borderType=cv2.BORDER_REFLECT)) / 2
+    np.testing.assert_allclose(edge(pha), exact, atol=1e-3)
+    assert edge(pha)[540, 960 + 300 + 30] > 0.01       # one σ outside the disc's soft rim: still above 0
