@@ -198,12 +198,12 @@ def main(argv=None) -> int:
         chosen[report] = sigma
     columns = list(PLANTED) + ["pooled planted"] + list(CLEAN) + ["pooled clean"]
     print(f"Pixel AUC (wrong: |α − α_true| > {cs.WRONG}), streams {args.streams}; σ chosen on the other group: "
-          + ", ".join(f"for {g}: σ = {s}" for g, s in chosen.items()))
+          + ", ".join(f"for {g}: σ = {s}" for g, s in chosen.items()) + "\n")
     print("| signal | " + " | ".join(c.replace("planted_", "planted ") for c in columns) + " |")
     print("| --- |" + " ---: |" * len(columns))
     for k, row in auc.items():
         print(f"| {k} | " + " | ".join(f"{row[c]:.3f}" if c in row else "" for c in columns) + " |")
-    print(f"\nFrame Spearman with the true MAD, streams {args.streams}")
+    print(f"\nFrame Spearman with the true MAD, streams {args.streams}\n")
     clips = list(PLANTED) + list(CLEAN)
     print("| frame score | " + " | ".join(c.replace("planted_", "planted ") for c in clips) + " |")
     print("| --- |" + " ---: |" * len(clips))
