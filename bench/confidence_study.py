@@ -133,10 +133,11 @@ def spearman(a, b) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def evaluate(alphas: dict, plates, truths) -> dict:
+def evaluate(alphas: dict, plates, truths):
+    """Per stream set: the measures of one clip, and its pixels (uncertainty, prior, wrong) for pooling."""
     from rvmatte.confidence import qc_score, uncertainty
 
-    out = {}
+    out, pixels = {}, {}
     for label, streams in SETS.items():
         forward = [s for s in streams if s in FORWARD]
         scores, priors, wrong, frame_qc, frame_soft, frame_mad = [], [], [], [], [], []
@@ -157,7 +158,8 @@ def evaluate(alphas: dict, plates, truths) -> dict:
         out[label] = {"auc": auc(scores, wrong), "auc_prior": auc(np.round(priors, 4), wrong),
                       "spearman": spearman(frame_qc, frame_mad), "spearman_soft": spearman(frame_soft, frame_mad),
                       "wrong_share": float(wrong.mean())}
-    return out
+        pixels[label] = (scores, np.round(priors, 4), wrong)
+    return out, pixels
 
 
 def main(argv=None) -> int:
@@ -174,6 +176,7 @@ def main(argv=None) -> int:
     work = Path(args.work)
     model = load_model("mobilenetv3", args.weights, device="cpu")
     results = {}
+    pools: dict = {}
     clips = {}
     for kind in ("occluder", "blur", "second"):
         plates, truths, _ = planted(kind)
@@ -190,7 +193,10 @@ def main(argv=None) -> int:
             alphas, seconds = es.run_streams(model, plates)
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.savez(cache, **alphas, **{f"seconds_{k}": v for k, v in seconds.items()})
-        results[name] = evaluate(alphas, plates, truths)
+        results[name], pixels = evaluate(alphas, plates, truths)
+        group = "planted" if name.startswith("planted") else "clean"
+        for label, arrays in pixels.items():
+            pools.setdefault((group, label), []).append(arrays)
         print(f"{name}: done", file=sys.stderr, flush=True)
     print("| clip | streams | wrong pixels | AUC confidence | AUC prior 4α(1−α) | Spearman QC | Spearman soft share |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
@@ -198,6 +204,14 @@ def main(argv=None) -> int:
         for label, r in by_set.items():
             print(f"| {name} | {label} | {r['wrong_share'] * 100:.2f} % | {r['auc']:.3f} | {r['auc_prior']:.3f} | "
                   f"{r['spearman']:.2f} | {r['spearman_soft']:.2f} |")
+    print("\n| pooled over clips | streams | AUC confidence | AUC prior 4α(1−α) | gain |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for (group, label), parts in pools.items():
+        wrong = np.concatenate([w for _, _, w in parts])
+        a = auc(np.concatenate([u for u, _, _ in parts]), wrong)
+        b = auc(np.concatenate([p for _, p, _ in parts]), wrong)
+        results.setdefault(f"pooled {group}", {})[label] = {"auc": a, "auc_prior": b}
+        print(f"| {group} | {label} | {a:.3f} | {b:.3f} | {a - b:+.3f} |")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0

@@ -109,7 +109,8 @@ def _add_quality_options(p: argparse.ArgumentParser) -> None:
                         "mirror (flipped plate), reverse (the shot backwards), ratio:R (another downsample ratio); "
                         "see docs/quality.md")
     p.add_argument("--confidence", nargs="?", const=True, metavar="PATTERN.exr",
-                   help="EXPERIMENTAL (needs RVMATTE_EXPERIMENTAL=1; it did not beat the soft-pixel prior): a "
+                   help="EXPERIMENTAL (needs RVMATTE_EXPERIMENTAL=1; its frame ranking did not beat the share of soft "
+                        "pixels): a "
                         "confidence pass (EXR channel Y, raw: 1 = trusted, 0 = check) and <name>.qc.json ranking "
                         "the frames; without PATTERN: <output dir>/<name>.confidence.####.exr")
     p.add_argument("--segmentation", metavar="PATTERN",
@@ -316,8 +317,8 @@ def _options_from(args) -> "RunOptions":
         if sheet is True:
             sheet = os.path.join(directory, f"{name}.contact.png")
     if args.confidence and os.environ.get("RVMATTE_EXPERIMENTAL") != "1":
-        raise UsageError("--confidence is experimental: on composites with ground truth it did not beat the "
-                         "trivial prior that soft pixels are uncertain (docs/quality.md); set "
+        raise UsageError("--confidence is experimental: on composites with ground truth its per-frame QC "
+                         "ranking did not beat the share of soft pixels (docs/quality.md); set "
                          "RVMATTE_EXPERIMENTAL=1 to use it anyway")
     confidence = args.confidence
     if confidence is True:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rvmatte.cli import main
-from rvmatte.confidence import DISAGREEMENT_SCALE, STILL_PLATE, qc_score, ranked, uncertainty
+from rvmatte.confidence import DISAGREEMENT_SCALE, STILL_PLATE, edge, qc_score, ranked, uncertainty
 from rvmatte.engine import Job, RunOptions
 from rvmatte.io import open_input
 from rvmatte.progress import JsonReporter
@@ -18,30 +18,53 @@ from shots import make_png_shot, read, spec_of
 
 @pytest.fixture(autouse=True)
 def _experimental(monkeypatch):
-    """--confidence is experimental (it did not beat the prior): these tests opt in."""
+    """--confidence is experimental (its frame ranking did not beat the soft share): these tests opt in."""
     monkeypatch.setenv("RVMATTE_EXPERIMENTAL", "1")
 
 
 def test_a_region_where_the_streams_disagree_is_uncertain_and_the_rest_is_not():
-    a = np.zeros((8, 8), np.float32)
+    a = np.zeros((72, 72), np.float32)
     b = a.copy()
-    b[:4] = DISAGREEMENT_SCALE               # planted: one stream sees something in the top half
+    b[:36] = DISAGREEMENT_SCALE              # planted: one stream sees something in the top half
     u = uncertainty([a, b], (a + b) / 2)
-    assert (u[:4] == 1).all() and (u[4:] == 0).all()
+    assert (u[:36] == 1).all() and (u[48:] == 0).all()     # 12 rows below it: beyond the edge blur (2 px)
 
 
 def test_an_alpha_change_on_a_still_plate_is_uncertain_but_a_moving_plate_explains_it():
     plate = np.full((4, 8, 3), 0.5, np.float32)
     moved = plate.copy()
     moved[:, 4:] += 2 * STILL_PLATE          # the right half of the plate changed
-    before, after = np.zeros((4, 8), np.float32), np.full((4, 8), 0.5, np.float32)
+    before, after = np.zeros((4, 8), np.float32), np.ones((4, 8), np.float32)
     u = uncertainty([after], after, (before, plate), moved)
     assert (u[:, :4] == 1).all() and (u[:, 4:] == 0).all()
 
 
-def test_the_first_frame_of_a_single_stream_is_trusted_and_scores_zero():
-    pha = np.full((4, 4), 0.5, np.float32)
+def test_the_first_frame_of_a_hard_single_stream_matte_is_trusted_and_scores_zero():
+    pha = np.zeros((36, 36), np.float32)
+    pha[:, 18:] = 1.0
     assert qc_score(uncertainty([pha], pha)) == 0.0
+
+
+def test_a_soft_matte_is_uncertain_even_with_one_stream_on_its_first_frame():
+    pha = np.full((36, 36), 0.5, np.float32)
+    assert (uncertainty([pha], pha) == 1).all()
+
+
+def test_a_hard_matte_that_misses_a_soft_edge_is_less_trusted_beside_the_band_than_far_from_it():
+    """The truth fades from 1 to 0 over 40 px; the matte is soft over the middle 8 only and hard
+    elsewhere. Its wrong pixels (|error| > 0.1) are hard (the prior 4α(1−α) = 0 there, as on the
+    far background) but next to the band: they must be less trusted than the far pixels."""
+    x = np.arange(288, dtype=np.float32)
+    truth = np.broadcast_to(np.clip((164 - x) / 40, 0, 1), (288, 288))
+    pha = np.broadcast_to(np.clip((148 - x) / 8, 0, 1), (288, 288)).astype(np.float32)
+    wrong = np.abs(pha - truth) > 0.1
+    hard_wrong = wrong & ((pha == 0) | (pha == 1))
+    far = np.abs(x - 144) > 100
+    assert hard_wrong.any() and (4 * pha * (1 - pha))[hard_wrong].max() == 0
+    u = uncertainty([pha], pha)
+    assert u[hard_wrong].min() > 0.01
+    assert u[:, far].max() < u[hard_wrong].min()
+    assert np.array_equal(u, edge(pha))                       # one stream, first frame: the edge term only
 
 
 def test_frames_are_ranked_worst_first():
@@ -68,9 +91,10 @@ def test_the_confidence_pass_is_the_streams_disagreement_of_a_real_run(model, co
     forward = [primary[0].step(f)[0] for f in frames]
     mirror_session = Session(model, downsample_ratio=0.5)
     mirror = [mirror_session.step(np.ascontiguousarray(f[:, ::-1]))[0][:, ::-1] for f in frames]
-    confidence = read(out / "plate.confidence.0001.exr")[:, :, 0]     # the first frame: disagreement only
+    confidence = read(out / "plate.confidence.0001.exr")[:, :, 0]     # the first frame: no instability yet
     spread = np.abs(forward[0] - mirror[0])
-    np.testing.assert_allclose(confidence, 1 - np.minimum(spread / DISAGREEMENT_SCALE, 1), atol=2e-3)
+    expected = 1 - np.maximum(edge((forward[0] + mirror[0]) / 2), np.minimum(spread / DISAGREEMENT_SCALE, 1))
+    np.testing.assert_allclose(confidence, expected, atol=2e-3)
     assert confidence[spread > DISAGREEMENT_SCALE].max(initial=0) < 1e-3 and (spread > DISAGREEMENT_SCALE).any()
 
 
@@ -136,3 +160,15 @@ def test_a_run_without_confidence_computes_no_qc_score(tmp_path):
     alpha = sorted((tmp_path / "out").glob("*alpha*.exr"))
     assert alpha and all(spec_of(a).getattribute("rvmatte/qc_score") is None for a in alpha)
     assert not list((tmp_path / "out").glob("*.qc*.json"))
+
+
+def test_the_edge_blur_of_a_large_frame_is_the_full_size_gaussian_of_a_36th_of_its_short_side():
+    """At 1080 lines σ = 30 px: computed at a third of the size, it must stay the full-size blur."""
+    import cv2
+
+    y, x = np.mgrid[0:1080, 0:1920].astype(np.float32)
+    pha = cv2.GaussianBlur((np.hypot(x - 960, y - 540) < 300).astype(np.float32), (0, 0), 3)
+    prior = 4 * pha * (1 - pha)
+    exact = (prior + cv2.GaussianBlur(prior, (0, 0), 1080 / 36, borderType=cv2.BORDER_REFLECT)) / 2
+    np.testing.assert_allclose(edge(pha), exact, atol=1e-3)
+    assert edge(pha)[540, 960 + 300 + 30] > 0.01       # one σ outside the disc's soft rim: still above 0
