@@ -24,6 +24,18 @@ def make_rvmatte(upstream=None):
     return rvnode.create_node()
 
 
+def graded_rvmatte(read, first, last):
+    """``read`` through a Grade into an RVMatte node with the custom range first..last (the Grade makes
+    Generate render a precomp). Returns (grade, node)."""
+    grade = nuke.nodes.Grade()
+    grade.setInput(0, read)
+    group = make_rvmatte(grade)
+    group["range_mode"].setValue("custom")
+    group["range_first"].setValue(first)
+    group["range_last"].setValue(last)
+    return grade, group
+
+
 def wait_for(run, timeout=60):
     """Pumps Nuke's main-thread queue until the Generate has finished."""
     from rvmatte_nuke import generate

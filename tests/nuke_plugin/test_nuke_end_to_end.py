@@ -9,7 +9,7 @@ import numpy as np
 import nuke
 import pytest
 
-from nuke_helpers import make_read, make_rvmatte, wait_for
+from nuke_helpers import graded_rvmatte, make_read, make_rvmatte, wait_for
 from rvmatte_nuke import generate, sequences, settings
 
 oiio = pytest.importorskip("OpenImageIO")
@@ -63,13 +63,7 @@ def core_python(folder):
 def graded_clip_node(shared_dir, last):
     """The study clip's frames through a Grade into an RVMatte node, its custom range FIRST..last
     (the Grade makes Generate render a precomp). Returns (grade, node)."""
-    grade = nuke.nodes.Grade()
-    grade.setInput(0, make_read(str(shared_dir / "data" / CLIP / "com" / "####.png"), 0, 29))
-    group = make_rvmatte(grade)
-    group["range_mode"].setValue("custom")
-    group["range_first"].setValue(FIRST)
-    group["range_last"].setValue(last)
-    return grade, group
+    return graded_rvmatte(make_read(str(shared_dir / "data" / CLIP / "com" / "####.png"), 0, 29), FIRST, last)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import numpy as np
 import nuke
 import pytest
 
-from nuke_helpers import make_read, make_rvmatte, wait_for
+from nuke_helpers import graded_rvmatte, make_read, wait_for
 from rvmatte_nuke import generate, keyframes, sequences, settings
 
 oiio = pytest.importorskip("OpenImageIO")
@@ -77,13 +77,7 @@ def real_worker(tmp_path, monkeypatch, weights_path):
 
 
 def plate_node(shared_dir, first, last):
-    grade = nuke.nodes.Grade()
-    grade.setInput(0, make_read(str(shared_dir / "data" / CLIP / "com" / "####.png"), 0, 29))
-    group = make_rvmatte(grade)
-    group["range_mode"].setValue("custom")
-    group["range_first"].setValue(first)
-    group["range_last"].setValue(last)
-    return group
+    return graded_rvmatte(make_read(str(shared_dir / "data" / CLIP / "com" / "####.png"), 0, 29), first, last)[1]
 
 
 def alphas(group, frames):
