@@ -196,8 +196,7 @@ def start_matte(scene, resume=False):
                      log_path=worker_log_path(plan.folder, plan.source.name), exclusive=True)
     job.resumable = False
     job.resume_target = target.name if target is not None else None   # the version Resume meant to continue
-    made_from = target.fields.get("input_id") if target is not None else None
-    job.resume_plate_changed = bool(made_from) and made_from != plan.request.input_id
+    job.resume_plate_changed = versions.made_from_other_plate(target, plan.request.input_id)
     scene_jobs[key] = job
     ensure_timer()
     return job

@@ -105,11 +105,10 @@ def plate_changed_since(scene, settings, version):
     """Whether ``version`` was made from other files than the plate's now (its recorded ``input_id``
     against the one Generate would send): Resume could not continue it, the worker would start a new
     version. A stat of the movie or of the sequence's first and last files, each redraw."""
-    made_from = version.fields.get("input_id")
-    if not made_from:
-        return False
+    if not version.fields.get("input_id"):
+        return False                 # made before plate ids: nothing to stat
     try:
-        return sources.input_id(sources.resolve(scene, settings)) != made_from
+        return versions.made_from_other_plate(version, sources.input_id(sources.resolve(scene, settings)))
     except SourceError:          # the panel says what is wrong with the source elsewhere
         return False
 

@@ -135,6 +135,13 @@ def resumable_text(version):
     return f"Resume continues {version.name} ({STATE_WORDS.get(version.state, version.state)})"
 
 
+def made_from_other_plate(version, input_id):
+    """Whether ``version`` recorded a plate id (``--input-id``) other than ``input_id``: Resume could
+    not continue it, the worker starts a new version (a version from before plate ids never is)."""
+    made_from = version.fields.get("input_id") if version is not None else None
+    return bool(made_from) and made_from != input_id
+
+
 def plate_changed_text(version):
     """What the panel says when the unfinished version was made from other plate files."""
     return (f"{version.name} {STATE_WORDS.get(version.state, version.state)}, but the plate's files changed "
