@@ -55,11 +55,12 @@ def uncertainty(alphas: Sequence[np.ndarray], pha: np.ndarray, previous: Optiona
     """Per-pixel uncertainty in 0..1 from the streams' ``alphas`` (the combined alpha is their mean),
     the forward streams' alpha ``pha`` (HxW) and ``previous`` = (previous forward alpha, previous
     plate), or None at the first frame of a shot. ``plate`` is the network's input (HxWx3)."""
-    combined = alphas[0] if len(alphas) == 1 else np.mean(alphas, axis=0)
     if len(alphas) > 1:
         stack = np.stack(alphas)
+        combined = stack.mean(axis=0)
         value = (stack.max(axis=0) - stack.min(axis=0)) / DISAGREEMENT_SCALE
     else:
+        combined = alphas[0]
         value = np.zeros(pha.shape, np.float32)
     if previous is not None and plate is not None:
         previous_pha, previous_plate = previous
