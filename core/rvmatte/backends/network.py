@@ -127,8 +127,8 @@ class BackendNetwork(WrappedNetwork):
             fgrs.append(fgr)
             phas.append(pha)
             self.graph_frames += 1
-        fgr = torch.from_numpy(np.concatenate(fgrs))[None]
-        pha = torch.from_numpy(np.concatenate(phas))[None]
+        fgr = torch.from_numpy(_joined(fgrs))[None]
+        pha = torch.from_numpy(_joined(phas))[None]
         if src.ndim == 4:
             fgr, pha = fgr[0], pha[0]
         return [fgr, pha, *(torch.from_numpy(a) for a in arrays)]
@@ -152,3 +152,8 @@ class BackendNetwork(WrappedNetwork):
         dtype = next(self.network.parameters()).dtype
         state = [r.to(dtype) if r is not None else None for r in state]
         return self.network(src, *state, downsample_ratio=ratio, segmentation_pass=segmentation_pass)
+
+
+def _joined(arrays):
+    """The frames' outputs [1,C,H,W] as one [T,C,H,W] array; one frame's as it is (no copy)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
