@@ -1,5 +1,5 @@
 import sys
 
-from rvmatte.cli import main
+from rvmatte.cli import entry
 
-sys.exit(main())
+sys.exit(entry())

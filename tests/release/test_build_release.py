@@ -48,7 +48,7 @@ def test_the_wheel_holds_the_core_and_the_host_kit(dist):
         assert "rvmatte/cli.py" in names and "rvmatte/io/sequence.py" in names
         _same_as_kit(lambda n: wheel.read("rvmatte_hostkit/" + n))
         entry_points = wheel.read("rvmatte-%s.dist-info/entry_points.txt" % VERSION).decode()
-    assert "rvmatte = rvmatte.cli:main" in entry_points
+    assert "rvmatte = rvmatte.cli:entry" in entry_points
     assert "rvmatte-engine = rvmatte_hostkit.engine:main" in entry_points
     assert not [n for n in names if "__pycache__" in n or n.startswith("tests/")]
 
