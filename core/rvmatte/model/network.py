@@ -16,8 +16,7 @@ from .lraspp import LRASPP
 from .mobilenetv3 import MobileNetV3LargeEncoder
 from .resnet import ResNet50Encoder
 
-VARIANTS = ("mobilenetv3", "resnet50")
-REFINERS = ("deep_guided_filter", "fast_guided_filter")
+from . import REFINERS, VARIANTS  # noqa: F401 - still importable from here
 
 
 class Projection(nn.Module):

@@ -10,7 +10,7 @@ from typing import Optional
 
 def add_parser(subparsers) -> None:
     from rvmatte.cli import _add_input_options, _add_mask_options, _add_model_options, _non_negative, _positive, _positive_number
-    from rvmatte.train.finetune import TRAINABLE, FinetuneConfig
+    from rvmatte.train.settings import TRAINABLE, FinetuneConfig
 
     defaults = FinetuneConfig()
     p = subparsers.add_parser(
