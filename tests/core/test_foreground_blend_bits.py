@@ -2,7 +2,7 @@
 (boolean gathers, ``plate[band] += (model - plate)[band] * w[band]``) it replaced for speed."""
 import numpy as np
 
-from rvmatte.foreground import EDGE_BAND_HIGH, EDGE_BAND_LOW, blend_edge, edge_weight
+from rvmatte.foreground import BAND_ROWS, EDGE_BAND_HIGH, EDGE_BAND_LOW, blend_edge, edge_weight
 
 
 def gathered_blend(plate, model, pha):
@@ -54,3 +54,12 @@ def test_the_blend_works_in_place_on_the_plate_and_leaves_the_model_alone():
     out = blend_edge(plate, model, pha)
     assert out is plate
     assert model.tobytes() == model_before.tobytes()
+
+
+def test_a_frame_taller_than_one_band_of_rows_blends_every_row_bit_for_bit():
+    # a box that starts and ends inside bands, with rows above and below it solid
+    plate, model, pha = frame(seed=5, shape=(3 * BAND_ROWS + 17, 40))
+    pha[:BAND_ROWS // 2 + 3] = 1.0
+    pha[-5:] = 1.0
+    expected, _ = gathered_blend(plate, model, pha)
+    assert blend_edge(plate.copy(), model, pha).tobytes() == expected.tobytes()

@@ -45,3 +45,39 @@ def test_png_turns_nan_into_black_and_infinities_into_the_nearest_limit(tmp_path
     write_frame(str(path), pixels, ["Y"])
     values = oiio.ImageBuf(str(path)).get_pixels(oiio.UINT8).ravel()
     assert values.tolist() == [0, 255, 0, 128]
+
+
+def _written_out_samples(pixels, alpha, top):
+    """The reference: clip (NaN -> 0), colour cleared where alpha rounds to 0, round half up."""
+    unit = np.minimum(np.nan_to_num(pixels, nan=0.0, posinf=1.0, neginf=0.0).clip(0.0, None), 1.0)
+    if alpha >= 0:
+        unit = unit * (unit[:, :, alpha:alpha + 1] >= np.float32(0.5 / top))
+    return (unit * np.float32(top) + np.float32(0.5)).astype(np.uint8 if top == 255 else np.uint16)
+
+
+def _frame_taller_than_a_band(channels):
+    rng = np.random.default_rng(7)
+    pixels = (rng.random((3000, 180, channels), dtype=np.float32) * 1.4 - 0.2)
+    pixels[5, :4, 0] = (np.nan, np.inf, -np.inf, 1.0)
+    pixels[-1, :3, -1] = (0.0, 0.4 / 255, 0.6 / 255)        # alpha below, at and above half a level
+    return pixels
+
+
+def test_png_samples_of_every_band_of_rows_equal_the_written_out_rule_at_8_and_16_bits(tmp_path):
+    for channels, names, depth, top in ((4, list("RGBA"), "uint8", 255), (1, ["A"], "uint8", 255),
+                                        (4, list("RGBA"), "uint16", 65535), (3, list("RGB"), "uint8", 255)):
+        pixels = _frame_taller_than_a_band(channels)
+        path = tmp_path / f"{channels}-{depth}.png"
+        write_frame(str(path), pixels, names, bit_depth=depth)
+        straight = oiio.ImageSpec()
+        straight.attribute("oiio:UnassociatedAlpha", 1)        # the samples as stored, not premultiplied
+        got = oiio.ImageBuf(str(path), 0, 0, straight).get_pixels(oiio.UINT8 if top == 255 else oiio.UINT16)
+        alpha = channels - 1 if names[-1] == "A" and channels in (2, 4) else -1
+        assert np.array_equal(got, _written_out_samples(pixels, alpha, top)), (channels, depth)
+
+
+def test_png_samples_leave_the_caller_s_pixels_unchanged(tmp_path):
+    pixels = _frame_taller_than_a_band(4)
+    before = pixels.copy()
+    write_frame(str(tmp_path / "f.png"), pixels, list("RGBA"))
+    assert np.array_equal(pixels, before, equal_nan=True)
