@@ -35,6 +35,13 @@ def test_the_pass_through_uploads_the_stacked_frames_as_a_view():
     assert torch.equal(src, torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2))
 
 
+def test_the_pass_through_hands_the_network_a_single_frame_itself_not_a_copy():
+    (frame,) = _frames(1)
+    src = PassThrough().upload([frame])
+    assert src.shape == (1, 3, 6, 8) and np.shares_memory(src.numpy(), frame)
+    assert torch.equal(src[0], torch.from_numpy(frame).permute(2, 0, 1))
+
+
 def test_the_pass_through_hands_out_views_of_the_networks_own_tensors():
     src = PassThrough().upload(_frames(2))
     alphas, fgrs, seg = _results(src)

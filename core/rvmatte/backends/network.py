@@ -59,6 +59,7 @@ class BackendNetwork(WrappedNetwork):
         self._devices = devices_of(runtime)
         self._failed = False
         self.backend_name = runtime.NAME
+        self._channels_last = getattr(runtime, "CHANNELS_LAST", False)    # the graph's src and fgr [1,H,W,3]
         self.backend_version = runtime.version()
         self.exports = 0                 # ONNX exports made by this object (0 when the cache held them)
         self.graph_frames = 0            # frames run through the backend's graph
@@ -75,7 +76,7 @@ class BackendNetwork(WrappedNetwork):
                 "refiner": getattr(net, "refiner_name", ""), "height": height, "width": width,
                 "ratio": float(ratio), "precision": self._precision, "backend": self.backend_name,
                 "backend_version": self.backend_version, "rvmatte": __version__, "torch": torch.__version__,
-                "export": EXPORT_VERSION}
+                "export": EXPORT_VERSION, "layout": "nhwc" if self._channels_last else "nchw"}
 
     def _runner(self, height: int, width: int, ratio: float, device: torch.device):
         key = (height, width, float(ratio), str(device))
@@ -92,7 +93,8 @@ class BackendNetwork(WrappedNetwork):
             except Exception:            # a truncated or foreign file: rebuild it
                 cache.discard(path)
         network = float32_copy(self.network)
-        path = cache.store(name, lambda temp: export_static_onnx(network, temp, height, width, ratio))
+        path = cache.store(name, lambda temp: export_static_onnx(network, temp, height, width, ratio,
+                                                                 channels_last=self._channels_last))
         self.exports += 1
         return self._runtime.load(path, self._precision, self._threads, device=device)
 
@@ -122,12 +124,12 @@ class BackendNetwork(WrappedNetwork):
                   for r, shape in zip(state, runner.state_shapes)]
         fgrs, phas = [], []
         for t in range(frames.shape[1]):
-            image = np.ascontiguousarray(frames[0, t:t + 1].float().numpy())
+            image = np.ascontiguousarray(self._graph_layout(frames[0, t:t + 1]).float().numpy())
             fgr, pha, *arrays = runner.run(image, arrays)
             fgrs.append(fgr)
             phas.append(pha)
             self.graph_frames += 1
-        fgr = torch.from_numpy(_joined(fgrs))[None]
+        fgr = self._torch_layout(torch.from_numpy(_joined(fgrs)))[None]
         pha = torch.from_numpy(_joined(phas))[None]
         if src.ndim == 4:
             fgr, pha = fgr[0], pha[0]
@@ -139,14 +141,24 @@ class BackendNetwork(WrappedNetwork):
                    for r, shape in zip(state, runner.state_shapes)]
         fgrs, phas = [], []
         for t in range(frames.shape[1]):
-            fgr, pha, *tensors = runner.run_tensors(frames[0, t:t + 1], tensors)
+            fgr, pha, *tensors = runner.run_tensors(self._graph_layout(frames[0, t:t + 1]), tensors)
             fgrs.append(fgr)
             phas.append(pha)
             self.graph_frames += 1
-        fgr, pha = torch.cat(fgrs)[None], torch.cat(phas)[None]
+        fgr, pha = self._torch_layout(torch.cat(fgrs))[None], torch.cat(phas)[None]
         if src.ndim == 4:
             fgr, pha = fgr[0], pha[0]
         return [fgr, pha, *tensors]
+
+    def _graph_layout(self, src):
+        """One frame [1,3,H,W] in the graph's layout. The pipeline's plates are [H,W,3] arrays seen
+        as [1,3,H,W] (rvmatte.transfer), so their channels-last view is the plate itself, no copy."""
+        return src.permute(0, 2, 3, 1) if self._channels_last else src
+
+    def _torch_layout(self, fgr):
+        """The graph's [T,H,W,3] foreground as the [T,3,H,W] the model returns: a view, whose
+        channels-last view (what the writers take) is the graph's contiguous array again."""
+        return fgr.permute(0, 3, 1, 2) if self._channels_last else fgr
 
     def _eager(self, src, state, ratio, segmentation_pass):
         dtype = next(self.network.parameters()).dtype

@@ -7,6 +7,10 @@ eager forward runs it at a ratio below 1, with its two full-resolution upsamplin
 made one 8-channel resize: the same values, and OpenVINO's bf16 graph 1.2x faster at 1080p
 (its resize costs per call; bench/int8_study.py, docs/performance.md). Static shapes let OpenVINO and ONNX Runtime
 plan every buffer ahead (OpenVINO ran 1.5x slower on the dynamic-shape export).
+
+``channels_last``: ``src`` is [1,H,W,3] and ``fgr`` [1,H,W,3] (``pha`` and the states keep
+their shapes), the layout the plates are read in and the writers want; the graph's own
+transposes replace two host copies (rvmatte.backends.network).
 """
 from __future__ import annotations
 
@@ -28,21 +32,28 @@ class StaticMatting(nn.Module):
     """The network's single-frame forward with the ratio fixed (as a Python constant). Sets the
     refiner of ``network`` (a copy: ``float32_copy``) to upsample A and b in one resize."""
 
-    def __init__(self, network: nn.Module, ratio: float, merged_upsampling: bool = True):
+    def __init__(self, network: nn.Module, ratio: float, merged_upsampling: bool = True,
+                 channels_last: bool = False):
         super().__init__()
         self.network = network
         self.ratio = float(ratio)
+        self.channels_last = channels_last
         network.refiner.merged_upsampling = merged_upsampling
 
     def forward(self, src: Tensor, r1: Tensor, r2: Tensor, r3: Tensor, r4: Tensor) -> List[Tensor]:
         net = self.network
+        if self.channels_last:
+            src = src.permute(0, 3, 1, 2)                   # [1,H,W,3] -> [1,3,H,W]
         src_sm = F.interpolate(src, scale_factor=self.ratio, mode="bilinear", align_corners=False,
                                recompute_scale_factor=False)
         f1, f2, f3, f4 = net.backbone(src_sm)
         hid, r1, r2, r3, r4 = net.decoder(src_sm, f1, f2, f3, net.aspp(f4), r1, r2, r3, r4, 1)
         fgr_residual, pha = net.project_mat(hid).split([3, 1], dim=1)
         fgr_residual, pha = net.refiner(src, src_sm, fgr_residual, pha, hid)
-        return [(fgr_residual + src).clamp(0.0, 1.0), pha.clamp(0.0, 1.0), r1, r2, r3, r4]
+        fgr = (fgr_residual + src).clamp(0.0, 1.0)
+        if self.channels_last:
+            fgr = fgr.permute(0, 2, 3, 1)                   # [1,3,H,W] -> [1,H,W,3]
+        return [fgr, pha.clamp(0.0, 1.0), r1, r2, r3, r4]
 
 
 def float32_copy(model: nn.Module) -> nn.Module:
@@ -59,14 +70,14 @@ def state_shapes(network: nn.Module, height: int, width: int, ratio: float) -> L
 
 
 def export_static_onnx(network: nn.Module, path: str, height: int, width: int, ratio: float,
-                       merged_upsampling: bool = True) -> None:
+                       merged_upsampling: bool = True, channels_last: bool = False) -> None:
     """Trace ``network`` (a float32 CPU copy, which this alters) at this size and ratio and write the
     ONNX graph to ``path``."""
     import warnings
 
     shapes = state_shapes(network, height, width, ratio)
-    wrapper = StaticMatting(network, ratio, merged_upsampling).eval()
-    src = torch.zeros(1, 3, height, width)
+    wrapper = StaticMatting(network, ratio, merged_upsampling, channels_last).eval()
+    src = torch.zeros((1, height, width, 3) if channels_last else (1, 3, height, width))
     state = tuple(torch.zeros(shape) for shape in shapes)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")                  # tracer chatter about shapes read as Python ints

@@ -45,7 +45,7 @@ def test_outputs_in_our_buffers_equal_the_requests_own(model, frames):
     require("openvino")
     network = select("openvino", model, precision="float32", threads=1, warn=_warn)
     runner = _runner_after_one_frame(network, frames[0])
-    src = np.ascontiguousarray(frames[1].numpy())
+    src = np.ascontiguousarray(frames[1].permute(0, 2, 3, 1).numpy())     # the graph takes [1,H,W,3]
     state = [np.zeros(shape, np.float32) for shape in runner.state_shapes]
     ours = [a.copy() for a in runner.run(src, state)]
     plain = runner.compiled.create_infer_request().infer(dict(zip(runner.input_names, [src, *state])))

@@ -7,8 +7,9 @@ this test's 256x144 frames (measured 2.05e-3 on an AVX512-BF16 CPU: the network 
 """
 import numpy as np
 import pytest
+import torch
 
-from conftest import alphas, require
+from conftest import RATIO, alphas, require
 from rvmatte.backends import select
 
 
@@ -66,3 +67,17 @@ def test_bfloat16_is_refused_by_onnxruntime(model):
 
     with pytest.raises(RvmatteError, match="onnxruntime runs float32"):
         select("onnxruntime", model, precision="bfloat16", threads=1, warn=_warn)
+
+
+@pytest.mark.parametrize("name", ["onnxruntime", "openvino"])
+@torch.inference_mode()
+def test_the_foreground_comes_back_laid_out_as_the_writers_take_it(name, model, frames):
+    """The CPU runtimes' graph gives fgr [1,H,W,3]: the [1,3,H,W] tensor handed on is a view of it,
+    so its channels-last view (rvmatte.transfer's download) is contiguous, and its values are the model's."""
+    require(name)
+    network = select(name, model, precision="float32", threads=1, warn=_warn)
+    plate = frames[1].permute(0, 2, 3, 1).contiguous()             # a plate as read: [1,H,W,3]
+    fgr, pha, *_ = network(plate.permute(0, 3, 1, 2), downsample_ratio=RATIO)
+    want_fgr, want_pha, *_ = model(frames[1], downsample_ratio=RATIO)
+    assert fgr.shape == want_fgr.shape and fgr.permute(0, 2, 3, 1).is_contiguous()
+    assert float((fgr - want_fgr).abs().max()) <= 1e-4 and float((pha - want_pha).abs().max()) <= 1e-4

@@ -40,3 +40,19 @@ def test_one_resize_of_a_and_b_gives_the_values_of_two():
     for merged, separate in zip(_apply_upsampled(a, b, fine, merged=True), _apply_upsampled(a, b, fine)):
         assert torch.equal(merged, separate)
     assert np.isfinite(merged.numpy()).all()
+
+
+def test_the_channels_last_export_takes_and_gives_h_w_3_with_the_same_values(model, tmp_path):
+    onnxruntime = require("onnxruntime")
+    export_static_onnx(float32_copy(model), str(tmp_path / "nchw.onnx"), 144, 256, RATIO)
+    export_static_onnx(float32_copy(model), str(tmp_path / "nhwc.onnx"), 144, 256, RATIO, channels_last=True)
+    nchw, nhwc = (onnxruntime.InferenceSession(str(tmp_path / f"{n}.onnx"), providers=["CPUExecutionProvider"])
+                  for n in ("nchw", "nhwc"))
+    assert nhwc.get_inputs()[0].shape == [1, 144, 256, 3] and nhwc.get_outputs()[0].shape == [1, 144, 256, 3]
+    src = np.random.default_rng(1).random((1, 3, 144, 256), dtype=np.float32)
+    state = {i.name: np.zeros(i.shape, np.float32) for i in nchw.get_inputs()[1:]}
+    plain = nchw.run(None, {"src": src, **state})
+    last = nhwc.run(None, {"src": np.ascontiguousarray(src.transpose(0, 2, 3, 1)), **state})
+    assert np.array_equal(last[0], plain[0].transpose(0, 2, 3, 1))
+    for a, b in zip(last[1:], plain[1:]):
+        assert np.array_equal(a, b)
