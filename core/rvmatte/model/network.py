@@ -76,7 +76,9 @@ class MattingNetwork(nn.Module):
             fgr_residual, pha = self.project_mat(hid).split([3, 1], dim=1)
             if downsample_ratio != 1:
                 fgr_residual, pha = self.refiner(x, x_sm, fgr_residual, pha, hid)
-            out = [(fgr_residual + x).clamp_(0.0, 1.0), pha.clamp(0.0, 1.0)]
+            # x first: the sum takes src's memory layout, so a plate read as [H,W,3] gets its foreground
+            # back as [H,W,3] in memory (the writers' layout; the same values, and half the time)
+            out = [(x + fgr_residual).clamp_(0.0, 1.0), pha.clamp(0.0, 1.0)]
         if time_series:
             out = [o.unflatten(0, (batch, frames)) for o in out]
         return out + [r1, r2, r3, r4]

@@ -111,3 +111,17 @@ def test_model_is_torchscript_compatible(model):
     expected = model(src, downsample_ratio=0.5)
     for a, b in zip(scripted(src, downsample_ratio=0.5), expected):
         torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("ratio", [1.0, 0.25])
+def test_a_plate_laid_out_channels_last_gets_its_foreground_channels_last_with_the_same_values(model, shared_dir,
+                                                                                              ratio):
+    """The pipeline hands the network [H,W,3] plates seen as [1,3,H,W]; the foreground keeps that layout
+    (the writers' own), with the values a contiguous [1,3,H,W] plate gives (oneDNN's kernels for the
+    two layouts round differently, within the parity bound)."""
+    golden = np.load(shared_dir / "models" / "golden" / "small_ratio1.npz")
+    plate = torch.from_numpy(np.ascontiguousarray(golden["src_u8"][0].transpose(0, 2, 3, 1))).float() / 255
+    fgr, pha, *_ = model(plate.permute(0, 3, 1, 2), downsample_ratio=ratio)      # [1,H,W,3] as [1,3,H,W]
+    want_fgr, want_pha, *_ = model(plate.permute(0, 3, 1, 2).contiguous(), downsample_ratio=ratio)
+    assert fgr.permute(0, 2, 3, 1).is_contiguous() and want_fgr.is_contiguous()
+    assert float((fgr - want_fgr).abs().max()) <= 1e-5 and float((pha - want_pha).abs().max()) <= 1e-5
