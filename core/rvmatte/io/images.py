@@ -133,6 +133,17 @@ def reframe(pixels: np.ndarray, source: tuple, target: tuple) -> np.ndarray:
     return out
 
 
+_BYTE_TO_UNIT = np.float32(1.0 / 255.0)
+
+
+def _is_8_bit(spec: oiio.ImageSpec, indices) -> bool:
+    """Every chosen channel is stored as 8-bit integers (PNG, JPEG, 8-bit TIFF) and there is no alpha
+    (OpenImageIO premultiplies by it, in the type it is asked for): read as bytes and converted to
+    float here (OpenImageIO's float read spent 46 ms on a 1080p PNG, its byte read 33)."""
+    return (spec.alpha_channel < 0 and all(spec.channelformat(i).basetype == oiio.UINT8 for i in indices)
+            and spec.get_int_attribute("oiio:BitsPerSample", 8) == 8)
+
+
 def fit_to_display(pixels: np.ndarray, spec: oiio.ImageSpec) -> np.ndarray:
     """Data-window pixels placed in the display window: padded with zeros or cropped."""
     return reframe(pixels, (spec.x, spec.y, spec.width, spec.height), display_window_of(spec))
@@ -203,7 +214,8 @@ class ImageSequenceSource(Source):
                 )
             warning = self._check_layout(frame, path, inp, spec, chosen)
             low, high = min(chosen.indices), max(chosen.indices) + 1
-            pixels = inp.read_image(chosen.subimage, 0, low, high, oiio.FLOAT)
+            bytes_in = _is_8_bit(spec, chosen.indices)
+            pixels = inp.read_image(chosen.subimage, 0, low, high, oiio.UINT8 if bytes_in else oiio.FLOAT)
             if pixels is None or inp.has_error:
                 raise InputError(f"frame {frame}: cannot read {path} ({one_line(inp.geterror())})")
             header = header_from_spec(spec)
@@ -217,7 +229,11 @@ class ImageSequenceSource(Source):
         picked = pixels if in_order else pixels[:, :, [i - low for i in chosen.indices]]
         if picked.shape[2] == 1:
             picked = np.repeat(picked, 3, axis=2)
-        rgb = np.ascontiguousarray(fit_to_display(picked, spec), dtype=np.float32)
+        rgb = fit_to_display(picked, spec)
+        if bytes_in:     # OpenImageIO's own conversion, v * (1/255) in float32: the same bits, 9 ms less at 1080p
+            rgb = np.multiply(rgb, _BYTE_TO_UNIT, dtype=np.float32, order="C")
+        else:
+            rgb = np.ascontiguousarray(rgb, dtype=np.float32)
         return Plate(frame=frame, rgb=rgb, header=header, path=path, warning=warning)
 
     def _check_layout(self, frame, path, inp, spec, chosen) -> str | None:

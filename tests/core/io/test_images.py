@@ -60,6 +60,19 @@ def test_8bit_png_is_normalised_to_0_1(tmp_path):
     np.testing.assert_allclose(next(open_input(str(tmp_path / "p.0001.png")).read([1])).rgb[0, 0], [0, 128 / 255, 1])
 
 
+@pytest.mark.parametrize("extension,channels", [("png", 3), ("tif", 3), ("png", 4), ("png", 1)])
+def test_8bit_plates_hold_the_very_floats_openimageio_converts_every_byte_to(tmp_path, extension, channels):
+    every_byte = np.arange(256 * 3, dtype=np.float32).reshape(16, 16, 3) % 256 / 255
+    pixels = np.concatenate([every_byte, every_byte[:, :, :1][:, ::-1]], axis=2)[:, :, :channels]
+    path = tmp_path / f"b.0001.{extension}"
+    write_image(path, pixels, pixel_type="uint8")
+    want = oiio.ImageBuf(str(path)).get_pixels(oiio.FLOAT)[:, :, :min(channels, 3)]
+    rgb = next(open_input(str(path)).read([1])).rgb
+    assert rgb.dtype == np.float32 and rgb.flags.c_contiguous and rgb.shape == (16, 16, 3)
+    want = np.repeat(want, 3, axis=2) if channels == 1 else want
+    assert rgb.tobytes() == want.tobytes()
+
+
 def test_grey_image_is_replicated_to_rgb(tmp_path):
     grey = ramp(channels=1)
     write_image(tmp_path / "g.0001.png", grey, pixel_type="uint16")
