@@ -298,6 +298,8 @@ def main() -> int:
                         "folder (e.g. an older commit), interleaved with ours, for a side-by-side ratio")
     parser.add_argument("--keep", help="generate inputs here and keep them (default: a temporary folder)")
     parser.add_argument("--job-frames", type=int, default=20, help="frames of the PNG and EXR jobs")
+    parser.add_argument("--job-backends", default="openvino:bfloat16",
+                        help="BACKEND[:PRECISION],... also run the PNG job with these (interleaved); '' for none")
     parser.add_argument("--backend-configs", help="backend rows (default: all of bench/backend_rows.py's)")
     parser.add_argument("--model-worker", help=argparse.SUPPRESS)
     parser.add_argument("--backend-worker", help=argparse.SUPPRESS)
@@ -349,10 +351,17 @@ def main() -> int:
             mark = len(rows)
             src = shot(hd, "png", args.job_frames)
             results, base, reference = [], [], []
+            backend_flags = [["--backend", b.split(":")[0], "--precision", (b.split(":") + ["float32"])[1]]
+                             for b in args.job_backends.split(",") if b]
+            backend_runs = [[] for _ in backend_flags]
             for i in range(args.runs):      # interleaved, so a change in the machine's load hits every column
                 reference.append(run_reference(src.replace("####", "*"), out / f"ref{i}", env))
                 results.append(run_job([src, "--alpha", str(out / f"png{i}" / "a.####.png"), "--foreground",
                                         str(out / f"png{i}" / "f.####.png"), "--downsample-ratio", "0.25"], env))
+                for k, flags in enumerate(backend_flags):
+                    backend_runs[k].append(run_job([src, "--alpha", str(out / f"png{i}-{k}" / "a.####.png"),
+                                                    "--foreground", str(out / f"png{i}-{k}" / "f.####.png"),
+                                                    "--downsample-ratio", "0.25", *flags], env))
                 if base_env is not None:
                     base.append(run_job([src, "--alpha", str(out / f"base{i}" / "a.####.png"), "--foreground",
                                          str(out / f"base{i}" / "f.####.png"), "--downsample-ratio", "0.25"], base_env))
@@ -372,6 +381,12 @@ def main() -> int:
                     base, lambda r: r["peak_mb"] / 1024), " GB"), "", "", ""))
                 rows.append(("  same job, baseline core, CPU time", fmt(median_of(base, lambda r: r["cpu"]), " s"),
                              "", "", ""))
+            for flags, runs in zip(backend_flags, backend_runs):
+                backend_wall = median_of(runs, lambda r: r["wall"])
+                rows.append((f"  same job, {' '.join(flags)}, wall s / CPU s / peak RSS",
+                             fmt(backend_wall, " s") + " / " + fmt(median_of(runs, lambda r: r["cpu"]), " s") + " / "
+                             + fmt(median_of(runs, lambda r: r["peak_mb"] / 1024), " GB"), "",
+                             f"{ref_wall[0] / backend_wall[0]:.2f}x faster than the original's loop", ">= 3.5x"))
             rows.append(("PNG job: start-up (spawn -> start event)", fmt(median_of(results, lambda r: r["startup"]), " s"),
                          "", "", ""))
             rows.append(("PNG job: frames/s after start-up", fmt(median_of(
