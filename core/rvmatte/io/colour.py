@@ -120,23 +120,44 @@ _SRGB_BREAK, _SRGB_SLOPE = _srgb_constants()
 
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
     """sRGB curve, linear → encoded (float32; the linear toe extends below 0 as in OCIO)."""
-    x = np.asarray(linear, dtype=np.float32)
-    out = np.maximum(x, np.float32(_SRGB_BREAK))
-    np.power(out, np.float32(1 / 2.4), out=out)
-    out *= np.float32(1.055)
-    out -= np.float32(0.055)
-    return np.where(x <= np.float32(_SRGB_BREAK), x * np.float32(_SRGB_SLOPE), out)
+    return _in_bands(linear, _encode_into)
 
 
 def srgb_decode(encoded: np.ndarray) -> np.ndarray:
     """sRGB curve, encoded → linear (float32), the inverse of ``srgb_encode``."""
-    v = np.asarray(encoded, dtype=np.float32)
+    return _in_bands(encoded, _decode_into)
+
+
+def _encode_into(x: np.ndarray, out: np.ndarray) -> None:
+    np.maximum(x, np.float32(_SRGB_BREAK), out=out)
+    np.power(out, np.float32(1 / 2.4), out=out)
+    out *= np.float32(1.055)
+    out -= np.float32(0.055)
+    np.copyto(out, x * np.float32(_SRGB_SLOPE), where=x <= np.float32(_SRGB_BREAK))
+
+
+def _decode_into(v: np.ndarray, out: np.ndarray) -> None:
     knee = np.float32(_SRGB_BREAK * _SRGB_SLOPE)
-    out = np.maximum(v, knee)
+    np.maximum(v, knee, out=out)
     out += np.float32(0.055)
     out *= np.float32(1 / 1.055)
     np.power(out, np.float32(2.4), out=out)
-    return np.where(v <= knee, v * np.float32(1 / _SRGB_SLOPE), out)
+    np.copyto(out, v * np.float32(1 / _SRGB_SLOPE), where=v <= knee)
+
+
+_BAND_VALUES = 1 << 18      # float32 values per slice of a curve: 1 MB, its temporaries stay in cache
+
+
+def _in_bands(values: np.ndarray, curve) -> np.ndarray:
+    """``curve(x, out)`` over a new float32 array of ``values``' shape, a cache-sized slice at a time:
+    on whole 1080p frames each of its six passes waited on memory (encode 26 -> 15 ms)."""
+    x = np.ascontiguousarray(values, dtype=np.float32)
+    out = np.empty(x.shape, np.float32)
+    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    for start in range(0, flat_x.size, _BAND_VALUES):
+        part = slice(start, start + _BAND_VALUES)
+        curve(flat_x[part], flat_out[part])
+    return out
 
 
 class ColourPipeline:

@@ -75,6 +75,32 @@ def test_srgb_curve_round_trips():
     np.testing.assert_allclose(srgb_decode(srgb_encode(values)), values, rtol=2e-6, atol=1e-7)
 
 
+def _curves_written_out(values):
+    """The reference: both sRGB curves as whole-array expressions (OCIO's C1 form)."""
+    from rvmatte.io.colour import _SRGB_BREAK, _SRGB_SLOPE
+
+    x = values.astype(np.float32)
+    encoded = np.power(np.maximum(x, np.float32(_SRGB_BREAK)), np.float32(1 / 2.4)) * np.float32(1.055)
+    encoded = np.where(x <= np.float32(_SRGB_BREAK), x * np.float32(_SRGB_SLOPE), encoded - np.float32(0.055))
+    knee = np.float32(_SRGB_BREAK * _SRGB_SLOPE)
+    decoded = np.power((np.maximum(x, knee) + np.float32(0.055)) * np.float32(1 / 1.055), np.float32(2.4))
+    decoded = np.where(x <= knee, x * np.float32(1 / _SRGB_SLOPE), decoded)
+    return encoded, decoded
+
+
+def test_srgb_curves_worked_in_slices_give_the_whole_array_formula_bit_for_bit():
+    rng = np.random.default_rng(11)
+    values = (rng.random((700, 513, 3), dtype=np.float32) * 3.0 - 0.5)   # more values than one slice
+    values[0, :6, 0] = (np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0)
+    values[-1, -1] = (0.0031308, 0.04045, 65504.0)
+    encoded, decoded = _curves_written_out(values)
+    got_encoded, got_decoded = srgb_encode(values), srgb_decode(values)
+    assert got_encoded.shape == values.shape and got_encoded.dtype == np.float32
+    assert got_encoded.tobytes() == encoded.tobytes() and got_decoded.tobytes() == decoded.tobytes()
+    strided = values[:, ::2]                                              # a view is read, not altered
+    assert srgb_encode(strided).tobytes() == _curves_written_out(strided)[0].tobytes()
+
+
 def test_srgb_curve_has_the_standard_anchor_points():
     np.testing.assert_allclose(srgb_encode(np.array([0.0, 0.18, 1.0])), [0.0, 0.4613561, 1.0], atol=1e-6)
 
