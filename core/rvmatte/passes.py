@@ -419,11 +419,10 @@ class ForegroundPass(MoviePass):
             return
         # Review images: display-encoded, straight (unpremultiplied) colour, as PNG expects.
         display = fg.display(r.plate.rgb, r.model_in, r.fgr, r.band)
-        rgba = np.concatenate([display, r.pha[:, :, None]], axis=2)
         if self.is_movie:
-            self.movie_frame(r.frame, rgba)
-        else:
-            write_frame(path, rgba, ["R", "G", "B", "A"], header=r.plate.header)
+            self.movie_frame(r.frame, np.concatenate([display, r.pha[:, :, None]], axis=2))
+        else:               # colour and alpha apart: the PNG writer interleaves them as it quantises
+            write_frame(path, [display, r.pha], ["R", "G", "B", "A"], header=r.plate.header)
 
 
 def composite_of(r: FrameResults, backgrounds) -> np.ndarray:

@@ -81,3 +81,27 @@ def test_png_samples_leave_the_caller_s_pixels_unchanged(tmp_path):
     before = pixels.copy()
     write_frame(str(tmp_path / "f.png"), pixels, list("RGBA"))
     assert np.array_equal(pixels, before, equal_nan=True)
+
+
+def test_colour_and_alpha_given_apart_make_the_png_of_their_rgba(tmp_path):
+    pixels = _frame_taller_than_a_band(4)
+    write_frame(str(tmp_path / "whole.png"), pixels, list("RGBA"))
+    write_frame(str(tmp_path / "apart.png"), [pixels[:, :, :3], pixels[:, :, 3]], list("RGBA"))
+    assert (tmp_path / "apart.png").read_bytes() == (tmp_path / "whole.png").read_bytes()
+
+
+def test_pieces_are_joined_for_formats_other_than_png(tmp_path):
+    pixels = _frame_taller_than_a_band(4)[:64]
+    write_frame(str(tmp_path / "apart.exr"), [pixels[:, :, :3], pixels[:, :, 3:]], list("RGBA"), bit_depth="float")
+    got = oiio.ImageBuf(str(tmp_path / "apart.exr")).get_pixels(oiio.FLOAT)
+    assert np.array_equal(got, pixels, equal_nan=True)
+
+
+def test_pieces_of_other_sizes_or_channel_counts_are_refused(tmp_path):
+    import pytest
+
+    colour = np.zeros((4, 5, 3), np.float32)
+    with pytest.raises(ValueError, match="do not match"):
+        write_frame(str(tmp_path / "a.png"), [colour, np.zeros((4, 6), np.float32)], list("RGBA"))
+    with pytest.raises(ValueError, match="do not match"):
+        write_frame(str(tmp_path / "b.png"), [colour, colour], list("RGBA"))
