@@ -56,7 +56,9 @@ class Runner:
             array = pool.take(tuple(self.outputs[index].get_shape()))
             self.request.set_output_tensor(index, self._openvino.Tensor(array, shared_memory=True))
             images.append(array)
-        results = self.request.infer(dict(zip(self.input_names, [src, *state])))
+        # share_inputs: the request reads the arrays where they are (the call is synchronous) instead
+        # of copying them into its own tensors first (5 ms for a 1080p plate on the network's thread)
+        results = self.request.infer(dict(zip(self.input_names, [src, *state])), share_inputs=True)
         return images + [results[o].copy() for o in self.outputs[len(images):]]
 
 

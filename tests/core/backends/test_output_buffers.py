@@ -56,3 +56,13 @@ def test_outputs_in_our_buffers_equal_the_requests_own(model, frames):
 def _runner_after_one_frame(network, src):
     network(src, downsample_ratio=RATIO)
     return _runner(network)
+
+
+@torch.inference_mode()
+def test_the_plate_is_read_where_it_lies_not_copied_into_the_request(model, frames):
+    require("openvino")
+    network = select("openvino", model, precision="float32", threads=1, warn=_warn)
+    runner = _runner_after_one_frame(network, frames[0])
+    src = np.ascontiguousarray(frames[1].permute(0, 2, 3, 1).numpy())
+    runner.run(src, [np.zeros(shape, np.float32) for shape in runner.state_shapes])
+    assert np.shares_memory(runner.request.get_input_tensor(0).data, src)
