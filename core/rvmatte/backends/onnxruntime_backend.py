@@ -3,9 +3,7 @@ from __future__ import annotations
 
 NAME = "onnxruntime"
 PRECISIONS = ("float32",)
-#: the graph takes the plate and gives the foreground as [1,H,W,3] (static_export): the layout they are
-#: read and written in, so neither is transposed on the host (5 ms on the network's thread and 13 ms
-#: in the writers' blend per 1080p frame, OpenVINO bf16).
+#: the graph's src and fgr are [1,H,W,3], as plates are read and written (static_export, channels_last)
 CHANNELS_LAST = True
 
 

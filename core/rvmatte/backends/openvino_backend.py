@@ -20,9 +20,7 @@ NAME = "openvino"
 PRECISIONS = ("float32", "bfloat16")
 _HINT = {"float32": "f32", "bfloat16": "bf16"}
 IMAGE_OUTPUTS = ("fgr", "pha")          # the first outputs of the export (static_export.OUTPUTS)
-#: the graph takes the plate and gives the foreground as [1,H,W,3] (static_export): the layout they are
-#: read and written in, so neither is transposed on the host (5 ms on the network's thread and 13 ms
-#: in the writers' blend per 1080p frame, OpenVINO bf16).
+#: the graph's src and fgr are [1,H,W,3], as plates are read and written (static_export, channels_last)
 CHANNELS_LAST = True
 
 

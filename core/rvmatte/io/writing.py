@@ -67,7 +67,10 @@ def write_frame(
         raise ValueError(f"pixels of shape {' + '.join(map(str, shapes))} do not match channels {channels}")
     height, width = shapes[0][:2]
     extension = os.path.splitext(path)[1].lower()
-    pixels = pieces[0] if len(pieces) == 1 or extension == ".png" else np.concatenate(pieces, axis=2)
+    if len(pieces) == 1:
+        pixels = pieces[0]
+    else:                     # a PNG interleaves the pieces itself (unit_samples); other writers take one array
+        pixels = None if extension == ".png" else np.concatenate(pieces, axis=2)
     header = header or {}
     display = tuple(header.get("display_window") or (0, 0, width, height))
     if (display[2], display[3]) != (width, height):
